@@ -1,0 +1,30 @@
+namespace MLPipelines.Engine.Configuration;
+
+/// <summary>Pipeline-wide settings: the SPEC properties, after parsing.</summary>
+public sealed record PipelineOptions
+{
+    public required string PipelineName { get; init; }
+
+    /// <summary>Absolute project directory; every step path is relative to it.</summary>
+    public required string ProjectDirectory { get; init; }
+
+    /// <summary>Absolute path of the store (<c>cache.db</c> and <c>objects/</c>).</summary>
+    public required string CacheDirectory { get; init; }
+
+    /// <summary>The project's <c>EnablePipelineCache</c>: the default for steps that do not say.</summary>
+    public bool CacheEnabledByDefault { get; init; } = true;
+
+    /// <summary><c>EnablePipelineCache</c> given on the command line: overrides every step when set.</summary>
+    public bool? CacheOverride { get; init; }
+
+    public int MaxParallelism { get; init; } = Environment.ProcessorCount;
+
+    /// <summary>Step names to run (with what they need); empty for all.</summary>
+    public IReadOnlyList<string> SelectedSteps { get; init; } = [];
+
+    /// <summary>Step names to execute even on a hit; <c>*</c> for all.</summary>
+    public IReadOnlyList<string> ForcedSteps { get; init; } = [];
+
+    public TimeSpan CacheMaxAge { get; init; } = TimeSpan.FromDays(28);
+    public long? CacheMaxSizeBytes { get; init; }
+}

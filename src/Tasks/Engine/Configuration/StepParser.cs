@@ -1,0 +1,187 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using MLPipelines.Engine.Paths;
+
+namespace MLPipelines.Engine.Configuration;
+
+/// <summary>A step as MSBuild hands it over: the item's name and its metadata, still text.</summary>
+public sealed record RawStep(string Name, IReadOnlyDictionary<string, string> Metadata);
+
+/// <summary>
+/// Turns raw step metadata into <see cref="StepDefinition"/>s. Every problem becomes a diagnostic naming the step,
+/// so one build reports all of a project's mistakes at once instead of the first.
+/// </summary>
+public static partial class StepParser
+{
+    public static IReadOnlyList<StepDefinition> Parse(IEnumerable<RawStep> rawSteps, string projectDirectory, List<PipelineDiagnostic> diagnostics)
+    {
+        var steps = new List<StepDefinition>();
+        foreach (var raw in rawSteps)
+        {
+            var step = ParseOne(raw, projectDirectory, diagnostics);
+            if (step is not null)
+            {
+                steps.Add(step);
+            }
+        }
+
+        return steps;
+    }
+
+    private static StepDefinition? ParseOne(RawStep raw, string projectDirectory, List<PipelineDiagnostic> diagnostics)
+    {
+        var name = raw.Name.Trim();
+        var errorsBefore = diagnostics.Count;
+        void Error(string code, string message) => diagnostics.Add(new PipelineDiagnostic(code, name, message));
+
+        if (!StepNamePattern().IsMatch(name))
+        {
+            Error(ErrorCodes.InvalidStepName, $"Step name '{name}' is not valid: use letters, digits, '.', '-' and '_' only.");
+        }
+
+        string Get(string key) => raw.Metadata.TryGetValue(key, out var value) ? value.Trim() : "";
+
+        var command = Get("Command");
+        if (command.Length == 0)
+        {
+            Error(ErrorCodes.MissingCommand, $"Step '{name}' has no Command. Set Command=\"...\" to the command line the step runs.");
+        }
+
+        bool Bool(string key, bool fallback) => ParseBool(Get(key), fallback, key, name, diagnostics) ?? fallback;
+
+        var outputs = new List<string>();
+        foreach (var output in SplitList(Get("Outputs")))
+        {
+            if (!ProjectPath.TryNormalize(projectDirectory, output, out var normalized) || normalized.Length == 0)
+            {
+                Error(ErrorCodes.OutputOutsideProject,
+                    $"Output '{output}' of step '{name}' is outside the project directory (or is the project directory itself). Outputs must lie below the project directory so they can be restored there.");
+                continue;
+            }
+
+            outputs.Add(normalized);
+        }
+
+        var cacheVersion = Get("CacheVersion");
+        if (cacheVersion.Length > 0 && !CacheVersionPattern().IsMatch(cacheVersion))
+        {
+            Error(ErrorCodes.InvalidCacheVersion, $"CacheVersion '{cacheVersion}' of step '{name}' is not valid: use letters, digits, '-' and '_' only.");
+        }
+
+        TimeSpan? expiresAfter = null;
+        var expiresText = Get("ExpiresAfter");
+        if (expiresText.Length > 0)
+        {
+            expiresAfter = ParseDuration(expiresText);
+            if (expiresAfter is null)
+            {
+                Error(ErrorCodes.InvalidExpiresAfter,
+                    $"ExpiresAfter '{expiresText}' of step '{name}' is not valid: give a positive number of seconds (3600) or a TimeSpan (1.00:00:00).");
+            }
+        }
+
+        var strategy = CacheStrategy.CodeHash;
+        var strategyText = Get("CacheStrategy");
+        if (strategyText.Length > 0 && !Enum.TryParse(strategyText, ignoreCase: true, out strategy))
+        {
+            Error(ErrorCodes.InvalidCacheStrategy, $"CacheStrategy '{strategyText}' of step '{name}' is not valid: use CodeHash or InputHash.");
+        }
+
+        var step = new StepDefinition
+        {
+            Name = name,
+            Command = command,
+            WorkingDirectory = NormalizeAll(projectDirectory, [Get("WorkingDirectory")]).FirstOrDefault()?.TrimEnd('/') ?? "",
+            Environment = ParsePairs(Get("Environment"), "Environment", name, diagnostics),
+            DependsOn = SplitList(Get("DependsOn")),
+            Inputs = NormalizeAll(projectDirectory, SplitList(Get("Inputs"))),
+            Outputs = outputs,
+            Parameters = ParsePairs(Get("Parameters"), "Parameters", name, diagnostics),
+            Code = NormalizeAll(projectDirectory, SplitList(Get("Code"))),
+            EnableCache = ParseBool(Get("EnableCache"), null, "EnableCache", name, diagnostics),
+            CacheStrategy = strategy,
+            IncludeStepCode = Bool("IncludeStepCode", true),
+            IncludeStepParameters = Bool("IncludeStepParameters", true),
+            IncludeArtifactValues = Bool("IncludeArtifactValues", true),
+            IncludeArtifactIds = Bool("IncludeArtifactIds", false),
+            IgnoredInputs = SplitList(Get("IgnoredInputs")),
+            FileDependencies = NormalizeAll(projectDirectory, SplitList(Get("FileDependencies"))),
+            SourceDependencies = NormalizeAll(projectDirectory, SplitList(Get("SourceDependencies"))),
+            EnvironmentDependencies = SplitList(Get("EnvironmentDependencies")),
+            CacheKeyCommand = Get("CacheKeyCommand") is { Length: > 0 } keyCommand ? keyCommand : null,
+            CacheVersion = cacheVersion.Length > 0 ? cacheVersion : null,
+            ExpiresAfter = expiresAfter,
+        };
+
+        return diagnostics.Count == errorsBefore ? step : null;
+    }
+
+    /// <summary>Splits an MSBuild list: <c>;</c>-separated, trimmed, empty entries dropped.</summary>
+    public static IReadOnlyList<string> SplitList(string text) =>
+        text.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
+    /// <summary>Seconds (<c>3600</c>) or an invariant TimeSpan (<c>1.00:00:00</c>); null when neither, or not positive.</summary>
+    public static TimeSpan? ParseDuration(string text)
+    {
+        if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds))
+        {
+            return seconds > 0 && seconds < TimeSpan.MaxValue.TotalSeconds ? TimeSpan.FromSeconds(seconds) : null;
+        }
+
+        return TimeSpan.TryParse(text, CultureInfo.InvariantCulture, out var span) && span > TimeSpan.Zero ? span : null;
+    }
+
+    /// <summary>Parses <c>true</c>/<c>false</c>; empty text gives <paramref name="fallback"/>; anything else is an error.</summary>
+    private static bool? ParseBool(string text, bool? fallback, string key, string step, List<PipelineDiagnostic> diagnostics)
+    {
+        if (text.Length == 0)
+        {
+            return fallback;
+        }
+
+        if (bool.TryParse(text, out var value))
+        {
+            return value;
+        }
+
+        diagnostics.Add(new PipelineDiagnostic(ErrorCodes.InvalidBoolean, step, $"{key} '{text}' of step '{step}' is not valid: use true or false."));
+        return fallback;
+    }
+
+    private static List<NamedValue> ParsePairs(string text, string key, string step, List<PipelineDiagnostic> diagnostics)
+    {
+        var pairs = new List<NamedValue>();
+        foreach (var item in SplitList(text))
+        {
+            var eq = item.IndexOf('=', StringComparison.Ordinal);
+            var pairName = eq > 0 ? item[..eq].Trim() : "";
+            if (!VariableNamePattern().IsMatch(pairName))
+            {
+                diagnostics.Add(new PipelineDiagnostic(ErrorCodes.InvalidNameValuePair, step,
+                    $"{key} entry '{item}' of step '{step}' is not valid: write Name=Value, where Name has letters, digits and '_' and does not start with a digit."));
+                continue;
+            }
+
+            pairs.Add(new NamedValue(pairName, item[(eq + 1)..].Trim()));
+        }
+
+        return pairs;
+    }
+
+    /// <summary>Project-relative where inside the project; absolute (with <c>/</c>) where the user pointed outside it.</summary>
+    private static List<string> NormalizeAll(string projectDirectory, IEnumerable<string> paths) =>
+        paths.Where(p => p.Length > 0).Select(p =>
+        {
+            ProjectPath.TryNormalize(projectDirectory, p, out var normalized);
+            return normalized;
+        }).ToList();
+
+    [GeneratedRegex("^[A-Za-z0-9._-]+$")]
+    private static partial Regex StepNamePattern();
+
+    [GeneratedRegex("^[A-Za-z0-9_-]+$")]
+    private static partial Regex CacheVersionPattern();
+
+    [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]*$")]
+    private static partial Regex VariableNamePattern();
+}

@@ -1,0 +1,45 @@
+namespace MLPipelines.Engine;
+
+/// <summary>
+/// Every message code the product emits. A code, once given a meaning, keeps it; README "Error codes" lists each
+/// with its cause and fix. 1xxx configuration, 2xxx step execution, 3xxx store, 4xxx environment and loading.
+/// </summary>
+public static class ErrorCodes
+{
+    public const string InvalidStepName = "MLP1001";
+    public const string DuplicateStepName = "MLP1002";
+    public const string MissingCommand = "MLP1003";
+    public const string UnknownDependency = "MLP1004";
+    public const string DependencyCycle = "MLP1005";
+    public const string DuplicateOutput = "MLP1006";
+    public const string OutputOverlapsInput = "MLP1007";
+    public const string OutputOutsideProject = "MLP1008";
+    public const string InvalidCacheVersion = "MLP1009";
+    public const string InvalidExpiresAfter = "MLP1010";
+    public const string InvalidNameValuePair = "MLP1011";
+    public const string InvalidBoolean = "MLP1012";
+    public const string InvalidCacheStrategy = "MLP1013";
+    public const string InvalidProperty = "MLP1014";
+    public const string UnknownSelectedStep = "MLP1015";
+
+    public const string StepFailed = "MLP2001";
+    public const string OutputMissing = "MLP2002";
+    public const string StepCouldNotStart = "MLP2003";
+    public const string StepCancelled = "MLP2004";
+    public const string InputMissing = "MLP2005";
+    public const string CacheKeyCommandFailed = "MLP2006";
+
+    public const string StoreUnavailable = "MLP3001";
+    public const string DamagedEntry = "MLP3002";
+    public const string StoreWriteFailed = "MLP3003";
+
+    public const string UnsupportedHost = "MLP4001";
+    public const string NativeLibraryMissing = "MLP4002";
+    public const string UnexpectedFailure = "MLP4003";
+}
+
+/// <summary>A user-facing problem: code, the step it concerns (if any) and a message that says what to do.</summary>
+public sealed record PipelineDiagnostic(string Code, string? Step, string Message)
+{
+    public override string ToString() => $"{Code}: {Message}";
+}

@@ -1,0 +1,44 @@
+using System.Buffers;
+using System.IO.Hashing;
+
+namespace MLPipelines.Engine.Hashing;
+
+/// <summary>
+/// XxHash128 of file contents and strings, as 32 lowercase hex digits. Files are streamed through a pooled buffer,
+/// so a multi-gigabyte data set costs one sequential read and no memory.
+/// </summary>
+public static class ContentHash
+{
+    private const int BufferSize = 1 << 20;
+
+    public static string OfFile(string path)
+    {
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1, FileOptions.SequentialScan);
+        return OfStream(stream, copyTo: null);
+    }
+
+    /// <summary>Hashes a stream to its end, copying it to <paramref name="copyTo"/> on the way (one read for both).</summary>
+    public static string OfStream(Stream stream, Stream? copyTo)
+    {
+        var hasher = new XxHash128();
+        var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
+        try
+        {
+            int read;
+            while ((read = stream.Read(buffer, 0, BufferSize)) > 0)
+            {
+                hasher.Append(buffer.AsSpan(0, read));
+                copyTo?.Write(buffer, 0, read);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+
+        return Convert.ToHexStringLower(hasher.GetCurrentHash());
+    }
+
+    public static string OfText(string text) =>
+        Convert.ToHexStringLower(XxHash128.Hash(System.Text.Encoding.UTF8.GetBytes(text)));
+}

@@ -1,0 +1,160 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using MLPipelines.Engine.Configuration;
+using MLPipelines.Engine.Hashing;
+using MLPipelines.Engine.Paths;
+
+namespace MLPipelines.Engine.Keys;
+
+/// <summary>Where the key of a step could not be computed: a declared file that does not exist.</summary>
+public sealed class MissingKeyFileException(string kind, string path) : Exception($"{kind} '{path}' does not exist.")
+{
+    public string Kind { get; } = kind;
+    public string Path { get; } = path;
+}
+
+/// <summary>
+/// Computes a step's key from the SPEC components. Called only once the step's upstream steps have finished or
+/// been restored, so the inputs it hashes are the ones the step will read.
+/// </summary>
+public sealed class StepKeyCalculator
+{
+    /// <summary>Bumped whenever the meaning of a component changes, so old entries stop matching.</summary>
+    public const string FormatVersion = "1";
+
+    // Values longer than this are kept as hashes only: the explanation then says "changed" without quoting.
+    private const int MaxStoredValueLength = 200;
+
+    private readonly string _projectDirectory;
+    private readonly string _pipelineName;
+    private readonly FileHasher _hasher;
+    private readonly byte[] _secretKey;
+
+    /// <param name="secretKey">Per-store key for hashing environment values, so the store never holds a guessable digest of a secret.</param>
+    public StepKeyCalculator(string projectDirectory, string pipelineName, FileHasher hasher, byte[] secretKey)
+    {
+        _projectDirectory = projectDirectory;
+        _pipelineName = pipelineName;
+        _hasher = hasher;
+        _secretKey = secretKey;
+    }
+
+    /// <summary>Runs a step's <c>CacheKeyCommand</c> and returns its standard output; set by the runner.</summary>
+    public Func<StepDefinition, string>? KeyCommandRunner { get; init; }
+
+    /// <param name="producerKeyOf">For <c>IncludeArtifactIds</c>: the key of the step that produced a file, if any.</param>
+    public StepKey Compute(StepDefinition step, Func<string, string?>? producerKeyOf = null)
+    {
+        var components = new List<KeyComponent>
+        {
+            Text(ComponentKind.Format, "", FormatVersion),
+            Text(ComponentKind.Pipeline, "", _pipelineName),
+            Text(ComponentKind.Step, "", step.Name),
+            Text(ComponentKind.Settings, "", string.Create(CultureInfo.InvariantCulture,
+                $"strategy={step.CacheStrategy};code={step.IncludeStepCode};parameters={step.IncludeStepParameters};values={step.IncludeArtifactValues};ids={step.IncludeArtifactIds}")),
+        };
+
+        if (step.CodeCounts)
+        {
+            components.Add(Text(ComponentKind.Command, "", step.Command));
+            components.Add(Text(ComponentKind.WorkingDirectory, "", step.WorkingDirectory));
+            components.AddRange(step.Environment.Select(e => new KeyComponent(ComponentKind.StepEnvironment, e.Name, ContentHash.OfText(e.Value))));
+            AddFiles(components, ComponentKind.Code, "Code file", step.Code);
+        }
+
+        if (step.IncludeStepParameters)
+        {
+            components.AddRange(step.Parameters
+                .Where(p => !step.IgnoredInputs.Contains(p.Name, StringComparer.Ordinal))
+                .Select(p => Text(ComponentKind.Parameter, p.Name, p.Value)));
+        }
+
+        var ignored = step.IgnoredInputs.Select(pattern => new Glob(Normalize(pattern))).ToList();
+        foreach (var input in step.Inputs)
+        {
+            var files = InputFiles.Expand(_projectDirectory, input, out var missing);
+            if (missing)
+            {
+                throw new MissingKeyFileException("Input", input);
+            }
+
+            foreach (var file in files.Where(f => !ignored.Any(g => g.IsMatch(f) || PathOverlapsIgnored(f, g.Pattern))))
+            {
+                if (step.IncludeArtifactValues)
+                {
+                    components.Add(new KeyComponent(ComponentKind.Input, file, _hasher.Hash(ProjectPath.ToFull(_projectDirectory, file))));
+                }
+
+                if (step.IncludeArtifactIds)
+                {
+                    components.Add(new KeyComponent(ComponentKind.Input, file + "#id", IdentityOf(file, producerKeyOf)));
+                }
+            }
+        }
+
+        components.AddRange(step.Outputs.Select(o => Text(ComponentKind.Output, o, o)));
+        components.AddRange(step.DependsOn.Select(d => Text(ComponentKind.DependsOn, d, d)));
+        AddFiles(components, ComponentKind.FileDependency, "File dependency", step.FileDependencies);
+        AddFiles(components, ComponentKind.SourceDependency, "Source dependency", step.SourceDependencies);
+
+        foreach (var name in step.EnvironmentDependencies)
+        {
+            // Values are often secrets: only a keyed hash is kept, never the value or a plain digest of it.
+            var value = System.Environment.GetEnvironmentVariable(name);
+            var hash = value is null ? "unset" : Convert.ToHexStringLower(HMACSHA256.HashData(_secretKey, Encoding.UTF8.GetBytes(value)))[..32];
+            components.Add(new KeyComponent(ComponentKind.EnvironmentDependency, name, hash));
+        }
+
+        if (step.CacheKeyCommand is not null && KeyCommandRunner is not null)
+        {
+            components.Add(new KeyComponent(ComponentKind.KeyCommand, "", ContentHash.OfText(KeyCommandRunner(step))));
+        }
+
+        if (step.CacheVersion is not null)
+        {
+            components.Add(Text(ComponentKind.CacheVersion, "", step.CacheVersion));
+        }
+
+        return KeyFolder.Fold(components);
+    }
+
+    private void AddFiles(List<KeyComponent> components, string kind, string description, IEnumerable<string> declared)
+    {
+        foreach (var path in declared)
+        {
+            var files = InputFiles.Expand(_projectDirectory, path, out var missing);
+            if (missing)
+            {
+                throw new MissingKeyFileException(description, path);
+            }
+
+            components.AddRange(files.Select(f => new KeyComponent(kind, f, _hasher.Hash(ProjectPath.ToFull(_projectDirectory, f)))));
+        }
+    }
+
+    private string IdentityOf(string file, Func<string, string?>? producerKeyOf)
+    {
+        if (producerKeyOf?.Invoke(file) is { } producerKey)
+        {
+            return ContentHash.OfText("producer:" + producerKey);
+        }
+
+        // No hashing: for inputs too big to read on every run, size and time stand for the content.
+        var info = new FileInfo(ProjectPath.ToFull(_projectDirectory, file));
+        return ContentHash.OfText(string.Create(CultureInfo.InvariantCulture, $"{file}|{info.Length}|{info.LastWriteTimeUtc.Ticks}"));
+    }
+
+    private string Normalize(string pattern)
+    {
+        ProjectPath.TryNormalize(_projectDirectory, pattern, out var normalized);
+        return normalized;
+    }
+
+    // An ignored directory ("logs/") leaves out every file below it.
+    private static bool PathOverlapsIgnored(string file, string ignoredPattern) =>
+        !ProjectPath.IsGlob(ignoredPattern) && ignoredPattern.Length > 0 && ProjectPath.IsUnder(file, ignoredPattern);
+
+    private static KeyComponent Text(string kind, string name, string value) =>
+        new(kind, name, ContentHash.OfText(value), value.Length <= MaxStoredValueLength ? value : null);
+}

@@ -1,0 +1,37 @@
+namespace MLPipelines.Engine.Paths;
+
+/// <summary>Expands declared paths (files, directories, globs) into the files they stand for right now.</summary>
+public static class InputFiles
+{
+    /// <summary>
+    /// Files of one declared path, sorted, in the path's own form (project-relative, or absolute when the user
+    /// pointed outside the project). A plain file that does not exist is reported through <paramref name="missing"/>;
+    /// a directory or glob that matches nothing is simply empty.
+    /// </summary>
+    public static IReadOnlyList<string> Expand(string projectDirectory, string declared, out bool missing)
+    {
+        missing = false;
+        if (ProjectPath.IsGlob(declared))
+        {
+            return new Glob(declared).EnumerateFiles(projectDirectory).ToList();
+        }
+
+        var full = ProjectPath.ToFull(projectDirectory, declared);
+        if (Directory.Exists(full))
+        {
+            var prefix = declared.TrimEnd('/');
+            return Directory.EnumerateFiles(full, "*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0 })
+                .Select(f => (prefix.Length == 0 ? "" : prefix + "/") + Path.GetRelativePath(full, f).Replace('\\', '/'))
+                .Order(StringComparer.Ordinal)
+                .ToList();
+        }
+
+        if (File.Exists(full) && !ProjectPath.IsDirectory(declared))
+        {
+            return [declared];
+        }
+
+        missing = !ProjectPath.IsDirectory(declared);
+        return [];
+    }
+}

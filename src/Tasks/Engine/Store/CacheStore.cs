@@ -1,0 +1,344 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text.Json;
+using MLPipelines.Engine.Hashing;
+using MLPipelines.Engine.Keys;
+using Microsoft.Data.Sqlite;
+
+namespace MLPipelines.Engine.Store;
+
+/// <summary>
+/// The store at <c>PipelineCacheDir</c>: the SQLite index <c>cache.db</c> (entries, runs, file stamps) and the
+/// content-addressed <c>objects/</c>. WAL mode and a busy timeout let two builds share it; an entry is written only
+/// after every object it names is in place, in one transaction, so readers see whole entries or none.
+/// </summary>
+public sealed class CacheStore : IDisposable
+{
+    private const int SchemaVersion = 1;
+    private readonly SqliteConnection _connection;
+    private readonly Lock _lock = new();
+
+    private CacheStore(string directory, SqliteConnection connection)
+    {
+        Directory = directory;
+        _connection = connection;
+        Objects = new ObjectStore(Path.Combine(directory, "objects"));
+    }
+
+    public string Directory { get; }
+
+    public ObjectStore Objects { get; }
+
+    public static CacheStore Open(string directory)
+    {
+        System.IO.Directory.CreateDirectory(directory);
+        var builder = new SqliteConnectionStringBuilder
+        {
+            DataSource = Path.Combine(directory, "cache.db"),
+            // A pooled connection would outlive the build in a reused MSBuild node and keep the file open.
+            Pooling = false,
+            DefaultTimeout = 60,
+        };
+        var connection = new SqliteConnection(builder.ToString());
+        try
+        {
+            connection.Open();
+            Execute(connection, "PRAGMA busy_timeout = 30000; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;");
+            CreateSchema(connection);
+        }
+        catch
+        {
+            connection.Dispose();
+            throw;
+        }
+
+        return new CacheStore(directory, connection);
+    }
+
+    private static void CreateSchema(SqliteConnection connection)
+    {
+        using var tx = connection.BeginTransaction(deferred: false);
+        Execute(connection, """
+            CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+            CREATE TABLE IF NOT EXISTS entries (
+                id INTEGER PRIMARY KEY,
+                pipeline TEXT NOT NULL,
+                step TEXT NOT NULL,
+                key TEXT NOT NULL UNIQUE,
+                created_at INTEGER NOT NULL,
+                last_used_at INTEGER NOT NULL,
+                duration_ms INTEGER NOT NULL,
+                total_size INTEGER NOT NULL,
+                components TEXT NOT NULL,
+                manifest TEXT NOT NULL,
+                directories TEXT NOT NULL,
+                run_id TEXT);
+            CREATE INDEX IF NOT EXISTS entries_by_step ON entries (pipeline, step, created_at);
+            CREATE TABLE IF NOT EXISTS entry_objects (
+                entry_id INTEGER NOT NULL REFERENCES entries (id) ON DELETE CASCADE,
+                hash TEXT NOT NULL,
+                PRIMARY KEY (entry_id, hash)) WITHOUT ROWID;
+            CREATE INDEX IF NOT EXISTS entry_objects_by_hash ON entry_objects (hash);
+            CREATE TABLE IF NOT EXISTS runs (
+                id TEXT PRIMARY KEY,
+                pipeline TEXT NOT NULL,
+                started_at INTEGER NOT NULL,
+                ended_at INTEGER,
+                status TEXT NOT NULL,
+                git_commit TEXT,
+                steps_total INTEGER NOT NULL DEFAULT 0,
+                steps_cached INTEGER NOT NULL DEFAULT 0,
+                steps_executed INTEGER NOT NULL DEFAULT 0,
+                steps_failed INTEGER NOT NULL DEFAULT 0);
+            CREATE TABLE IF NOT EXISTS step_runs (
+                run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+                step TEXT NOT NULL,
+                key TEXT,
+                components TEXT,
+                outcome TEXT NOT NULL,
+                reason TEXT,
+                started_at INTEGER NOT NULL,
+                duration_ms INTEGER NOT NULL,
+                entry_key TEXT,
+                PRIMARY KEY (run_id, step)) WITHOUT ROWID;
+            CREATE TABLE IF NOT EXISTS file_stamps (
+                path TEXT PRIMARY KEY,
+                size INTEGER NOT NULL,
+                mtime INTEGER NOT NULL,
+                hash TEXT NOT NULL) WITHOUT ROWID;
+            """, tx);
+        Execute(connection, $"INSERT OR IGNORE INTO meta (name, value) VALUES ('schema', '{SchemaVersion}')", tx);
+        using (var cmd = connection.CreateCommand())
+        {
+            cmd.Transaction = tx;
+            cmd.CommandText = "INSERT OR IGNORE INTO meta (name, value) VALUES ('secret', $secret)";
+            cmd.Parameters.AddWithValue("$secret", Convert.ToHexString(RandomNumberGenerator.GetBytes(32)));
+            cmd.ExecuteNonQuery();
+        }
+
+        tx.Commit();
+    }
+
+    /// <summary>The per-store random key used to hash environment values.</summary>
+    public byte[] Secret()
+    {
+        lock (_lock)
+        {
+            using var cmd = _connection.CreateCommand();
+            cmd.CommandText = "SELECT value FROM meta WHERE name = 'secret'";
+            return Convert.FromHexString((string)cmd.ExecuteScalar()!);
+        }
+    }
+
+    public CacheEntry? FindEntry(string key) =>
+        QueryEntries("WHERE key = $p0", key).FirstOrDefault();
+
+    /// <summary>The newest entry of a step: what a miss is explained against.</summary>
+    public CacheEntry? FindNewestEntry(string pipeline, string step) =>
+        QueryEntries("WHERE pipeline = $p0 AND step = $p1 ORDER BY created_at DESC, id DESC LIMIT 1", pipeline, step).FirstOrDefault();
+
+    public IReadOnlyList<CacheEntry> AllEntries() => QueryEntries("ORDER BY id");
+
+    /// <summary>Records an entry, replacing any entry with the same key (a forced or repaired result).</summary>
+    public void RecordEntry(CacheEntry entry)
+    {
+        lock (_lock)
+        {
+            using var tx = _connection.BeginTransaction(deferred: false);
+            Execute(_connection, "DELETE FROM entries WHERE key = $p0", tx, entry.Key);
+            using var cmd = _connection.CreateCommand();
+            cmd.Transaction = tx;
+            cmd.CommandText = """
+                INSERT INTO entries (pipeline, step, key, created_at, last_used_at, duration_ms, total_size, components, manifest, directories, run_id)
+                VALUES ($pipeline, $step, $key, $created, $created, $duration, $size, $components, $manifest, $directories, $run)
+                RETURNING id
+                """;
+            cmd.Parameters.AddWithValue("$pipeline", entry.Pipeline);
+            cmd.Parameters.AddWithValue("$step", entry.Step);
+            cmd.Parameters.AddWithValue("$key", entry.Key);
+            cmd.Parameters.AddWithValue("$created", entry.CreatedAt.ToUnixTimeMilliseconds());
+            cmd.Parameters.AddWithValue("$duration", (long)entry.Duration.TotalMilliseconds);
+            cmd.Parameters.AddWithValue("$size", entry.TotalSize);
+            cmd.Parameters.AddWithValue("$components", JsonSerializer.Serialize(entry.Components.ToList(), StoreJson.Default.ListKeyComponent));
+            cmd.Parameters.AddWithValue("$manifest", JsonSerializer.Serialize(entry.Manifest.ToList(), StoreJson.Default.ListManifestFile));
+            cmd.Parameters.AddWithValue("$directories", JsonSerializer.Serialize(entry.Directories.ToList(), StoreJson.Default.ListString));
+            cmd.Parameters.AddWithValue("$run", (object?)entry.RunId ?? DBNull.Value);
+            var id = (long)cmd.ExecuteScalar()!;
+            foreach (var hash in entry.Manifest.Select(f => f.Hash).Distinct())
+            {
+                Execute(_connection, "INSERT OR IGNORE INTO entry_objects (entry_id, hash) VALUES ($p0, $p1)", tx, id, hash);
+            }
+
+            tx.Commit();
+        }
+    }
+
+    public void DeleteEntry(string key)
+    {
+        lock (_lock)
+        {
+            Execute(_connection, "DELETE FROM entries WHERE key = $p0", null, key);
+        }
+    }
+
+    public void TouchEntry(string key, DateTimeOffset when)
+    {
+        lock (_lock)
+        {
+            Execute(_connection, "UPDATE entries SET last_used_at = $p1 WHERE key = $p0", null, key, when.ToUnixTimeMilliseconds());
+        }
+    }
+
+    public Dictionary<string, FileStamp> LoadFileStamps()
+    {
+        lock (_lock)
+        {
+            using var cmd = _connection.CreateCommand();
+            cmd.CommandText = "SELECT path, size, mtime, hash FROM file_stamps";
+            using var reader = cmd.ExecuteReader();
+            var stamps = new Dictionary<string, FileStamp>(StringComparer.Ordinal);
+            while (reader.Read())
+            {
+                stamps[reader.GetString(0)] = new FileStamp(reader.GetInt64(1), reader.GetInt64(2), reader.GetString(3));
+            }
+
+            return stamps;
+        }
+    }
+
+    public void SaveFileStamps(IReadOnlyDictionary<string, FileStamp> stamps)
+    {
+        if (stamps.Count == 0)
+        {
+            return;
+        }
+
+        lock (_lock)
+        {
+            using var tx = _connection.BeginTransaction(deferred: false);
+            using var cmd = _connection.CreateCommand();
+            cmd.Transaction = tx;
+            cmd.CommandText = "INSERT OR REPLACE INTO file_stamps (path, size, mtime, hash) VALUES ($path, $size, $mtime, $hash)";
+            var path = cmd.Parameters.Add("$path", SqliteType.Text);
+            var size = cmd.Parameters.Add("$size", SqliteType.Integer);
+            var mtime = cmd.Parameters.Add("$mtime", SqliteType.Integer);
+            var hash = cmd.Parameters.Add("$hash", SqliteType.Text);
+            foreach (var (p, stamp) in stamps)
+            {
+                path.Value = p;
+                size.Value = stamp.Size;
+                mtime.Value = stamp.LastWriteTicks;
+                hash.Value = stamp.Hash;
+                cmd.ExecuteNonQuery();
+            }
+
+            tx.Commit();
+        }
+    }
+
+    public void StartRun(RunRecord run)
+    {
+        lock (_lock)
+        {
+            Execute(_connection, "INSERT INTO runs (id, pipeline, started_at, status, git_commit) VALUES ($p0, $p1, $p2, $p3, $p4)", null,
+                run.Id, run.Pipeline, run.StartedAt.ToUnixTimeMilliseconds(), run.Status, run.GitCommit);
+        }
+    }
+
+    public void FinishRun(RunRecord run, IReadOnlyList<StepRunRecord> steps)
+    {
+        lock (_lock)
+        {
+            using var tx = _connection.BeginTransaction(deferred: false);
+            Execute(_connection, """
+                UPDATE runs SET ended_at = $p1, status = $p2, steps_total = $p3, steps_cached = $p4, steps_executed = $p5, steps_failed = $p6
+                WHERE id = $p0
+                """, tx, run.Id, run.EndedAt?.ToUnixTimeMilliseconds(), run.Status, steps.Count,
+                steps.Count(s => s.Outcome == "cached"), steps.Count(s => s.Outcome == "executed"), steps.Count(s => s.Outcome == "failed"));
+            foreach (var s in steps)
+            {
+                Execute(_connection, """
+                    INSERT OR REPLACE INTO step_runs (run_id, step, key, components, outcome, reason, started_at, duration_ms, entry_key)
+                    VALUES ($p0, $p1, $p2, $p3, $p4, $p5, $p6, $p7, $p8)
+                    """, tx, run.Id, s.Step, s.Key,
+                    s.Components is null ? null : JsonSerializer.Serialize(s.Components.ToList(), StoreJson.Default.ListKeyComponent),
+                    s.Outcome, s.Reason, s.StartedAt.ToUnixTimeMilliseconds(), (long)s.Duration.TotalMilliseconds, s.Key);
+            }
+
+            tx.Commit();
+        }
+    }
+
+    private List<CacheEntry> QueryEntries(string where, params object?[] args)
+    {
+        lock (_lock)
+        {
+            using var cmd = _connection.CreateCommand();
+            cmd.CommandText = "SELECT id, pipeline, step, key, created_at, last_used_at, duration_ms, components, manifest, directories, run_id FROM entries " + where;
+            Bind(cmd, args);
+            using var reader = cmd.ExecuteReader();
+            var entries = new List<CacheEntry>();
+            while (reader.Read())
+            {
+                entries.Add(new CacheEntry
+                {
+                    Id = reader.GetInt64(0),
+                    Pipeline = reader.GetString(1),
+                    Step = reader.GetString(2),
+                    Key = reader.GetString(3),
+                    CreatedAt = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(4)),
+                    LastUsedAt = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(5)),
+                    Duration = TimeSpan.FromMilliseconds(reader.GetInt64(6)),
+                    Components = Deserialize(reader.GetString(7), StoreJson.Default.ListKeyComponent),
+                    Manifest = Deserialize(reader.GetString(8), StoreJson.Default.ListManifestFile),
+                    Directories = Deserialize(reader.GetString(9), StoreJson.Default.ListString),
+                    RunId = reader.IsDBNull(10) ? null : reader.GetString(10),
+                });
+            }
+
+            return entries;
+        }
+    }
+
+    // A corrupt row reads as an empty list; the runner treats an entry whose manifest cannot be trusted as damaged.
+    private static List<T> Deserialize<T>(string json, System.Text.Json.Serialization.Metadata.JsonTypeInfo<List<T>> type)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize(json, type) ?? throw new CorruptEntryException();
+        }
+        catch (JsonException)
+        {
+            throw new CorruptEntryException();
+        }
+    }
+
+    private static void Execute(SqliteConnection connection, string sql, SqliteTransaction? tx = null, params object?[] args)
+    {
+        using var cmd = connection.CreateCommand();
+        cmd.Transaction = tx;
+        cmd.CommandText = sql;
+        Bind(cmd, args);
+        cmd.ExecuteNonQuery();
+    }
+
+    private static void Bind(SqliteCommand cmd, object?[] args)
+    {
+        for (var i = 0; i < args.Length; i++)
+        {
+            cmd.Parameters.AddWithValue("$p" + i.ToString(CultureInfo.InvariantCulture), args[i] ?? DBNull.Value);
+        }
+    }
+
+    public void Dispose() => _connection.Dispose();
+}
+
+/// <summary>An entry row whose stored JSON cannot be read.</summary>
+public sealed class CorruptEntryException() : Exception("The cache entry is corrupt.");
+
+public sealed record RunRecord(string Id, string Pipeline, DateTimeOffset StartedAt, string Status, string? GitCommit)
+{
+    public DateTimeOffset? EndedAt { get; init; }
+}
+
+public sealed record StepRunRecord(string Step, string? Key, IReadOnlyList<KeyComponent>? Components, string Outcome, string? Reason, DateTimeOffset StartedAt, TimeSpan Duration);

@@ -1,0 +1,56 @@
+using System.Collections.Concurrent;
+using MLPipelines.Engine;
+using MLPipelines.Engine.Execution;
+using Microsoft.Build.Framework;
+
+namespace MLPipelines.Tasks;
+
+/// <summary>
+/// Carries the engine's reports to MSBuild. Steps report from worker threads, but a task should log from its own
+/// thread, so reports are queued and <see cref="Pump"/> writes them on the task's thread as they arrive.
+/// </summary>
+internal sealed class MSBuildPipelineLog(Microsoft.Build.Utilities.TaskLoggingHelper log, string projectFile) : IPipelineLog, IDisposable
+{
+    private readonly ConcurrentQueue<Action> _pending = new();
+    private readonly SemaphoreSlim _signal = new(0);
+
+    public void Message(string text) => Enqueue(() => log.LogMessage(MessageImportance.High, text));
+
+    public void Detail(string text) => Enqueue(() => log.LogMessage(MessageImportance.Normal, text));
+
+    public void StepOutput(string step, string line) => Enqueue(() => log.LogMessage(MessageImportance.High, $"{step}: {line}"));
+
+    public void Warning(PipelineDiagnostic diagnostic) =>
+        Enqueue(() => log.LogWarning(null, diagnostic.Code, diagnostic.Code, projectFile, 0, 0, 0, 0, diagnostic.Message));
+
+    public void Error(PipelineDiagnostic diagnostic) =>
+        Enqueue(() => log.LogError(null, diagnostic.Code, diagnostic.Code, projectFile, 0, 0, 0, 0, diagnostic.Message));
+
+    /// <summary>Writes queued reports until <paramref name="work"/> completes, then the rest.</summary>
+    public void Pump(Task work)
+    {
+        while (!work.IsCompleted)
+        {
+            _signal.Wait(TimeSpan.FromMilliseconds(200));
+            Drain();
+        }
+
+        Drain();
+    }
+
+    private void Drain()
+    {
+        while (_pending.TryDequeue(out var write))
+        {
+            write();
+        }
+    }
+
+    public void Dispose() => _signal.Dispose();
+
+    private void Enqueue(Action write)
+    {
+        _pending.Enqueue(write);
+        _signal.Release();
+    }
+}

@@ -1,0 +1,79 @@
+using System.Collections;
+using MLPipelines.Engine;
+using MLPipelines.Engine.Configuration;
+using MLPipelines.Engine.Execution;
+using MLPipelines.Engine.Store;
+using Microsoft.Build.Framework;
+using Microsoft.Build.Utilities;
+
+namespace MLPipelines.Tasks;
+
+/// <summary>Translation between MSBuild's shapes (items, property strings, global properties) and the engine's.</summary>
+internal static class TaskInputs
+{
+    public static RawStep ToRawStep(ITaskItem item)
+    {
+        var metadata = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        foreach (DictionaryEntry entry in item.CloneCustomMetadata())
+        {
+            metadata[(string)entry.Key] = (string?)entry.Value ?? "";
+        }
+
+        return new RawStep(item.ItemSpec, metadata);
+    }
+
+    public static PipelineOptions ReadOptions(RunPipeline task, List<PipelineDiagnostic> diagnostics)
+    {
+        var projectDirectory = Path.GetDirectoryName(Path.GetFullPath(task.ProjectFile))!;
+        var cacheEnabled = PropertyParser.ParseBool(task.EnablePipelineCache, "EnablePipelineCache", diagnostics) ?? true;
+
+        // Given on the command line, EnablePipelineCache overrides every step; set in the project, it is only the default.
+        var global = (task.BuildEngine as IBuildEngine6)?.GetGlobalProperties();
+        var fromCommandLine = global is not null && global.ContainsKey("EnablePipelineCache");
+
+        return new PipelineOptions
+        {
+            PipelineName = task.PipelineName,
+            ProjectDirectory = projectDirectory,
+            CacheDirectory = Path.GetFullPath(task.CacheDirectory, projectDirectory),
+            CacheEnabledByDefault = cacheEnabled,
+            CacheOverride = fromCommandLine ? cacheEnabled : null,
+            MaxParallelism = PropertyParser.ParsePositiveInt(task.MaxParallelism, "PipelineMaxParallelism", diagnostics) ?? Environment.ProcessorCount,
+            SelectedSteps = StepParser.SplitList(task.SelectedSteps ?? ""),
+            ForcedSteps = StepParser.SplitList(task.ForcedSteps ?? ""),
+            CacheMaxAge = PropertyParser.ParseDuration(task.CacheMaxAge, "PipelineCacheMaxAge", diagnostics) ?? TimeSpan.FromDays(28),
+            CacheMaxSizeBytes = PropertyParser.ParseSize(task.CacheMaxSize, "PipelineCacheMaxSize", diagnostics),
+        };
+    }
+
+    /// <summary>Opens the store, turning every way that can fail into one clear error.</summary>
+    public static CacheStore? OpenStore(string directory, IPipelineLog log)
+    {
+        try
+        {
+            return CacheStore.Open(directory);
+        }
+        catch (Exception e) when (e is DllNotFoundException or TypeInitializationException or BadImageFormatException)
+        {
+            log.Error(new(ErrorCodes.NativeLibraryMissing, null,
+                $"The SQLite library of MLPipelines.Sdk could not be loaded ({e.GetBaseException().Message}). The package may be damaged: clear it from the NuGet packages folder and restore again."));
+        }
+        catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or IOException or UnauthorizedAccessException)
+        {
+            log.Error(new(ErrorCodes.StoreUnavailable, null,
+                $"The pipeline cache at '{directory}' cannot be opened ({e.Message}). Check that the folder is writable, or point PipelineCacheDir elsewhere; if cache.db is damaged, delete the folder."));
+        }
+
+        return null;
+    }
+
+    public static ITaskItem ToItem(StepResult result)
+    {
+        var item = new TaskItem(result.Name);
+        item.SetMetadata("Outcome", result.Outcome.ToString());
+        item.SetMetadata("Key", result.Key ?? "");
+        item.SetMetadata("Reason", result.MissReason ?? "");
+        item.SetMetadata("Duration", result.Duration.TotalSeconds.ToString("0.000", System.Globalization.CultureInfo.InvariantCulture));
+        return item;
+    }
+}
