@@ -9,16 +9,20 @@ namespace MLPipelines.Tasks;
 /// Carries the engine's reports to MSBuild. Steps report from worker threads, but a task should log from its own
 /// thread, so reports are queued and <see cref="Pump"/> writes them on the task's thread as they arrive.
 /// </summary>
-internal sealed class MSBuildPipelineLog(Microsoft.Build.Utilities.TaskLoggingHelper log, string projectFile) : IPipelineLog, IDisposable
+internal sealed class MSBuildPipelineLog(IBuildEngine engine, Microsoft.Build.Utilities.TaskLoggingHelper log, string projectFile) : IPipelineLog, IDisposable
 {
+    // The terminal logger hides high-importance messages below -v:d, except the persistent output of a project it
+    // sees as running tests (Sdk.targets runs the empty _TestRunStart marker). That is where our log lines go.
+    private const string TerminalLoggerOutputType = "TLTESTOUTPUT";
+
     private readonly ConcurrentQueue<Action> _pending = new();
     private readonly SemaphoreSlim _signal = new(0);
 
-    public void Message(string text) => Enqueue(() => log.LogMessage(MessageImportance.High, text));
+    public void Message(string text) => Enqueue(() => Show(text));
 
     public void Detail(string text) => Enqueue(() => log.LogMessage(MessageImportance.Normal, text));
 
-    public void StepOutput(string step, string line) => Enqueue(() => log.LogMessage(MessageImportance.High, $"{step}: {line}"));
+    public void StepOutput(string step, string line) => Enqueue(() => Show($"{step}: {line}"));
 
     public void Warning(PipelineDiagnostic diagnostic) =>
         Enqueue(() => log.LogWarning(null, diagnostic.Code, diagnostic.Code, projectFile, 0, 0, 0, 0, diagnostic.Message));
@@ -45,6 +49,9 @@ internal sealed class MSBuildPipelineLog(Microsoft.Build.Utilities.TaskLoggingHe
             write();
         }
     }
+
+    private void Show(string text) =>
+        engine.LogMessageEvent(new ExtendedBuildMessageEventArgs(TerminalLoggerOutputType, text, null, "RunPipeline", MessageImportance.High));
 
     public void Dispose() => _signal.Dispose();
 

@@ -45,7 +45,7 @@ public sealed class RunPipeline : Microsoft.Build.Utilities.Task, ICancelableTas
 
     public override bool Execute()
     {
-        using var log = new MSBuildPipelineLog(Log, ProjectFile);
+        using var log = new MSBuildPipelineLog(BuildEngine, Log, ProjectFile);
         try
         {
             var diagnostics = new List<PipelineDiagnostic>();

@@ -56,7 +56,7 @@ internal static class TaskInputs
         catch (Exception e) when (e is DllNotFoundException or TypeInitializationException or BadImageFormatException)
         {
             log.Error(new(ErrorCodes.NativeLibraryMissing, null,
-                $"The SQLite library of MLPipelines.Sdk could not be loaded ({e.GetBaseException().Message}). The package may be damaged: clear it from the NuGet packages folder and restore again."));
+                $"The SQLite library of MLPipelines.Sdk could not be loaded ({e.GetBaseException().Message.Split('\n')[0].Trim()}). The package may be damaged: clear it from the NuGet packages folder and restore again."));
         }
         catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or IOException or UnauthorizedAccessException)
         {
