@@ -22,7 +22,7 @@ internal static class TaskInputs
         return new RawStep(item.ItemSpec, metadata);
     }
 
-    public static PipelineOptions ReadOptions(RunPipeline task, List<PipelineDiagnostic> diagnostics)
+    public static PipelineOptions ReadOptions(PipelineTask task, List<PipelineDiagnostic> diagnostics)
     {
         var projectDirectory = Path.GetDirectoryName(Path.GetFullPath(task.ProjectFile))!;
         var cacheEnabled = PropertyParser.ParseBool(task.EnablePipelineCache, "EnablePipelineCache", diagnostics) ?? true;

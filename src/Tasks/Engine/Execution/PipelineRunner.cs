@@ -23,6 +23,8 @@ public sealed class PipelineRunner
     private readonly TimeProvider _clock;
     private readonly FileHasher _hasher;
     private readonly StepKeyCalculator _keys;
+    private readonly CacheLookup _lookup;
+    private CancellationToken _cancellation;
     private readonly Dictionary<string, string> _producedKeys = new(StringComparer.OrdinalIgnoreCase);
     private readonly Lock _producedLock = new();
 
@@ -34,7 +36,11 @@ public sealed class PipelineRunner
         _log = log;
         _clock = clock ?? TimeProvider.System;
         _hasher = new FileHasher(store.LoadFileStamps());
-        _keys = new StepKeyCalculator(options.ProjectDirectory, options.PipelineName, _hasher, store.Secret());
+        _keys = new StepKeyCalculator(options.ProjectDirectory, options.PipelineName, _hasher, store.Secret())
+        {
+            KeyCommandRunner = step => KeyCommand.Run(step, options.ProjectDirectory, log, _cancellation),
+        };
+        _lookup = new CacheLookup(options, store, log, _clock);
     }
 
     /// <summary>How many files this run actually read to hash (the rest were known unchanged).</summary>
@@ -42,6 +48,7 @@ public sealed class PipelineRunner
 
     public async Task<PipelineRunResult> RunAsync(CancellationToken cancellationToken)
     {
+        _cancellation = cancellationToken;
         var started = _clock.GetUtcNow();
         var runId = started.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture) + "-" + Guid.NewGuid().ToString("N")[..6];
         var run = new RunRecord(runId, _options.PipelineName, started, "running", null);
@@ -132,8 +139,17 @@ public sealed class PipelineRunner
             Error(ErrorCodes.InputMissing, step, $"{e.Kind} '{e.Path}' of step '{step.Name}' does not exist. Create it, produce it in an upstream step, or remove it from the step.");
             return Finish(StepOutcome.Failed, null, e.Message);
         }
+        catch (KeyCommandFailedException e)
+        {
+            Error(ErrorCodes.CacheKeyCommandFailed, step, $"The CacheKeyCommand of step '{step.Name}' failed with exit code {e.ExitCode}, so its key is unknown and the step does not run. Fix the command: '{step.CacheKeyCommand}'.");
+            return Finish(StepOutcome.Failed, null, e.Message);
+        }
+        catch (OperationCanceledException)
+        {
+            return Finish(StepOutcome.NotRun, null, "the build was cancelled");
+        }
 
-        var (entry, reason) = FindUsableEntry(step, key);
+        var (entry, reason) = _lookup.Find(step, key);
         if (entry is not null)
         {
             var problem = TryRestore(entry, out var restored);
@@ -166,60 +182,6 @@ public sealed class PipelineRunner
         _log.Message(string.Create(CultureInfo.InvariantCulture, $"Step {step.Name} has finished in {stopwatch.Elapsed.TotalSeconds:0.000}s."));
         return Finish(StepOutcome.Executed, key, reason);
     }
-
-    /// <summary>The entry to restore, or null with the reason none is usable (SPEC "What the log shows").</summary>
-    private (CacheEntry? Entry, string Reason) FindUsableEntry(StepDefinition step, StepKey key)
-    {
-        var cacheOn = _options.CacheOverride ?? step.EnableCache ?? _options.CacheEnabledByDefault;
-        if (!cacheOn)
-        {
-            return (null, "cache disabled");
-        }
-
-        if (_options.ForcedSteps.Any(f => f == "*" || f.Equals(step.Name, StringComparison.OrdinalIgnoreCase)))
-        {
-            return (null, "forced");
-        }
-
-        CacheEntry? entry;
-        try
-        {
-            entry = _store.FindEntry(key.Value);
-        }
-        catch (CorruptEntryException)
-        {
-            Warning(ErrorCodes.DamagedEntry, step, $"The cache entry of step '{step.Name}' is corrupt; the step executes instead and its entry is replaced.");
-            _store.DeleteEntry(key.Value);
-            return (null, "cached result damaged");
-        }
-
-        if (entry is not null)
-        {
-            if (step.ExpiresAfter is { } lifetime && entry.CreatedAt + lifetime < _clock.GetUtcNow())
-            {
-                return (null, $"expired {Ago(_clock.GetUtcNow() - (entry.CreatedAt + lifetime))} ago");
-            }
-
-            return (entry, "");
-        }
-
-        CacheEntry? newest;
-        try
-        {
-            newest = _store.FindNewestEntry(_options.PipelineName, step.Name);
-        }
-        catch (CorruptEntryException)
-        {
-            newest = null;
-        }
-
-        return (null, newest is null ? "no earlier result" : MissExplainer.Explain(newest.Components, key.Components));
-    }
-
-    private static string Ago(TimeSpan span) =>
-        span.TotalDays >= 1 ? $"{(int)span.TotalDays}d" :
-        span.TotalHours >= 1 ? $"{(int)span.TotalHours}h" :
-        span.TotalMinutes >= 1 ? $"{(int)span.TotalMinutes}m" : $"{Math.Max(1, (int)span.TotalSeconds)}s";
 
     /// <summary>
     /// Restores an entry's outputs that are missing or differ, leaving matching files alone. Every object is copied

@@ -14,7 +14,8 @@ public static class StepProcess
         string workingDirectory,
         IEnumerable<KeyValuePair<string, string>> environment,
         Action<string> onLine,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken,
+        Action<string>? onErrorLine = null)
     {
         var startInfo = new ProcessStartInfo
         {
@@ -47,10 +48,10 @@ public static class StepProcess
         using var process = new Process { StartInfo = startInfo };
         var outputClosed = new TaskCompletionSource();
         var errorClosed = new TaskCompletionSource();
-        process.OutputDataReceived += (_, e) => Forward(e.Data, outputClosed);
-        process.ErrorDataReceived += (_, e) => Forward(e.Data, errorClosed);
+        process.ErrorDataReceived += (_, e) => Forward(e.Data, errorClosed, onErrorLine ?? onLine);
+        process.OutputDataReceived += (_, e) => Forward(e.Data, outputClosed, onLine);
 
-        void Forward(string? line, TaskCompletionSource closed)
+        static void Forward(string? line, TaskCompletionSource closed, Action<string> write)
         {
             if (line is null)
             {
@@ -58,7 +59,7 @@ public static class StepProcess
             }
             else
             {
-                onLine(line);
+                write(line);
             }
         }
 

@@ -44,7 +44,8 @@ public sealed class StepKeyCalculator
     public Func<StepDefinition, string>? KeyCommandRunner { get; init; }
 
     /// <param name="producerKeyOf">For <c>IncludeArtifactIds</c>: the key of the step that produced a file, if any.</param>
-    public StepKey Compute(StepDefinition step, Func<string, string?>? producerKeyOf = null)
+    /// <param name="virtualFiles">Content hashes of files that restoring upstream hits will write (for a plan), by path.</param>
+    public StepKey Compute(StepDefinition step, Func<string, string?>? producerKeyOf = null, IReadOnlyDictionary<string, string>? virtualFiles = null)
     {
         var components = new List<KeyComponent>
         {
@@ -60,7 +61,7 @@ public sealed class StepKeyCalculator
             components.Add(Text(ComponentKind.Command, "", step.Command));
             components.Add(Text(ComponentKind.WorkingDirectory, "", step.WorkingDirectory));
             components.AddRange(step.Environment.Select(e => new KeyComponent(ComponentKind.StepEnvironment, e.Name, ContentHash.OfText(e.Value))));
-            AddFiles(components, ComponentKind.Code, "Code file", step.Code);
+            AddFiles(components, ComponentKind.Code, "Code file", step.Code, virtualFiles);
         }
 
         if (step.IncludeStepParameters)
@@ -73,7 +74,7 @@ public sealed class StepKeyCalculator
         var ignored = step.IgnoredInputs.Select(pattern => new Glob(Normalize(pattern))).ToList();
         foreach (var input in step.Inputs)
         {
-            var files = InputFiles.Expand(_projectDirectory, input, out var missing);
+            var files = InputFiles.Expand(_projectDirectory, input, out var missing, virtualFiles?.Keys);
             if (missing)
             {
                 throw new MissingKeyFileException("Input", input);
@@ -83,7 +84,7 @@ public sealed class StepKeyCalculator
             {
                 if (step.IncludeArtifactValues)
                 {
-                    components.Add(new KeyComponent(ComponentKind.Input, file, _hasher.Hash(ProjectPath.ToFull(_projectDirectory, file))));
+                    components.Add(new KeyComponent(ComponentKind.Input, file, HashOf(file, virtualFiles)));
                 }
 
                 if (step.IncludeArtifactIds)
@@ -95,8 +96,8 @@ public sealed class StepKeyCalculator
 
         components.AddRange(step.Outputs.Select(o => Text(ComponentKind.Output, o, o)));
         components.AddRange(step.DependsOn.Select(d => Text(ComponentKind.DependsOn, d, d)));
-        AddFiles(components, ComponentKind.FileDependency, "File dependency", step.FileDependencies);
-        AddFiles(components, ComponentKind.SourceDependency, "Source dependency", step.SourceDependencies);
+        AddFiles(components, ComponentKind.FileDependency, "File dependency", step.FileDependencies, virtualFiles);
+        AddFiles(components, ComponentKind.SourceDependency, "Source dependency", step.SourceDependencies, virtualFiles);
 
         foreach (var name in step.EnvironmentDependencies)
         {
@@ -119,19 +120,22 @@ public sealed class StepKeyCalculator
         return KeyFolder.Fold(components);
     }
 
-    private void AddFiles(List<KeyComponent> components, string kind, string description, IEnumerable<string> declared)
+    private void AddFiles(List<KeyComponent> components, string kind, string description, IEnumerable<string> declared, IReadOnlyDictionary<string, string>? virtualFiles)
     {
         foreach (var path in declared)
         {
-            var files = InputFiles.Expand(_projectDirectory, path, out var missing);
+            var files = InputFiles.Expand(_projectDirectory, path, out var missing, virtualFiles?.Keys);
             if (missing)
             {
                 throw new MissingKeyFileException(description, path);
             }
 
-            components.AddRange(files.Select(f => new KeyComponent(kind, f, _hasher.Hash(ProjectPath.ToFull(_projectDirectory, f)))));
+            components.AddRange(files.Select(f => new KeyComponent(kind, f, HashOf(f, virtualFiles))));
         }
     }
+
+    private string HashOf(string file, IReadOnlyDictionary<string, string>? virtualFiles) =>
+        virtualFiles is not null && virtualFiles.TryGetValue(file, out var hash) ? hash : _hasher.Hash(ProjectPath.ToFull(_projectDirectory, file));
 
     private string IdentityOf(string file, Func<string, string?>? producerKeyOf)
     {

@@ -8,7 +8,26 @@ public static class InputFiles
     /// pointed outside the project). A plain file that does not exist is reported through <paramref name="missing"/>;
     /// a directory or glob that matches nothing is simply empty.
     /// </summary>
-    public static IReadOnlyList<string> Expand(string projectDirectory, string declared, out bool missing)
+    /// <param name="virtualFiles">Files known to exist once earlier steps are restored (a plan's view), matched too.</param>
+    public static IReadOnlyList<string> Expand(string projectDirectory, string declared, out bool missing, IEnumerable<string>? virtualFiles = null)
+    {
+        var files = ExpandOnDisk(projectDirectory, declared, out missing);
+        if (virtualFiles is null)
+        {
+            return files;
+        }
+
+        var matched = virtualFiles.Where(v => ProjectPath.IsGlob(declared) ? new Glob(declared).IsMatch(v) : ProjectPath.IsUnder(v, declared)).ToList();
+        if (matched.Count == 0)
+        {
+            return files;
+        }
+
+        missing = false;
+        return files.Union(matched, StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+    }
+
+    private static List<string> ExpandOnDisk(string projectDirectory, string declared, out bool missing)
     {
         missing = false;
         if (ProjectPath.IsGlob(declared))

@@ -1,0 +1,109 @@
+using MLPipelines.Engine.Configuration;
+using MLPipelines.Engine.Graph;
+using MLPipelines.Engine.Hashing;
+using MLPipelines.Engine.Keys;
+using MLPipelines.Engine.Store;
+
+namespace MLPipelines.Engine.Execution;
+
+/// <summary>What <c>PlanPipeline</c> expects of one step.</summary>
+public enum PlanStatus
+{
+    /// <summary>A usable entry exists: the run will restore it.</summary>
+    Hit,
+
+    /// <summary>The run will execute the step; the reason says why.</summary>
+    Miss,
+
+    /// <summary>An upstream step will execute, so this step's inputs are not known yet.</summary>
+    Pending,
+}
+
+public sealed record PlannedStep(string Name, PlanStatus Status, string Reason, string? Key);
+
+/// <summary>
+/// A dry run: the same key computation and cache lookup as <see cref="PipelineRunner"/>, in dependency order,
+/// without running any step command (a <c>CacheKeyCommand</c> does run: it is part of the key). Upstream hits count
+/// as restored: their manifests stand in for files that are not on disk yet.
+/// </summary>
+public sealed class PipelinePlanner
+{
+    private readonly PipelineOptions _options;
+    private readonly PipelineGraph _graph;
+    private readonly CacheStore _store;
+    private readonly StepKeyCalculator _keys;
+    private readonly CacheLookup _lookup;
+
+    public PipelinePlanner(PipelineOptions options, PipelineGraph graph, CacheStore store, IPipelineLog log, TimeProvider? clock = null, CancellationToken cancellationToken = default)
+    {
+        _options = options;
+        _graph = graph;
+        _store = store;
+        _keys = new StepKeyCalculator(options.ProjectDirectory, options.PipelineName, new FileHasher(store.LoadFileStamps()), store.Secret())
+        {
+            KeyCommandRunner = step => KeyCommand.Run(step, options.ProjectDirectory, log, cancellationToken),
+        };
+        _lookup = new CacheLookup(options, store, log, clock ?? TimeProvider.System);
+    }
+
+    public IReadOnlyList<PlannedStep> Plan()
+    {
+        var selected = _options.SelectedSteps.Count == 0
+            ? _graph.Steps.Select(s => s.Name).ToHashSet(StringComparer.OrdinalIgnoreCase)
+            : _graph.WithUpstream(_options.SelectedSteps);
+        var plan = new Dictionary<string, PlannedStep>(StringComparer.OrdinalIgnoreCase);
+        var restoredFiles = new Dictionary<string, string>(StringComparer.Ordinal);
+
+        foreach (var step in _graph.Steps.Where(s => selected.Contains(s.Name)))
+        {
+            var executing = _graph.UpstreamOf(step.Name).Where(u => plan.TryGetValue(u, out var p) && p.Status != PlanStatus.Hit).ToList();
+            plan[step.Name] = executing.Count > 0
+                ? new PlannedStep(step.Name, _lookup.AlwaysExecutes(step) ? PlanStatus.Miss : PlanStatus.Pending,
+                    _lookup.AlwaysExecutes(step) ? (_lookup.IsForced(step) ? "forced" : "cache disabled") : $"waits for {string.Join(", ", executing)}", null)
+                : PlanOne(step, plan, restoredFiles);
+        }
+
+        return _graph.Steps.Where(s => selected.Contains(s.Name)).Select(s => plan[s.Name]).ToList();
+    }
+
+    private PlannedStep PlanOne(StepDefinition step, Dictionary<string, PlannedStep> plan, Dictionary<string, string> restoredFiles)
+    {
+        StepKey key;
+        try
+        {
+            key = _keys.Compute(step, file => ProducerKeyOf(file, plan), restoredFiles);
+        }
+        catch (MissingKeyFileException e)
+        {
+            return new PlannedStep(step.Name, PlanStatus.Miss, $"{e.Message} (the run will fail)", null);
+        }
+        catch (KeyCommandFailedException e)
+        {
+            return new PlannedStep(step.Name, PlanStatus.Miss, $"{e.Message} (the run will fail)", null);
+        }
+
+        var (entry, reason) = _lookup.Find(step, key);
+        if (entry is null)
+        {
+            return new PlannedStep(step.Name, PlanStatus.Miss, reason, key.Value);
+        }
+
+        if (entry.Manifest.Any(f => !_store.Objects.Contains(f.Hash)))
+        {
+            return new PlannedStep(step.Name, PlanStatus.Miss, "cached result damaged", key.Value);
+        }
+
+        foreach (var file in entry.Manifest)
+        {
+            restoredFiles[file.Path] = file.Hash;
+        }
+
+        return new PlannedStep(step.Name, PlanStatus.Hit, "", key.Value);
+    }
+
+    private string? ProducerKeyOf(string file, Dictionary<string, PlannedStep> plan)
+    {
+        var producer = _graph.Steps.FirstOrDefault(s => s.Outputs.Any(o => Paths.ProjectPath.IsUnder(file, o)));
+        return producer is not null && plan.TryGetValue(producer.Name, out var p) ? p.Key : null;
+    }
+}

@@ -1,0 +1,92 @@
+using MLPipelines.Engine;
+using MLPipelines.Engine.Configuration;
+using MLPipelines.Engine.Graph;
+using MLPipelines.Engine.Store;
+using Microsoft.Build.Framework;
+
+namespace MLPipelines.Tasks;
+
+/// <summary>
+/// What every pipeline task shares: the Step items and pipeline properties, read and validated into the engine's
+/// shapes, errors reported with their codes, and unexpected failures turned into one MLP4003 error.
+/// </summary>
+// MSBuild creates and drops task instances; the token source holds no OS resource unless a timeout is set.
+#pragma warning disable CA1001
+public abstract class PipelineTask : Microsoft.Build.Utilities.Task, ICancelableTask
+#pragma warning restore CA1001
+{
+    private readonly CancellationTokenSource _cancel = new();
+
+    /// <summary>The <c>@(Step)</c> items.</summary>
+    public ITaskItem[] Steps { get; set; } = [];
+
+    [Required]
+    public string ProjectFile { get; set; } = "";
+
+    [Required]
+    public string PipelineName { get; set; } = "";
+
+    [Required]
+    public string CacheDirectory { get; set; } = "";
+
+    public string? EnablePipelineCache { get; set; }
+    public string? MaxParallelism { get; set; }
+    public string? SelectedSteps { get; set; }
+    public string? ForcedSteps { get; set; }
+    public string? CacheMaxAge { get; set; }
+    public string? CacheMaxSize { get; set; }
+
+    protected CancellationToken Cancellation => _cancel.Token;
+
+    public void Cancel() => _cancel.Cancel();
+
+    public sealed override bool Execute()
+    {
+        using var log = new MSBuildPipelineLog(BuildEngine, Log, ProjectFile);
+        try
+        {
+            ExecuteCore(log);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            log.Pump(Task.CompletedTask);
+            Log.LogError(null, ErrorCodes.UnexpectedFailure, ErrorCodes.UnexpectedFailure, ProjectFile, 0, 0, 0, 0,
+                $"MLPipelines.Sdk failed unexpectedly: {e.GetType().Name}: {e.Message} Please report this with the build log (-v:d shows details).");
+            Log.LogMessage(MessageImportance.Low, e.ToString());
+        }
+
+        log.Pump(Task.CompletedTask);
+        return !Log.HasLoggedErrors;
+    }
+
+    private protected abstract void ExecuteCore(MSBuildPipelineLog log);
+
+    /// <summary>Reads and validates the pipeline; null (with every error logged) when it is not valid.</summary>
+    private protected (PipelineOptions Options, PipelineGraph Graph)? LoadPipeline(MSBuildPipelineLog log)
+    {
+        var diagnostics = new List<PipelineDiagnostic>();
+        var options = TaskInputs.ReadOptions(this, diagnostics);
+        var steps = StepParser.Parse(Steps.Select(TaskInputs.ToRawStep), options.ProjectDirectory, diagnostics);
+        var graph = diagnostics.Count == 0 ? PipelineGraph.Build(steps, diagnostics) : null;
+        if (graph is not null)
+        {
+            var unknown = options.SelectedSteps.Concat(options.ForcedSteps.Where(f => f != "*")).Where(name => !graph.Contains(name));
+            diagnostics.AddRange(unknown.Select(name => new PipelineDiagnostic(ErrorCodes.UnknownSelectedStep, name,
+                $"'{name}' (from PipelineSteps or PipelineForce) is not a step of pipeline {options.PipelineName}.")));
+        }
+
+        diagnostics.ForEach(log.Error);
+        return graph is null || diagnostics.Count > 0 ? null : (options, graph);
+    }
+
+    /// <summary>Reads only the properties (for housekeeping targets that need no valid step list).</summary>
+    private protected PipelineOptions? LoadOptions(MSBuildPipelineLog log)
+    {
+        var diagnostics = new List<PipelineDiagnostic>();
+        var options = TaskInputs.ReadOptions(this, diagnostics);
+        diagnostics.ForEach(log.Error);
+        return diagnostics.Count == 0 ? options : null;
+    }
+
+    private protected static CacheStore? OpenStore(PipelineOptions options, MSBuildPipelineLog log) => TaskInputs.OpenStore(options.CacheDirectory, log);
+}
