@@ -29,6 +29,9 @@ public abstract class PipelineTask : Microsoft.Build.Utilities.Task, ICancelable
     [Required]
     public string CacheDirectory { get; set; } = "";
 
+    /// <summary>Evaluated source files of <c>SourceDependencies</c> projects; metadata <c>MLPipelinesProject</c> names the project.</summary>
+    public ITaskItem[] SourceFiles { get; set; } = [];
+
     public string? EnablePipelineCache { get; set; }
     public string? MaxParallelism { get; set; }
     public string? SelectedSteps { get; set; }

@@ -2,6 +2,7 @@ using System.Collections;
 using MLPipelines.Engine;
 using MLPipelines.Engine.Configuration;
 using MLPipelines.Engine.Execution;
+using MLPipelines.Engine.Paths;
 using MLPipelines.Engine.Store;
 using Microsoft.Build.Framework;
 using Microsoft.Build.Utilities;
@@ -41,9 +42,26 @@ internal static class TaskInputs
             MaxParallelism = PropertyParser.ParsePositiveInt(task.MaxParallelism, "PipelineMaxParallelism", diagnostics) ?? Environment.ProcessorCount,
             SelectedSteps = StepParser.SplitList(task.SelectedSteps ?? ""),
             ForcedSteps = StepParser.SplitList(task.ForcedSteps ?? ""),
+            ProjectSources = ReadProjectSources(task.SourceFiles, projectDirectory),
             CacheMaxAge = PropertyParser.ParseDuration(task.CacheMaxAge, "PipelineCacheMaxAge", diagnostics) ?? TimeSpan.FromDays(28),
             CacheMaxSizeBytes = PropertyParser.ParseSize(task.CacheMaxSize, "PipelineCacheMaxSize", diagnostics),
         };
+    }
+
+    private static Dictionary<string, IReadOnlyList<string>> ReadProjectSources(ITaskItem[] files, string projectDirectory)
+    {
+        string Normalize(string path)
+        {
+            ProjectPath.TryNormalize(projectDirectory, path, out var normalized);
+            return normalized;
+        }
+
+        return files
+            .GroupBy(f => Normalize(f.GetMetadata("MLPipelinesProject")), StringComparer.Ordinal)
+            .ToDictionary(
+                g => g.Key,
+                g => (IReadOnlyList<string>)g.Select(f => Normalize(f.ItemSpec)).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList(),
+                StringComparer.Ordinal);
     }
 
     /// <summary>Opens the store, turning every way that can fail into one clear error.</summary>

@@ -25,6 +25,12 @@ public sealed record PipelineOptions
     /// <summary>Step names to execute even on a hit; <c>*</c> for all.</summary>
     public IReadOnlyList<string> ForcedSteps { get; init; } = [];
 
+    /// <summary>
+    /// Source files of the projects named in <c>SourceDependencies</c> (their project file and every <c>Compile</c>
+    /// item), by the project's normalised path; MSBuild evaluates the projects, the engine only hashes the files.
+    /// </summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<string>> ProjectSources { get; init; } = new Dictionary<string, IReadOnlyList<string>>();
+
     public TimeSpan CacheMaxAge { get; init; } = TimeSpan.FromDays(28);
     public long? CacheMaxSizeBytes { get; init; }
 }

@@ -41,6 +41,7 @@ public sealed class PipelinePlanner
         _store = store;
         _keys = new StepKeyCalculator(options.ProjectDirectory, options.PipelineName, new FileHasher(store.LoadFileStamps()), store.Secret())
         {
+            ProjectSources = options.ProjectSources,
             KeyCommandRunner = step => KeyCommand.Run(step, options.ProjectDirectory, log, cancellationToken),
         };
         _lookup = new CacheLookup(options, store, log, clock ?? TimeProvider.System);

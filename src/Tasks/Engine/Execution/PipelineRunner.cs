@@ -38,6 +38,7 @@ public sealed class PipelineRunner
         _hasher = new FileHasher(store.LoadFileStamps());
         _keys = new StepKeyCalculator(options.ProjectDirectory, options.PipelineName, _hasher, store.Secret())
         {
+            ProjectSources = options.ProjectSources,
             KeyCommandRunner = step => KeyCommand.Run(step, options.ProjectDirectory, log, _cancellation),
         };
         _lookup = new CacheLookup(options, store, log, _clock);

@@ -40,6 +40,9 @@ public sealed class StepKeyCalculator
         _secretKey = secretKey;
     }
 
+    /// <summary>Files of each project named in <c>SourceDependencies</c>, by the project's normalised path.</summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<string>> ProjectSources { get; init; } = new Dictionary<string, IReadOnlyList<string>>();
+
     /// <summary>Runs a step's <c>CacheKeyCommand</c> and returns its standard output; set by the runner.</summary>
     public Func<StepDefinition, string>? KeyCommandRunner { get; init; }
 
@@ -97,7 +100,12 @@ public sealed class StepKeyCalculator
         components.AddRange(step.Outputs.Select(o => Text(ComponentKind.Output, o, o)));
         components.AddRange(step.DependsOn.Select(d => Text(ComponentKind.DependsOn, d, d)));
         AddFiles(components, ComponentKind.FileDependency, "File dependency", step.FileDependencies, virtualFiles);
-        AddFiles(components, ComponentKind.SourceDependency, "Source dependency", step.SourceDependencies, virtualFiles);
+        AddFiles(components, ComponentKind.SourceDependency, "Source dependency", step.SourceDependencies.Where(d => !ProjectSources.ContainsKey(d)), virtualFiles);
+        foreach (var project in step.SourceDependencies.Where(ProjectSources.ContainsKey))
+        {
+            components.AddRange(ProjectSources[project].Select(f => new KeyComponent(ComponentKind.SourceDependency, f, HashOf(f, virtualFiles))));
+        }
+
 
         foreach (var name in step.EnvironmentDependencies)
         {

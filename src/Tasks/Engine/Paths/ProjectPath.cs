@@ -8,7 +8,7 @@ public static class ProjectPath
 {
     /// <summary>
     /// Normalises a user-written path against the project directory. Returns false when it leaves the project
-    /// (then <paramref name="normalized"/> is the absolute, <c>/</c>-separated path).
+    /// (then <paramref name="normalized"/> starts with <c>../</c>, or is absolute where no relative path exists).
     /// </summary>
     public static bool TryNormalize(string projectDirectory, string raw, out string normalized)
     {
@@ -19,7 +19,8 @@ public static class ProjectPath
         var outside = relative == ".." || relative.StartsWith("../", StringComparison.Ordinal) || Path.IsPathRooted(relative);
         if (outside)
         {
-            normalized = full.Replace('\\', '/') + (isDirectory ? "/" : "");
+            // Still relative where possible ("../shared/data.csv"): a moved checkout keeps its keys.
+            normalized = (Path.IsPathRooted(relative) ? full.Replace('\\', '/') : relative) + (isDirectory ? "/" : "");
             return false;
         }
 
