@@ -10,6 +10,7 @@ public sealed class SmokeTests(SdkPackage package, ITestOutputHelper output)
     [Fact]
     public void StandaloneProjectResolvesTheSdkFromTheTestFeed()
     {
+        output.WriteLine($"{SdkPackage.PackageId} {package.Version} was packed in {package.PackDuration.TotalSeconds:0.0}s.");
         using Workspace workspace = Workspace.Create(package, output);
         PipelineProject.Create(package.Version)
             .PrintTarget("ShowSdk", "UsingMLPipelinesSdk=$(UsingMLPipelinesSdk)", "TaskAssembly=$(MLPipelinesTaskAssembly)")
@@ -52,5 +53,35 @@ public sealed class SmokeTests(SdkPackage package, ITestOutputHelper output)
             .EnsureSucceeded();
 
         Assert.Contains("Step hello has started.", result.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void AddOnProjectRunsTheStepsWithDotnetMsbuild()
+    {
+        using Workspace workspace = Workspace.Create(package, output);
+        PipelineProject.CreateAddOn(package.Version)
+            .Step("hello", "echo hello > out.txt", outputs: "out.txt")
+            .Save(workspace, "app.csproj");
+
+        BuildResult result = workspace.MSBuild("app.csproj", "-restore", DotnetRunner.Target("RunPipeline")).EnsureSucceeded();
+
+        result.EnsureLine("Step hello has started.");
+        Assert.True(workspace.FileExists("out.txt"), result.ToString());
+    }
+
+    [Fact]
+    public void AFailingStepIsAnErrorWithACode()
+    {
+        using Workspace workspace = Workspace.Create(package, output);
+        PipelineProject.Create(package.Version)
+            .Step("broken", "exit 3")
+            .Save(workspace);
+
+        BuildResult result = workspace.Build("pipeline.proj", DotnetRunner.Target("RunPipeline")).EnsureFailed();
+
+        BuildMessage error = Assert.Single(result.Errors);
+        Assert.StartsWith("MLP2", error.Code, StringComparison.Ordinal);
+        Assert.Contains("broken", error.Message, StringComparison.Ordinal);
+        Assert.Equal(workspace.GetPath("pipeline.proj"), error.File);
     }
 }

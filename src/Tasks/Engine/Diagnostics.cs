@@ -21,6 +21,8 @@ public static class ErrorCodes
     public const string InvalidCacheStrategy = "MLP1013";
     public const string InvalidProperty = "MLP1014";
     public const string UnknownSelectedStep = "MLP1015";
+    public const string UnknownResumeStep = "MLP1016";
+    public const string UnknownRun = "MLP1017";
 
     public const string StepFailed = "MLP2001";
     public const string OutputMissing = "MLP2002";
@@ -28,10 +30,12 @@ public static class ErrorCodes
     public const string StepCancelled = "MLP2004";
     public const string InputMissing = "MLP2005";
     public const string CacheKeyCommandFailed = "MLP2006";
+    public const string ResumeUnavailable = "MLP2007";
 
     public const string StoreUnavailable = "MLP3001";
     public const string DamagedEntry = "MLP3002";
     public const string StoreWriteFailed = "MLP3003";
+    public const string StoreReset = "MLP3004";
 
     public const string UnsupportedHost = "MLP4001";
     public const string NativeLibraryMissing = "MLP4002";

@@ -36,6 +36,7 @@ public abstract class PipelineTask : Microsoft.Build.Utilities.Task, ICancelable
     public string? MaxParallelism { get; set; }
     public string? SelectedSteps { get; set; }
     public string? ForcedSteps { get; set; }
+    public string? ResumeFrom { get; set; }
     public string? CacheMaxAge { get; set; }
     public string? CacheMaxSize { get; set; }
 
@@ -76,6 +77,11 @@ public abstract class PipelineTask : Microsoft.Build.Utilities.Task, ICancelable
             var unknown = options.SelectedSteps.Concat(options.ForcedSteps.Where(f => f != "*")).Where(name => !graph.Contains(name));
             diagnostics.AddRange(unknown.Select(name => new PipelineDiagnostic(ErrorCodes.UnknownSelectedStep, name,
                 $"'{name}' (from PipelineSteps or PipelineForce) is not a step of pipeline {options.PipelineName}.")));
+            if (options.ResumeFrom is { } resume && !graph.Contains(resume.Step))
+            {
+                diagnostics.Add(new PipelineDiagnostic(ErrorCodes.UnknownResumeStep, resume.Step,
+                    $"PipelineResumeFrom='{resume}' names '{resume.Step}', which is not a step of pipeline {options.PipelineName}. Use <step> or <run-id>:<step>."));
+            }
         }
 
         diagnostics.ForEach(log.Error);

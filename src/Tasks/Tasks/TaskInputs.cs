@@ -42,6 +42,7 @@ internal static class TaskInputs
             MaxParallelism = PropertyParser.ParsePositiveInt(task.MaxParallelism, "PipelineMaxParallelism", diagnostics) ?? Environment.ProcessorCount,
             SelectedSteps = StepParser.SplitList(task.SelectedSteps ?? ""),
             ForcedSteps = StepParser.SplitList(task.ForcedSteps ?? ""),
+            ResumeFrom = ResumePoint.Parse(task.ResumeFrom),
             ProjectSources = ReadProjectSources(task.SourceFiles, projectDirectory),
             CacheMaxAge = PropertyParser.ParseDuration(task.CacheMaxAge, "PipelineCacheMaxAge", diagnostics) ?? TimeSpan.FromDays(28),
             CacheMaxSizeBytes = PropertyParser.ParseSize(task.CacheMaxSize, "PipelineCacheMaxSize", diagnostics),
@@ -69,7 +70,14 @@ internal static class TaskInputs
     {
         try
         {
-            return CacheStore.Open(directory);
+            var store = CacheStore.Open(directory);
+            if (store.WasReset)
+            {
+                log.Warning(new(ErrorCodes.StoreReset, null,
+                    $"The pipeline cache at '{directory}' was written by an incompatible version of MLPipelines.Sdk and has been emptied; steps execute once to fill it again."));
+            }
+
+            return store;
         }
         catch (Exception e) when (e is DllNotFoundException or TypeInitializationException or BadImageFormatException)
         {

@@ -24,10 +24,16 @@ public sealed partial record BuildMessage(
             return null;
         }
 
+        // Without a code, only a located line ("file(3,5): error : …") is MSBuild's: "train: error: …" is step output.
+        string origin = match.Groups["origin"].Value.Trim();
+        if (!match.Groups["code"].Success && !origin.EndsWith(')'))
+        {
+            return null;
+        }
+
         string? file = null;
         int? lineNumber = null;
         int? column = null;
-        string origin = match.Groups["origin"].Value.Trim();
         if (origin.Length > 0)
         {
             Match location = Origin().Match(origin);

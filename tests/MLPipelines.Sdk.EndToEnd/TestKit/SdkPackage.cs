@@ -16,6 +16,7 @@ public sealed class SdkPackage
 {
     public const string PackageId = "MLPipelines.Sdk";
 
+    private static readonly Lazy<string> Run = new(CreateRunDirectory, LazyThreadSafetyMode.ExecutionAndPublication);
     private static readonly Lazy<PackOutcome> Shared = new(Pack, LazyThreadSafetyMode.ExecutionAndPublication);
 
     public SdkPackage()
@@ -31,11 +32,9 @@ public sealed class SdkPackage
         PackDuration = outcome.Result.Duration;
     }
 
-    /// <summary>The folder of this test run: the feed and every workspace live below it, outside the repository.</summary>
-    public static string RunDirectory { get; } = Path.Combine(
-        Path.GetTempPath(),
-        "mlp-e2e",
-        string.Create(CultureInfo.InvariantCulture, $"{DateTime.UtcNow:yyyyMMddHHmmss}-{Environment.ProcessId}"));
+    /// <summary>The folder of this test run: the feed and every workspace live below it, outside the repository.
+    /// Deleted when the test process exits.</summary>
+    public static string RunDirectory => Run.Value;
 
     /// <summary>The repository: the first folder above the test assembly that holds MLPipelines.Sdk.sln.</summary>
     public static string RepositoryRoot { get; } = FindRepositoryRoot();
@@ -54,7 +53,6 @@ public sealed class SdkPackage
             $"1.0.0-test.{DateTime.UtcNow:yyyyMMddHHmmss}.{Random.Shared.Next(1, 100_000)}");
         string feed = Path.Combine(RunDirectory, "feed");
         Directory.CreateDirectory(feed);
-        AppDomain.CurrentDomain.ProcessExit += (_, _) => DeleteRunDirectory();
 
         ProcessResult result = ProcessRunner.Run(
             ProcessRunner.DotnetExecutable,
@@ -78,6 +76,17 @@ public sealed class SdkPackage
         return new PackOutcome(version, feed, result);
     }
 
+    private static string CreateRunDirectory()
+    {
+        string directory = Path.Combine(
+            Path.GetTempPath(),
+            "mlp-e2e",
+            string.Create(CultureInfo.InvariantCulture, $"{DateTime.UtcNow:yyyyMMddHHmmss}-{Environment.ProcessId}"));
+        Directory.CreateDirectory(directory);
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => DeleteRunDirectory(directory);
+        return directory;
+    }
+
     private static string FindRepositoryRoot()
     {
         for (DirectoryInfo? directory = new(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
@@ -91,7 +100,7 @@ public sealed class SdkPackage
         throw new InvalidOperationException($"No MLPipelines.Sdk.sln above {AppContext.BaseDirectory}.");
     }
 
-    private static void DeleteRunDirectory()
+    private static void DeleteRunDirectory(string directory)
     {
         if (Workspace.KeepWorkspaces)
         {
@@ -100,7 +109,7 @@ public sealed class SdkPackage
 
         try
         {
-            Directory.Delete(RunDirectory, recursive: true);
+            Directory.Delete(directory, recursive: true);
         }
         catch (IOException)
         {

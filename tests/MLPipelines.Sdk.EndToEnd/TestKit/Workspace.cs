@@ -53,11 +53,17 @@ public sealed class Workspace : IDisposable
     public static Workspace Create(SdkPackage package, ITestOutputHelper? output = null, [CallerMemberName] string testName = "")
     {
         ArgumentNullException.ThrowIfNull(package);
+        return Create(package.FeedDirectory, output, testName);
+    }
+
+    /// <summary>A workspace on any feed: for the kit's own tests, which need no package.</summary>
+    internal static Workspace Create(string feedDirectory, ITestOutputHelper? output, string testName)
+    {
         string root = Path.Combine(
             SdkPackage.RunDirectory,
             $"{testName}-{Interlocked.Increment(ref counter)}-{Path.GetRandomFileName().Replace(".", "", StringComparison.Ordinal)}");
         Directory.CreateDirectory(root);
-        WriteNuGetConfig(root, package.FeedDirectory, Path.Combine(root, "packages"));
+        WriteNuGetConfig(root, feedDirectory, Path.Combine(root, "packages"));
 
         // Stops MSBuild's upward search for these files here: whatever sits in the temp folder above is not ours.
         foreach (string name in new[] { "Directory.Build.props", "Directory.Build.targets", "Directory.Packages.props" })
@@ -165,7 +171,7 @@ public sealed class Workspace : IDisposable
 
     public void Dispose()
     {
-        if (!ownsRoot)
+        if (!ownsRoot || !Directory.Exists(Root))
         {
             return;
         }

@@ -31,6 +31,27 @@ public sealed record PipelineOptions
     /// </summary>
     public IReadOnlyDictionary<string, IReadOnlyList<string>> ProjectSources { get; init; } = new Dictionary<string, IReadOnlyList<string>>();
 
+    /// <summary><c>PipelineResumeFrom</c>: the step to resume from, and the run whose results to restore (optional).</summary>
+    public ResumePoint? ResumeFrom { get; init; }
+
     public TimeSpan CacheMaxAge { get; init; } = TimeSpan.FromDays(28);
     public long? CacheMaxSizeBytes { get; init; }
+}
+
+/// <summary>Where a resumed run starts: <c>&lt;step&gt;</c> or <c>&lt;run-id&gt;:&lt;step&gt;</c>.</summary>
+public sealed record ResumePoint(string Step, string? RunId)
+{
+    public static ResumePoint? Parse(string? text)
+    {
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return null;
+        }
+
+        var trimmed = text.Trim();
+        var colon = trimmed.LastIndexOf(':');
+        return colon < 0 ? new ResumePoint(trimmed, null) : new ResumePoint(trimmed[(colon + 1)..].Trim(), trimmed[..colon].Trim());
+    }
+
+    public override string ToString() => RunId is null ? Step : $"{RunId}:{Step}";
 }

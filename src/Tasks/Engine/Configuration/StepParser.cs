@@ -82,7 +82,9 @@ public static partial class StepParser
 
         var strategy = CacheStrategy.CodeHash;
         var strategyText = Get("CacheStrategy");
-        if (strategyText.Length > 0 && !Enum.TryParse(strategyText, ignoreCase: true, out strategy))
+        // Names only: Enum.TryParse would also take "1", "7" or "CodeHash,InputHash".
+        if (strategyText.Length > 0 && !(Enum.GetNames<CacheStrategy>().Contains(strategyText, StringComparer.OrdinalIgnoreCase) &&
+                                         Enum.TryParse(strategyText, ignoreCase: true, out strategy)))
         {
             Error(ErrorCodes.InvalidCacheStrategy, $"CacheStrategy '{strategyText}' of step '{name}' is not valid: use CodeHash or InputHash.");
         }

@@ -6,6 +6,7 @@ using MLPipelines.Engine.Graph;
 using MLPipelines.Engine.Hashing;
 using MLPipelines.Engine.Keys;
 using MLPipelines.Engine.Paths;
+using MLPipelines.Engine.SourceControl;
 using MLPipelines.Engine.Store;
 
 namespace MLPipelines.Engine.Execution;
@@ -27,6 +28,9 @@ public sealed class PipelineRunner
     private CancellationToken _cancellation;
     private readonly Dictionary<string, string> _producedKeys = new(StringComparer.OrdinalIgnoreCase);
     private readonly Lock _producedLock = new();
+    private HashSet<string> _restoreOnly = new(StringComparer.OrdinalIgnoreCase);
+    private HashSet<string> _resumeExecutes = new(StringComparer.OrdinalIgnoreCase);
+    private Dictionary<string, StepRunRecord>? _resumeRunSteps;
 
     public PipelineRunner(PipelineOptions options, PipelineGraph graph, CacheStore store, IPipelineLog log, TimeProvider? clock = null)
     {
@@ -52,12 +56,17 @@ public sealed class PipelineRunner
         _cancellation = cancellationToken;
         var started = _clock.GetUtcNow();
         var runId = started.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture) + "-" + Guid.NewGuid().ToString("N")[..6];
-        var run = new RunRecord(runId, _options.PipelineName, started, "running", null);
-        _store.StartRun(run);
+        var run = new RunRecord(runId, _options.PipelineName, started, "running", GitCommit.OfCleanCheckout(_options.ProjectDirectory));
 
         var selected = _options.SelectedSteps.Count == 0
             ? _graph.Steps.Select(s => s.Name).ToHashSet(StringComparer.OrdinalIgnoreCase)
             : _graph.WithUpstream(_options.SelectedSteps);
+        if (_options.ResumeFrom is { } resume && !PrepareResume(resume, selected))
+        {
+            return new PipelineRunResult(runId, [], TimeSpan.Zero);
+        }
+
+        _store.StartRun(run);
         var steps = _graph.Steps.Where(s => selected.Contains(s.Name)).ToList();
         var results = new Dictionary<string, StepRun>(StringComparer.OrdinalIgnoreCase);
         var running = new Dictionary<Task<StepRun>, string>();
@@ -95,9 +104,51 @@ public sealed class PipelineRunner
         _store.SaveFileStamps(_hasher.StampsToPersist(_clock.GetUtcNow().UtcDateTime));
         _store.FinishRun(
             run with { EndedAt = _clock.GetUtcNow(), Status = cancellationToken.IsCancellationRequested ? "cancelled" : result.Succeeded ? "succeeded" : "failed" },
-            ordered.Select(r => new StepRunRecord(r.Result.Name, r.Result.Key, r.Components, r.Result.Outcome.ToString().ToLowerInvariant(), r.Result.MissReason, r.StartedAt, r.Result.Duration)).ToList());
+            ordered.Select(r => new StepRunRecord(r.Result.Name, r.Result.Key, r.Components, r.Result.Outcome.ToString().ToLowerInvariant(), r.Result.MissReason, r.StartedAt, r.Result.Duration) { Saved = r.Saved }).ToList());
         _log.Message(Summary(result));
+        Prune();
         return result;
+    }
+
+    /// <summary>
+    /// The end-of-run limits (SPEC <c>PipelineCacheMaxAge</c>, <c>PipelineCacheMaxSize</c>). Scanning <c>objects/</c>
+    /// for crash orphans costs a directory walk, so a run does it only when it removed entries or once a day.
+    /// </summary>
+    private void Prune()
+    {
+        var now = _clock.GetUtcNow();
+        var scanDue = _store.MarkDue("last_gc", now, TimeSpan.FromDays(1));
+        var report = _store.Prune(now, _options.CacheMaxAge, _options.CacheMaxSizeBytes, collectAlways: scanDue);
+        if (report.Entries > 0 || report.Objects > 0)
+        {
+            _log.Message($"Pruned the pipeline cache: {report}.");
+        }
+    }
+
+    /// <summary>
+    /// Checks <c>PipelineResumeFrom</c> against the store and marks which steps are restored only and which execute.
+    /// False (with the error logged) when the run id is unknown.
+    /// </summary>
+    private bool PrepareResume(ResumePoint resume, HashSet<string> selected)
+    {
+        if (resume.RunId is not null)
+        {
+            var recorded = _store.FindRunSteps(resume.RunId);
+            if (recorded is null)
+            {
+                _log.Error(new(ErrorCodes.UnknownRun, resume.Step,
+                    $"PipelineResumeFrom names run '{resume.RunId}', which the pipeline cache has no record of. ListPipelineRuns shows the recorded runs."));
+                return false;
+            }
+
+            _resumeRunSteps = recorded.ToDictionary(r => r.Step, StringComparer.OrdinalIgnoreCase);
+        }
+
+        _resumeExecutes = _graph.WithDownstream(resume.Step);
+        _restoreOnly = _graph.WithUpstream([resume.Step]);
+        _restoreOnly.ExceptWith(_resumeExecutes);
+        selected.UnionWith(_graph.WithUpstream([resume.Step]));
+        return true;
     }
 
     private string Summary(PipelineRunResult result)
@@ -119,7 +170,11 @@ public sealed class PipelineRunner
         return string.Create(CultureInfo.InvariantCulture, $"Pipeline {_options.PipelineName}: {string.Join(", ", parts)}, hit rate {hitRate}%, {result.Duration.TotalSeconds:0.0}s.");
     }
 
-    private sealed record StepRun(StepResult Result, IReadOnlyList<KeyComponent>? Components, DateTimeOffset StartedAt);
+    private sealed record StepRun(StepResult Result, IReadOnlyList<KeyComponent>? Components, DateTimeOffset StartedAt)
+    {
+        /// <summary>For a hit: how long the run that produced the entry took to execute the step.</summary>
+        public TimeSpan Saved { get; init; }
+    }
 
     private async Task<StepRun> RunStepAsync(StepDefinition step, string runId, CancellationToken cancellationToken)
     {
@@ -150,20 +205,22 @@ public sealed class PipelineRunner
             return Finish(StepOutcome.NotRun, null, "the build was cancelled");
         }
 
-        var (entry, reason) = _lookup.Find(step, key);
+        if (_restoreOnly.Contains(step.Name))
+        {
+            return RestoreForResume(step, key, runId, Finish);
+        }
+
+        var (entry, reason) = _resumeExecutes.Contains(step.Name)
+            ? (null, $"resumed from {_options.ResumeFrom}")
+            : _lookup.Find(step, key);
         if (entry is not null)
         {
-            var problem = TryRestore(entry, out var restored);
+            var problem = TryRestore(entry, runId, out var restored);
             if (problem is null)
             {
-                _log.Message($"Using cached version of {step.Name}.");
-                if (restored > 0)
-                {
-                    _log.Message($"Restored {restored} output file{(restored == 1 ? "" : "s")} of {step.Name} from the cache.");
-                }
-
+                LogHit(step, restored);
                 Produced(step, key);
-                return Finish(StepOutcome.Cached, key, null);
+                return Finish(StepOutcome.Cached, key, null) with { Saved = entry.Duration };
             }
 
             Warning(ErrorCodes.DamagedEntry, step, $"The cached result of step '{step.Name}' is damaged ({problem}); the step executes instead and its entry is replaced.");
@@ -184,12 +241,85 @@ public sealed class PipelineRunner
         return Finish(StepOutcome.Executed, key, reason);
     }
 
+    private void LogHit(StepDefinition step, int restored)
+    {
+        _log.Message($"Using cached version of {step.Name}.");
+        if (restored > 0)
+        {
+            _log.Message($"Restored {restored} output file{(restored == 1 ? "" : "s")} of {step.Name} from the cache.");
+        }
+    }
+
+    /// <summary>
+    /// An upstream step of a resumed run: restored, never executed. With a run id, the entry that run recorded, and
+    /// only while the step's inputs are what they were then; else the entry of its current key.
+    /// </summary>
+    private StepRun RestoreForResume(StepDefinition step, StepKey key, string runId, Func<StepOutcome, StepKey?, string?, StepRun> finish)
+    {
+        string? problem = null;
+        CacheEntry? entry = null;
+        if (_resumeRunSteps is not null)
+        {
+            if (!_resumeRunSteps.TryGetValue(step.Name, out var recorded) || recorded.Key is null || recorded.Outcome is not ("cached" or "executed"))
+            {
+                problem = $"run {_options.ResumeFrom!.RunId} has no result of step '{step.Name}'";
+            }
+            else if (recorded.Key != key.Value)
+            {
+                var what = recorded.Components is { } before ? MissExplainer.Explain(before, key.Components) : "its key differs";
+                problem = $"the inputs of step '{step.Name}' changed since run {_options.ResumeFrom!.RunId} ({what})";
+            }
+        }
+
+        if (problem is null)
+        {
+            entry = _store.FindEntry(key.Value);
+            problem = entry is null ? $"the cached result of step '{step.Name}' for its current inputs is gone (cleared, pruned or never recorded)" : null;
+        }
+
+        if (entry is not null)
+        {
+            var damage = TryRestore(entry, runId, out var restored);
+            if (damage is null)
+            {
+                LogHit(step, restored);
+                Produced(step, key);
+                return finish(StepOutcome.Cached, key, null) with { Saved = entry.Duration };
+            }
+
+            problem = $"the cached result of step '{step.Name}' is damaged ({damage})";
+        }
+
+        Error(ErrorCodes.ResumeUnavailable, step,
+            $"Cannot resume from '{_options.ResumeFrom!.Step}': upstream step '{step.Name}' must be restored, not executed, but {problem}. Run the pipeline without PipelineResumeFrom, or resume from '{step.Name}'.");
+        return finish(StepOutcome.Failed, key, problem);
+    }
+
     /// <summary>
     /// Restores an entry's outputs that are missing or differ, leaving matching files alone. Every object is copied
     /// and verified under a temporary name first, so a damaged entry is found before any output is touched.
     /// Returns null on success, else what is wrong with the entry.
     /// </summary>
-    private string? TryRestore(CacheEntry entry, out int restored)
+    private string? TryRestore(CacheEntry entry, string runId, out int restored)
+    {
+        restored = 0;
+        var holder = $"{runId}/{entry.Step}";
+        if (!_store.TryLease(entry, holder, _clock.GetUtcNow()))
+        {
+            return "it was removed by another build";
+        }
+
+        try
+        {
+            return Restore(entry, out restored);
+        }
+        finally
+        {
+            _store.ReleaseLeases(holder);
+        }
+    }
+
+    private string? Restore(CacheEntry entry, out int restored)
     {
         restored = 0;
         var staged = new List<(string Temp, string Target, ManifestFile File)>();
@@ -228,7 +358,6 @@ public sealed class PipelineRunner
             Directory.CreateDirectory(ProjectPath.ToFull(_options.ProjectDirectory, directory));
         }
 
-        _store.TouchEntry(entry.Key, _clock.GetUtcNow());
         restored = staged.Count;
         return null;
     }
@@ -277,42 +406,54 @@ public sealed class PipelineRunner
     {
         try
         {
-            var manifest = new List<ManifestFile>();
-            var directories = new List<string>();
-            foreach (var output in step.Outputs)
+            // A concurrent prune may collect objects between their write and the entry's record; store them again then.
+            for (var attempt = 1; ; attempt++)
             {
-                var full = ProjectPath.ToFull(_options.ProjectDirectory, output);
-                if (Directory.Exists(full))
+                if (_store.RecordEntry(BuildEntry(step, key, createdAt, duration, runId)) || attempt == 3)
                 {
-                    directories.Add(output.TrimEnd('/') + "/");
-                }
-
-                foreach (var file in InputFiles.Expand(_options.ProjectDirectory, output, out _))
-                {
-                    var fullFile = ProjectPath.ToFull(_options.ProjectDirectory, file);
-                    var (hash, size) = _store.Objects.Add(fullFile);
-                    var mode = OperatingSystem.IsWindows() ? 0 : (int)File.GetUnixFileMode(fullFile);
-                    manifest.Add(new ManifestFile(file, hash, size, mode));
+                    return;
                 }
             }
-
-            _store.RecordEntry(new CacheEntry
-            {
-                Pipeline = _options.PipelineName,
-                Step = step.Name,
-                Key = key.Value,
-                CreatedAt = createdAt,
-                Duration = duration,
-                Components = key.Components,
-                Manifest = manifest,
-                Directories = directories,
-                RunId = runId,
-            });
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or Microsoft.Data.Sqlite.SqliteException)
         {
             Warning(ErrorCodes.StoreWriteFailed, step, $"The result of step '{step.Name}' could not be stored ({e.Message}); the next run executes it again.");
         }
+    }
+
+    private CacheEntry BuildEntry(StepDefinition step, StepKey key, DateTimeOffset createdAt, TimeSpan duration, string runId)
+    {
+        var manifest = new List<ManifestFile>();
+        var directories = new List<string>();
+        foreach (var output in step.Outputs)
+        {
+            var full = ProjectPath.ToFull(_options.ProjectDirectory, output);
+            if (Directory.Exists(full))
+            {
+                directories.Add(output.TrimEnd('/') + "/");
+            }
+
+            foreach (var file in InputFiles.Expand(_options.ProjectDirectory, output, out _))
+            {
+                var fullFile = ProjectPath.ToFull(_options.ProjectDirectory, file);
+                var (hash, size) = _store.Objects.Add(fullFile);
+                var mode = OperatingSystem.IsWindows() ? 0 : (int)File.GetUnixFileMode(fullFile);
+                manifest.Add(new ManifestFile(file, hash, size, mode));
+            }
+        }
+
+        return new CacheEntry
+        {
+            Pipeline = _options.PipelineName,
+            Step = step.Name,
+            Key = key.Value,
+            CreatedAt = createdAt,
+            Duration = duration,
+            Components = key.Components,
+            Manifest = manifest,
+            Directories = directories,
+            RunId = runId,
+        };
     }
 
     private void Produced(StepDefinition step, StepKey key)

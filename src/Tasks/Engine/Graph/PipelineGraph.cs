@@ -47,6 +47,21 @@ public sealed class PipelineGraph
         return result;
     }
 
+    /// <summary>The step and everything that depends on it, transitively.</summary>
+    public HashSet<string> WithDownstream(string name)
+    {
+        var result = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { name };
+        foreach (var step in Steps)
+        {
+            if (_upstream[step.Name].Any(result.Contains))
+            {
+                result.Add(step.Name);
+            }
+        }
+
+        return result;
+    }
+
     /// <summary>Validates the pipeline as a whole and builds its graph; null when any diagnostic was added.</summary>
     public static PipelineGraph? Build(IReadOnlyList<StepDefinition> steps, List<PipelineDiagnostic> diagnostics)
     {

@@ -10,11 +10,13 @@ public static class MissExplainer
 
     public static string Explain(IReadOnlyList<KeyComponent> previous, IReadOnlyList<KeyComponent> current)
     {
-        var before = previous.ToDictionary(c => (c.Kind, c.Name));
-        var after = current.ToDictionary(c => (c.Kind, c.Name));
+        var before = ByIdentity(previous);
+        var after = ByIdentity(current);
         var reasons = new List<string>();
 
-        foreach (var c in current)
+        // A component can occur twice (a file under two overlapping Inputs, a parameter declared twice): the last
+        // one stands, as it does for the command's environment, and each is explained once.
+        foreach (var c in after.Values)
         {
             if (!before.TryGetValue((c.Kind, c.Name), out var old))
             {
@@ -26,7 +28,7 @@ public static class MissExplainer
             }
         }
 
-        reasons.AddRange(previous.Where(c => !after.ContainsKey((c.Kind, c.Name))).Select(c => Describe(c, "removed")));
+        reasons.AddRange(before.Values.Where(c => !after.ContainsKey((c.Kind, c.Name))).Select(c => Describe(c, "removed")));
 
         if (reasons.Count == 0)
         {
@@ -35,6 +37,18 @@ public static class MissExplainer
 
         var shown = string.Join("; ", reasons.Take(MaxReasons));
         return reasons.Count > MaxReasons ? $"{shown}; and {reasons.Count - MaxReasons} more" : shown;
+    }
+
+    // Insertion order is the components' canonical order; a repeated identity keeps its first place and last value.
+    private static Dictionary<(string Kind, string Name), KeyComponent> ByIdentity(IReadOnlyList<KeyComponent> components)
+    {
+        var byIdentity = new Dictionary<(string Kind, string Name), KeyComponent>();
+        foreach (var c in components)
+        {
+            byIdentity[(c.Kind, c.Name)] = c;
+        }
+
+        return byIdentity;
     }
 
     private static string Changed(KeyComponent old, KeyComponent now) => now.Kind switch

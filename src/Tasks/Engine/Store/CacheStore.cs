@@ -12,9 +12,9 @@ namespace MLPipelines.Engine.Store;
 /// content-addressed <c>objects/</c>. WAL mode and a busy timeout let two builds share it; an entry is written only
 /// after every object it names is in place, in one transaction, so readers see whole entries or none.
 /// </summary>
-public sealed class CacheStore : IDisposable
+public sealed partial class CacheStore : IDisposable
 {
-    private const int SchemaVersion = 1;
+    private const int SchemaVersion = 2;
     private readonly SqliteConnection _connection;
     private readonly Lock _lock = new();
 
@@ -32,6 +32,14 @@ public sealed class CacheStore : IDisposable
     public static CacheStore Open(string directory)
     {
         System.IO.Directory.CreateDirectory(directory);
+
+        // The store is never source: keep it out of git status, so it neither shows up nor makes a checkout "dirty".
+        var gitignore = Path.Combine(directory, ".gitignore");
+        if (!File.Exists(gitignore))
+        {
+            File.WriteAllText(gitignore, "# Created by MLPipelines.Sdk: the pipeline cache is not source.\n*\n");
+        }
+
         var builder = new SqliteConnectionStringBuilder
         {
             DataSource = Path.Combine(directory, "cache.db"),
@@ -44,20 +52,23 @@ public sealed class CacheStore : IDisposable
         {
             connection.Open();
             Execute(connection, "PRAGMA busy_timeout = 30000; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;");
-            CreateSchema(connection);
+            var reset = CreateSchema(connection, Path.Combine(directory, "objects"));
+            return new CacheStore(directory, connection) { WasReset = reset };
         }
         catch
         {
             connection.Dispose();
             throw;
         }
-
-        return new CacheStore(directory, connection);
     }
 
-    private static void CreateSchema(SqliteConnection connection)
+    /// <summary>True when the store was made by an engine with another schema and was emptied to be rebuilt.</summary>
+    public bool WasReset { get; private set; }
+
+    private static bool CreateSchema(SqliteConnection connection, string objectsDirectory)
     {
         using var tx = connection.BeginTransaction(deferred: false);
+        var reset = ResetIfIncompatible(connection, tx, objectsDirectory);
         Execute(connection, """
             CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
             CREATE TABLE IF NOT EXISTS entries (
@@ -77,6 +88,7 @@ public sealed class CacheStore : IDisposable
             CREATE TABLE IF NOT EXISTS entry_objects (
                 entry_id INTEGER NOT NULL REFERENCES entries (id) ON DELETE CASCADE,
                 hash TEXT NOT NULL,
+                size INTEGER NOT NULL,
                 PRIMARY KEY (entry_id, hash)) WITHOUT ROWID;
             CREATE INDEX IF NOT EXISTS entry_objects_by_hash ON entry_objects (hash);
             CREATE TABLE IF NOT EXISTS runs (
@@ -99,15 +111,20 @@ public sealed class CacheStore : IDisposable
                 reason TEXT,
                 started_at INTEGER NOT NULL,
                 duration_ms INTEGER NOT NULL,
-                entry_key TEXT,
+                saved_ms INTEGER NOT NULL DEFAULT 0,
                 PRIMARY KEY (run_id, step)) WITHOUT ROWID;
+            CREATE TABLE IF NOT EXISTS object_leases (
+                hash TEXT NOT NULL,
+                holder TEXT NOT NULL,
+                expires_at INTEGER NOT NULL,
+                PRIMARY KEY (hash, holder)) WITHOUT ROWID;
             CREATE TABLE IF NOT EXISTS file_stamps (
                 path TEXT PRIMARY KEY,
                 size INTEGER NOT NULL,
                 mtime INTEGER NOT NULL,
                 hash TEXT NOT NULL) WITHOUT ROWID;
             """, tx);
-        Execute(connection, $"INSERT OR IGNORE INTO meta (name, value) VALUES ('schema', '{SchemaVersion}')", tx);
+        Execute(connection, $"INSERT OR REPLACE INTO meta (name, value) VALUES ('schema', '{SchemaVersion}')", tx);
         using (var cmd = connection.CreateCommand())
         {
             cmd.Transaction = tx;
@@ -117,6 +134,36 @@ public sealed class CacheStore : IDisposable
         }
 
         tx.Commit();
+        return reset;
+    }
+
+    /// <summary>
+    /// A store written by an engine with another schema is a cache we cannot read: empty it (tables and objects)
+    /// rather than fail or misread it. Runs inside the schema transaction, so one build does it once.
+    /// </summary>
+    private static bool ResetIfIncompatible(SqliteConnection connection, SqliteTransaction tx, string objectsDirectory)
+    {
+        using var cmd = connection.CreateCommand();
+        cmd.Transaction = tx;
+        cmd.CommandText = "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'meta'";
+        if (cmd.ExecuteScalar() is null)
+        {
+            return false;
+        }
+
+        cmd.CommandText = "SELECT value FROM meta WHERE name = 'schema'";
+        if (cmd.ExecuteScalar() is string version && version == SchemaVersion.ToString(CultureInfo.InvariantCulture))
+        {
+            return false;
+        }
+
+        Execute(connection, "DROP TABLE IF EXISTS entry_objects; DROP TABLE IF EXISTS entries; DROP TABLE IF EXISTS step_runs; DROP TABLE IF EXISTS runs; DROP TABLE IF EXISTS file_stamps; DROP TABLE IF EXISTS object_leases; DELETE FROM meta WHERE name <> 'secret';", tx);
+        if (System.IO.Directory.Exists(objectsDirectory))
+        {
+            System.IO.Directory.Delete(objectsDirectory, recursive: true);
+        }
+
+        return true;
     }
 
     /// <summary>The per-store random key used to hash environment values.</summary>
@@ -139,12 +186,22 @@ public sealed class CacheStore : IDisposable
 
     public IReadOnlyList<CacheEntry> AllEntries() => QueryEntries("ORDER BY id");
 
-    /// <summary>Records an entry, replacing any entry with the same key (a forced or repaired result).</summary>
-    public void RecordEntry(CacheEntry entry)
+    /// <summary>
+    /// Records an entry, replacing any entry with the same key (a forced or repaired result). Returns false, recording
+    /// nothing, when one of its objects is no longer in place (a concurrent prune collected it before the entry
+    /// existed): the caller stores the outputs again and retries. The check runs under the write lock that garbage
+    /// collection also takes, so an entry never points at a missing object.
+    /// </summary>
+    public bool RecordEntry(CacheEntry entry)
     {
         lock (_lock)
         {
             using var tx = _connection.BeginTransaction(deferred: false);
+            if (entry.Manifest.Any(f => !Objects.Contains(f.Hash)))
+            {
+                return false;
+            }
+
             Execute(_connection, "DELETE FROM entries WHERE key = $p0", tx, entry.Key);
             using var cmd = _connection.CreateCommand();
             cmd.Transaction = tx;
@@ -164,12 +221,13 @@ public sealed class CacheStore : IDisposable
             cmd.Parameters.AddWithValue("$directories", JsonSerializer.Serialize(entry.Directories.ToList(), StoreJson.Default.ListString));
             cmd.Parameters.AddWithValue("$run", (object?)entry.RunId ?? DBNull.Value);
             var id = (long)cmd.ExecuteScalar()!;
-            foreach (var hash in entry.Manifest.Select(f => f.Hash).Distinct())
+            foreach (var file in entry.Manifest.DistinctBy(f => f.Hash))
             {
-                Execute(_connection, "INSERT OR IGNORE INTO entry_objects (entry_id, hash) VALUES ($p0, $p1)", tx, id, hash);
+                Execute(_connection, "INSERT OR IGNORE INTO entry_objects (entry_id, hash, size) VALUES ($p0, $p1, $p2)", tx, id, file.Hash, file.Size);
             }
 
             tx.Commit();
+            return true;
         }
     }
 
@@ -236,39 +294,6 @@ public sealed class CacheStore : IDisposable
         }
     }
 
-    public void StartRun(RunRecord run)
-    {
-        lock (_lock)
-        {
-            Execute(_connection, "INSERT INTO runs (id, pipeline, started_at, status, git_commit) VALUES ($p0, $p1, $p2, $p3, $p4)", null,
-                run.Id, run.Pipeline, run.StartedAt.ToUnixTimeMilliseconds(), run.Status, run.GitCommit);
-        }
-    }
-
-    public void FinishRun(RunRecord run, IReadOnlyList<StepRunRecord> steps)
-    {
-        lock (_lock)
-        {
-            using var tx = _connection.BeginTransaction(deferred: false);
-            Execute(_connection, """
-                UPDATE runs SET ended_at = $p1, status = $p2, steps_total = $p3, steps_cached = $p4, steps_executed = $p5, steps_failed = $p6
-                WHERE id = $p0
-                """, tx, run.Id, run.EndedAt?.ToUnixTimeMilliseconds(), run.Status, steps.Count,
-                steps.Count(s => s.Outcome == "cached"), steps.Count(s => s.Outcome == "executed"), steps.Count(s => s.Outcome == "failed"));
-            foreach (var s in steps)
-            {
-                Execute(_connection, """
-                    INSERT OR REPLACE INTO step_runs (run_id, step, key, components, outcome, reason, started_at, duration_ms, entry_key)
-                    VALUES ($p0, $p1, $p2, $p3, $p4, $p5, $p6, $p7, $p8)
-                    """, tx, run.Id, s.Step, s.Key,
-                    s.Components is null ? null : JsonSerializer.Serialize(s.Components.ToList(), StoreJson.Default.ListKeyComponent),
-                    s.Outcome, s.Reason, s.StartedAt.ToUnixTimeMilliseconds(), (long)s.Duration.TotalMilliseconds, s.Key);
-            }
-
-            tx.Commit();
-        }
-    }
-
     private List<CacheEntry> QueryEntries(string where, params object?[] args)
     {
         lock (_lock)
@@ -313,13 +338,13 @@ public sealed class CacheStore : IDisposable
         }
     }
 
-    private static void Execute(SqliteConnection connection, string sql, SqliteTransaction? tx = null, params object?[] args)
+    private static int Execute(SqliteConnection connection, string sql, SqliteTransaction? tx = null, params object?[] args)
     {
         using var cmd = connection.CreateCommand();
         cmd.Transaction = tx;
         cmd.CommandText = sql;
         Bind(cmd, args);
-        cmd.ExecuteNonQuery();
+        return cmd.ExecuteNonQuery();
     }
 
     private static void Bind(SqliteCommand cmd, object?[] args)
@@ -335,10 +360,3 @@ public sealed class CacheStore : IDisposable
 
 /// <summary>An entry row whose stored JSON cannot be read.</summary>
 public sealed class CorruptEntryException() : Exception("The cache entry is corrupt.");
-
-public sealed record RunRecord(string Id, string Pipeline, DateTimeOffset StartedAt, string Status, string? GitCommit)
-{
-    public DateTimeOffset? EndedAt { get; init; }
-}
-
-public sealed record StepRunRecord(string Step, string? Key, IReadOnlyList<KeyComponent>? Components, string Outcome, string? Reason, DateTimeOffset StartedAt, TimeSpan Duration);

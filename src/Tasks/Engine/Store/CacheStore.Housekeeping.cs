@@ -1,0 +1,205 @@
+namespace MLPipelines.Engine.Store;
+
+/// <summary>What a housekeeping operation removed.</summary>
+public sealed record HousekeepingReport(int Entries, int Objects, long Bytes)
+{
+    public override string ToString() =>
+        $"{Entries} entr{(Entries == 1 ? "y" : "ies")}, {Objects} object{(Objects == 1 ? "" : "s")}, {FormatBytes(Bytes)} removed";
+
+    public static string FormatBytes(long bytes) => bytes switch
+    {
+        < 1024 => $"{bytes} B",
+        < 1024 * 1024 => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{bytes / 1024.0:0.0} KB"),
+        < 1024L * 1024 * 1024 => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{bytes / (1024.0 * 1024):0.0} MB"),
+        _ => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{bytes / (1024.0 * 1024 * 1024):0.00} GB"),
+    };
+
+    public static HousekeepingReport operator +(HousekeepingReport a, HousekeepingReport b) =>
+        new(a.Entries + b.Entries, a.Objects + b.Objects, a.Bytes + b.Bytes);
+}
+
+/// <summary>
+/// Clearing, pruning and garbage collection. Every object deletion happens under SQLite's write lock, which
+/// <see cref="RecordEntry"/> also takes to check its objects, and skips objects leased by a build that is restoring
+/// them: a concurrent build is never left with an entry that points nowhere or a restore that loses its source.
+/// </summary>
+public sealed partial class CacheStore
+{
+    /// <summary>How long a restore's lease protects its objects if its build dies without releasing it.</summary>
+    public static readonly TimeSpan LeaseLifetime = TimeSpan.FromHours(1);
+
+    // Leftovers in objects/tmp younger than this may belong to a build that is writing them right now.
+    private static readonly TimeSpan TempFileGrace = TimeSpan.FromHours(1);
+
+    /// <summary>Deletes the entries of a pipeline (only those of <paramref name="steps"/> when given), then their objects.</summary>
+    public HousekeepingReport Clear(string pipeline, IReadOnlyCollection<string> steps, DateTimeOffset now)
+    {
+        int deleted;
+        lock (_lock)
+        {
+            using var tx = _connection.BeginTransaction(deferred: false);
+            using var cmd = _connection.CreateCommand();
+            cmd.Transaction = tx;
+            cmd.CommandText = steps.Count == 0
+                ? "DELETE FROM entries WHERE pipeline = $pipeline"
+                : $"DELETE FROM entries WHERE pipeline = $pipeline AND step COLLATE NOCASE IN ({string.Join(", ", steps.Select((_, i) => "$s" + i))})";
+            cmd.Parameters.AddWithValue("$pipeline", pipeline);
+            foreach (var (step, i) in steps.Select((s, i) => (s, i)))
+            {
+                cmd.Parameters.AddWithValue("$s" + i, step);
+            }
+
+            deleted = cmd.ExecuteNonQuery();
+            tx.Commit();
+        }
+
+        return new HousekeepingReport(deleted, 0, 0) + CollectGarbage(now);
+    }
+
+    /// <summary>
+    /// Applies the limits: entries unused for longer than <paramref name="maxAge"/> go, then least recently used
+    /// entries until the objects they keep fit in <paramref name="maxSize"/>; then unreferenced objects go.
+    /// </summary>
+    /// <param name="collectAlways">Scan <c>objects/</c> for orphans even when no entry was removed.</param>
+    public HousekeepingReport Prune(DateTimeOffset now, TimeSpan maxAge, long? maxSize, bool collectAlways = true)
+    {
+        var deleted = 0;
+        lock (_lock)
+        {
+            deleted += Execute(_connection, "DELETE FROM entries WHERE last_used_at < $p0", null, (now - maxAge).ToUnixTimeMilliseconds());
+            while (maxSize is { } cap && ReferencedSize() > cap)
+            {
+                if (Execute(_connection, "DELETE FROM entries WHERE id = (SELECT id FROM entries ORDER BY last_used_at, id LIMIT 1)", null) == 0)
+                {
+                    break;
+                }
+
+                deleted++;
+            }
+        }
+
+        var report = new HousekeepingReport(deleted, 0, 0);
+        return deleted > 0 || collectAlways ? report + CollectGarbage(now) : report;
+    }
+
+    /// <summary>Total size of the distinct objects that entries refer to.</summary>
+    public long ReferencedSize()
+    {
+        lock (_lock)
+        {
+            using var cmd = _connection.CreateCommand();
+            cmd.CommandText = "SELECT COALESCE(SUM(size), 0) FROM (SELECT MAX(size) AS size FROM entry_objects GROUP BY hash)";
+            return (long)cmd.ExecuteScalar()!;
+        }
+    }
+
+    /// <summary>
+    /// Deletes every object no entry refers to and no live lease protects (orphans of a crash or of removed entries),
+    /// and stale temporary files.
+    /// </summary>
+    public HousekeepingReport CollectGarbage(DateTimeOffset now)
+    {
+        lock (_lock)
+        {
+            // The write lock makes this exclusive with RecordEntry's check in every process sharing the store.
+            using var tx = _connection.BeginTransaction(deferred: false);
+            Execute(_connection, "DELETE FROM object_leases WHERE expires_at <= $p0", tx, now.ToUnixTimeMilliseconds());
+            var keep = ReadStrings("SELECT hash FROM entry_objects UNION SELECT hash FROM object_leases", tx);
+            int objects = 0;
+            long bytes = 0;
+            foreach (var file in System.IO.Directory.EnumerateFiles(Objects.Root, "*", SearchOption.AllDirectories))
+            {
+                var info = new FileInfo(file);
+                var isTemp = Path.GetFileName(info.DirectoryName) == "tmp";
+                var orphan = isTemp ? now.UtcDateTime - info.LastWriteTimeUtc > TempFileGrace : !keep.Contains(info.Name);
+                if (orphan)
+                {
+                    var size = info.Length;
+                    ObjectStore.TryDelete(file);
+                    if (!File.Exists(file))
+                    {
+                        objects++;
+                        bytes += size;
+                    }
+                }
+            }
+
+            tx.Commit();
+            return new HousekeepingReport(0, objects, bytes);
+        }
+    }
+
+    /// <summary>
+    /// Protects an entry's objects from garbage collection while a build restores them. False when the entry is
+    /// gone (cleared or pruned by another build since it was found): the step then executes instead.
+    /// </summary>
+    public bool TryLease(CacheEntry entry, string holder, DateTimeOffset now)
+    {
+        lock (_lock)
+        {
+            using var tx = _connection.BeginTransaction(deferred: false);
+            if (Execute(_connection, "UPDATE entries SET last_used_at = $p1 WHERE key = $p0", tx, entry.Key, now.ToUnixTimeMilliseconds()) == 0)
+            {
+                return false;
+            }
+
+            foreach (var hash in entry.Manifest.Select(f => f.Hash).Distinct())
+            {
+                Execute(_connection, "INSERT OR REPLACE INTO object_leases (hash, holder, expires_at) VALUES ($p0, $p1, $p2)", tx,
+                    hash, holder, (now + LeaseLifetime).ToUnixTimeMilliseconds());
+            }
+
+            tx.Commit();
+            return true;
+        }
+    }
+
+    public void ReleaseLeases(string holder)
+    {
+        lock (_lock)
+        {
+            Execute(_connection, "DELETE FROM object_leases WHERE holder = $p0", null, holder);
+        }
+    }
+
+    /// <summary>
+    /// True, and the mark set to now, when the named mark is older than <paramref name="interval"/> (or absent):
+    /// lets periodic work run once per interval across every build sharing the store.
+    /// </summary>
+    public bool MarkDue(string name, DateTimeOffset now, TimeSpan interval)
+    {
+        lock (_lock)
+        {
+            using var tx = _connection.BeginTransaction(deferred: false);
+            using var cmd = _connection.CreateCommand();
+            cmd.Transaction = tx;
+            cmd.CommandText = "SELECT value FROM meta WHERE name = $name";
+            cmd.Parameters.AddWithValue("$name", "mark:" + name);
+            var last = cmd.ExecuteScalar() is string text && long.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, out var ms) ? ms : (long?)null;
+            if (last is { } l && now.ToUnixTimeMilliseconds() - l < interval.TotalMilliseconds)
+            {
+                return false;
+            }
+
+            Execute(_connection, "INSERT OR REPLACE INTO meta (name, value) VALUES ($p0, $p1)", tx, "mark:" + name,
+                now.ToUnixTimeMilliseconds().ToString(System.Globalization.CultureInfo.InvariantCulture));
+            tx.Commit();
+            return true;
+        }
+    }
+
+    private HashSet<string> ReadStrings(string sql, Microsoft.Data.Sqlite.SqliteTransaction tx)
+    {
+        using var cmd = _connection.CreateCommand();
+        cmd.Transaction = tx;
+        cmd.CommandText = sql;
+        using var reader = cmd.ExecuteReader();
+        var set = new HashSet<string>(StringComparer.Ordinal);
+        while (reader.Read())
+        {
+            set.Add(reader.GetString(0));
+        }
+
+        return set;
+    }
+}
