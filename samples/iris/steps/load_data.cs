@@ -12,7 +12,7 @@ string[] species = ["setosa", "versicolor", "virginica"];
 if (!File.Exists(InputPath))
     return Fail($"{InputPath} not found (current directory: {Environment.CurrentDirectory})");
 
-var lines = File.ReadAllLines(InputPath).Where(l => l.Trim().Length > 0).ToArray();
+var lines = File.ReadAllLines(InputPath);
 if (lines.Length == 0 || lines[0].Trim() != Header)
     return Fail($"{InputPath}: the first line must be the header '{Header}'");
 
@@ -20,6 +20,8 @@ var rows = new List<string>();
 var perSpecies = species.ToDictionary(s => s, _ => 0);
 for (int i = 1; i < lines.Length; i++)
 {
+    if (lines[i].Trim().Length == 0)
+        continue; // tolerate blank lines (e.g. a trailing one)
     var fields = lines[i].Split(',').Select(f => f.Trim()).ToArray();
     if (fields.Length != 5)
         return Fail($"{InputPath}:{i + 1}: expected 5 fields, found {fields.Length}");

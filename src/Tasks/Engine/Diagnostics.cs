@@ -31,6 +31,7 @@ public static class ErrorCodes
     public const string InputMissing = "MLP2005";
     public const string CacheKeyCommandFailed = "MLP2006";
     public const string ResumeUnavailable = "MLP2007";
+    public const string RecursiveRun = "MLP2008";
 
     public const string StoreUnavailable = "MLP3001";
     public const string DamagedEntry = "MLP3002";

@@ -1,5 +1,6 @@
 using MLPipelines.Engine;
 using MLPipelines.Engine.Configuration;
+using MLPipelines.Engine.Execution;
 using MLPipelines.Engine.Graph;
 using MLPipelines.Engine.Store;
 using Microsoft.Build.Framework;
@@ -68,6 +69,14 @@ public abstract class PipelineTask : Microsoft.Build.Utilities.Task, ICancelable
     /// <summary>Reads and validates the pipeline; null (with every error logged) when it is not valid.</summary>
     private protected (PipelineOptions Options, PipelineGraph Graph)? LoadPipeline(MSBuildPipelineLog log)
     {
+        if (RecursionGuard.IsRunningAbove(ProjectFile))
+        {
+            log.Error(new PipelineDiagnostic(ErrorCodes.RecursiveRun, null,
+                "This pipeline is already running in a parent process: one of its step commands builds this same project again, which would never end. " +
+                "A common cause: `dotnet run step.cs` next to a project file runs the project, not the file; write `dotnet run --file step.cs`."));
+            return null;
+        }
+
         var diagnostics = new List<PipelineDiagnostic>();
         var options = TaskInputs.ReadOptions(this, diagnostics);
         var steps = StepParser.Parse(Steps.Select(TaskInputs.ToRawStep), options.ProjectDirectory, diagnostics);

@@ -35,6 +35,7 @@ internal static class TaskInputs
         return new PipelineOptions
         {
             PipelineName = task.PipelineName,
+            ProjectFile = Path.GetFullPath(task.ProjectFile),
             ProjectDirectory = projectDirectory,
             CacheDirectory = Path.GetFullPath(task.CacheDirectory, projectDirectory),
             CacheEnabledByDefault = cacheEnabled,

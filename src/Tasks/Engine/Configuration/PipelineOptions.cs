@@ -8,8 +8,15 @@ public sealed record PipelineOptions
     /// <summary>Absolute project directory; every step path is relative to it.</summary>
     public required string ProjectDirectory { get; init; }
 
+    /// <summary>Absolute path of the project file, if known: passed to step processes to detect recursion.</summary>
+    public string? ProjectFile { get; init; }
+
     /// <summary>Absolute path of the store (<c>cache.db</c> and <c>objects/</c>).</summary>
     public required string CacheDirectory { get; init; }
+
+    /// <summary>The store's folder, project-relative, when it lies inside the project; else null.</summary>
+    public string? StoreDirectoryInProject =>
+        Paths.ProjectPath.TryNormalize(ProjectDirectory, CacheDirectory + "/", out var relative) && relative.Length > 0 ? relative : null;
 
     /// <summary>The project's <c>EnablePipelineCache</c>: the default for steps that do not say.</summary>
     public bool CacheEnabledByDefault { get; init; } = true;

@@ -42,6 +42,7 @@ public sealed class PipelinePlanner
         _keys = new StepKeyCalculator(options.ProjectDirectory, options.PipelineName, new FileHasher(store.LoadFileStamps()), store.Secret())
         {
             ProjectSources = options.ProjectSources,
+            StoreDirectory = options.StoreDirectoryInProject,
             KeyCommandRunner = step => KeyCommand.Run(step, options.ProjectDirectory, log, cancellationToken),
         };
         _lookup = new CacheLookup(options, store, log, clock ?? TimeProvider.System);

@@ -43,6 +43,7 @@ public sealed class PipelineRunner
         _keys = new StepKeyCalculator(options.ProjectDirectory, options.PipelineName, _hasher, store.Secret())
         {
             ProjectSources = options.ProjectSources,
+            StoreDirectory = options.StoreDirectoryInProject,
             KeyCommandRunner = step => KeyCommand.Run(step, options.ProjectDirectory, log, _cancellation),
         };
         _lookup = new CacheLookup(options, store, log, _clock);
@@ -155,7 +156,7 @@ public sealed class PipelineRunner
     {
         var total = result.Steps.Count;
         var cached = result.Count(StepOutcome.Cached);
-        var parts = new List<string> { $"{total} steps", $"{cached} cached", $"{result.Count(StepOutcome.Executed)} executed" };
+        var parts = new List<string> { total == 1 ? "1 step" : $"{total} steps", $"{cached} cached", $"{result.Count(StepOutcome.Executed)} executed" };
         if (result.Count(StepOutcome.Failed) is > 0 and var failed)
         {
             parts.Add($"{failed} failed");
@@ -370,7 +371,13 @@ public sealed class PipelineRunner
         try
         {
             Directory.CreateDirectory(workingDirectory);
-            exitCode = await StepProcess.RunAsync(step.Command, workingDirectory, StepProcess.EnvironmentOf(step),
+            var environment = StepProcess.EnvironmentOf(step);
+            if (_options.ProjectFile is not null)
+            {
+                environment = environment.Append(RecursionGuard.ForChildrenOf(_options.ProjectFile));
+            }
+
+            exitCode = await StepProcess.RunAsync(step.Command, workingDirectory, environment,
                 line => _log.StepOutput(step.Name, line), cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
@@ -409,8 +416,14 @@ public sealed class PipelineRunner
             // A concurrent prune may collect objects between their write and the entry's record; store them again then.
             for (var attempt = 1; ; attempt++)
             {
-                if (_store.RecordEntry(BuildEntry(step, key, createdAt, duration, runId)) || attempt == 3)
+                if (_store.RecordEntry(BuildEntry(step, key, createdAt, duration, runId)))
                 {
+                    return;
+                }
+
+                if (attempt == 3)
+                {
+                    Warning(ErrorCodes.StoreWriteFailed, step, $"The result of step '{step.Name}' could not be stored: another build kept collecting its objects; the next run executes it again.");
                     return;
                 }
             }

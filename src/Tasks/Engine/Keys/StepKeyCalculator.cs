@@ -43,6 +43,12 @@ public sealed class StepKeyCalculator
     /// <summary>Files of each project named in <c>SourceDependencies</c>, by the project's normalised path.</summary>
     public IReadOnlyDictionary<string, IReadOnlyList<string>> ProjectSources { get; init; } = new Dictionary<string, IReadOnlyList<string>>();
 
+    /// <summary>
+    /// The store's folder when it lies inside the project: never an input, or a glob like <c>**</c> would read the
+    /// store's own changing files and never hit.
+    /// </summary>
+    public string? StoreDirectory { get; init; }
+
     /// <summary>Runs a step's <c>CacheKeyCommand</c> and returns its standard output; set by the runner.</summary>
     public Func<StepDefinition, string>? KeyCommandRunner { get; init; }
 
@@ -77,7 +83,7 @@ public sealed class StepKeyCalculator
         var ignored = step.IgnoredInputs.Select(pattern => new Glob(Normalize(pattern))).ToList();
         foreach (var input in step.Inputs)
         {
-            var files = InputFiles.Expand(_projectDirectory, input, out var missing, virtualFiles?.Keys);
+            var files = Expand(input, out var missing, virtualFiles?.Keys);
             if (missing)
             {
                 throw new MissingKeyFileException("Input", input);
@@ -132,7 +138,7 @@ public sealed class StepKeyCalculator
     {
         foreach (var path in declared)
         {
-            var files = InputFiles.Expand(_projectDirectory, path, out var missing, virtualFiles?.Keys);
+            var files = Expand(path, out var missing, virtualFiles?.Keys);
             if (missing)
             {
                 throw new MissingKeyFileException(description, path);
@@ -140,6 +146,12 @@ public sealed class StepKeyCalculator
 
             components.AddRange(files.Select(f => new KeyComponent(kind, f, HashOf(f, virtualFiles))));
         }
+    }
+
+    private IReadOnlyList<string> Expand(string declared, out bool missing, IEnumerable<string>? virtualFiles)
+    {
+        var files = InputFiles.Expand(_projectDirectory, declared, out missing, virtualFiles);
+        return StoreDirectory is null ? files : files.Where(f => !ProjectPath.IsUnder(f, StoreDirectory)).ToList();
     }
 
     private string HashOf(string file, IReadOnlyDictionary<string, string>? virtualFiles) =>

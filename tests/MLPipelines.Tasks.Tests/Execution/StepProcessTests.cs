@@ -1,0 +1,93 @@
+using System.Runtime.Versioning;
+using MLPipelines.Engine.Execution;
+using MLPipelines.Tasks.Tests.TestKit;
+
+namespace MLPipelines.Tasks.Tests.Execution;
+
+[UnsupportedOSPlatform("windows")] // The commands are POSIX shell.
+public sealed class StepProcessTests : IDisposable
+{
+    private readonly TempDirectory _directory = new();
+    private readonly List<string> _lines = [];
+    private readonly Lock _lock = new();
+
+    public void Dispose() => _directory.Dispose();
+
+    private void Collect(string line)
+    {
+        lock (_lock)
+        {
+            _lines.Add(line);
+        }
+    }
+
+    private Task<int> RunAsync(string command, IEnumerable<KeyValuePair<string, string>>? environment = null, CancellationToken cancellationToken = default) =>
+        StepProcess.RunAsync(command, _directory.Path, environment ?? [], Collect, cancellationToken);
+
+    [Theory]
+    [InlineData("true", 0)]
+    [InlineData("exit 3", 3)]
+    [InlineData("false", 1)]
+    [InlineData("no-such-command-mlp", 127)]
+    public async Task TheExitCodeIsReturned(string command, int expected)
+    {
+        Assert.Equal(expected, await RunAsync(command));
+    }
+
+    [Fact]
+    public async Task TheCommandRunsInTheWorkingDirectoryWithTheEnvironment()
+    {
+        var exitCode = await RunAsync("printf \"$MLP_A|$MLP_B\" > env.txt", [new("MLP_A", "one"), new("MLP_B", "two words")]);
+
+        Assert.Equal(0, exitCode);
+        Assert.Equal("one|two words", _directory.Read("env.txt"));
+    }
+
+    [Fact]
+    public async Task StandardInputIsAtItsEnd()
+    {
+        Assert.Equal(0, await RunAsync("cat; echo after-cat"));
+        Assert.Equal(["after-cat"], _lines);
+    }
+
+    [Fact]
+    public async Task OutputAndErrorLinesAreForwarded()
+    {
+        await RunAsync("echo out1; echo err1 >&2; echo out2");
+
+        Assert.Equal(["err1", "out1", "out2"], _lines.Order(StringComparer.Ordinal));
+        Assert.True(_lines.IndexOf("out1") < _lines.IndexOf("out2"));
+    }
+
+    [Fact]
+    public void TheEnvironmentOfAStepHasParamVariablesAndItsPairs()
+    {
+        var step = new MLPipelines.Engine.Configuration.StepDefinition
+        {
+            Name = "s",
+            Command = "run",
+            Parameters = [new("Gamma", "0.002")],
+            Environment = [new("MODE", "fast")],
+        };
+
+        Assert.Equal([new("PARAM_Gamma", "0.002"), new("MODE", "fast")], StepProcess.EnvironmentOf(step));
+    }
+
+    [Fact]
+    public async Task CancellationKillsTheProcessTree()
+    {
+        using var cancel = new CancellationTokenSource();
+        var marker = _directory.Combine("survived.txt");
+
+        var run = StepProcess.RunAsync($"echo started; (sleep 30; touch '{marker}') & wait", _directory.Path, [], line =>
+        {
+            if (line == "started")
+            {
+                cancel.Cancel();
+            }
+        }, cancel.Token);
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => run);
+        Assert.False(File.Exists(marker));
+    }
+}
