@@ -72,13 +72,13 @@ if (File.Exists(InfoPath))
 Directory.CreateDirectory(Path.GetDirectoryName(MetricsPath)!);
 File.WriteAllText(MetricsPath, result.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
 
-Console.WriteLine($"evaluate: scored {predictions.Count} rows of {TestPath} with {ModelPath}");
-Console.WriteLine($"evaluate: accuracy {metrics.MicroAccuracy:P2} (macro {metrics.MacroAccuracy:P2}), log loss {metrics.LogLoss:F4}; wrote {MetricsPath}");
+Console.WriteLine($"scored {predictions.Count} rows of {TestPath} with {ModelPath}");
+Console.WriteLine($"accuracy {metrics.MicroAccuracy:P2} (macro {metrics.MacroAccuracy:P2}), log loss {metrics.LogLoss:F4}; wrote {MetricsPath}");
 return 0;
 
 static int Fail(string message)
 {
-    Console.Error.WriteLine($"evaluate: error: {message}");
+    Console.Error.WriteLine($"error: {message}");
     return 1;
 }
 

@@ -43,12 +43,12 @@ Directory.CreateDirectory(Path.GetDirectoryName(OutputPath)!);
 // '\n' line endings whatever the OS, so the output's hash (and the next steps' cache keys) is the same everywhere.
 File.WriteAllText(OutputPath, Header + "\n" + string.Join("", rows.Select(r => r + "\n")));
 
-Console.WriteLine($"load_data: read {rows.Count} rows from {InputPath} ({string.Join(", ", perSpecies.Select(p => $"{p.Key} {p.Value}"))})");
-Console.WriteLine($"load_data: wrote {OutputPath}");
+Console.WriteLine($"read {rows.Count} rows from {InputPath} ({string.Join(", ", perSpecies.Select(p => $"{p.Key} {p.Value}"))})");
+Console.WriteLine($"wrote {OutputPath}");
 return 0;
 
 static int Fail(string message)
 {
-    Console.Error.WriteLine($"load_data: error: {message}");
+    Console.Error.WriteLine($"error: {message}");
     return 1;
 }

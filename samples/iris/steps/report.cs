@@ -53,8 +53,8 @@ if (metrics["per_class"] is JsonObject perClass)
 Directory.CreateDirectory(Path.GetDirectoryName(ReportPath)!);
 File.WriteAllText(ReportPath, md.ToString());
 
-Console.WriteLine($"report: read {MetricsPath} (accuracy {Percent(microAccuracy)})");
-Console.WriteLine($"report: wrote {ReportPath}");
+Console.WriteLine($"read {MetricsPath} (accuracy {Percent(microAccuracy)})");
+Console.WriteLine($"wrote {ReportPath}");
 return 0;
 
 static double? Number(JsonNode? node, string name) =>
@@ -62,6 +62,6 @@ static double? Number(JsonNode? node, string name) =>
 
 static int Fail(string message)
 {
-    Console.Error.WriteLine($"report: error: {message}");
+    Console.Error.WriteLine($"error: {message}");
     return 1;
 }

@@ -45,8 +45,8 @@ Directory.CreateDirectory(Path.GetDirectoryName(TrainPath)!);
 File.WriteAllText(TrainPath, header + "\n" + string.Join("", train.Select(r => r + "\n")));
 File.WriteAllText(TestPath, header + "\n" + string.Join("", test.Select(r => r + "\n")));
 
-Console.WriteLine($"split: read {lines.Length - 1} rows from {InputPath} (test fraction {testFraction.ToString(CultureInfo.InvariantCulture)}, seed {seed})");
-Console.WriteLine($"split: wrote {TrainPath} ({train.Count} rows) and {TestPath} ({test.Count} rows)");
+Console.WriteLine($"read {lines.Length - 1} rows from {InputPath} (test fraction {testFraction.ToString(CultureInfo.InvariantCulture)}, seed {seed})");
+Console.WriteLine($"wrote {TrainPath} ({train.Count} rows) and {TestPath} ({test.Count} rows)");
 return 0;
 
 static string Param(string name, string fallback) =>
@@ -54,7 +54,7 @@ static string Param(string name, string fallback) =>
 
 static int Fail(string message)
 {
-    Console.Error.WriteLine($"split: error: {message}");
+    Console.Error.WriteLine($"error: {message}");
     return 1;
 }
 

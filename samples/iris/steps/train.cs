@@ -63,13 +63,13 @@ var info = new JsonObject
 };
 File.WriteAllText(InfoPath, info.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
 
-Console.WriteLine($"train: read {rows} rows from {TrainPath}; gamma={gamma.ToString(CultureInfo.InvariantCulture)}");
-Console.WriteLine($"train: training accuracy {trainMetrics.MicroAccuracy:P2}; wrote {ModelPath} and {InfoPath}");
+Console.WriteLine($"read {rows} rows from {TrainPath}; gamma={gamma.ToString(CultureInfo.InvariantCulture)}");
+Console.WriteLine($"training accuracy {trainMetrics.MicroAccuracy:P2}; wrote {ModelPath} and {InfoPath}");
 return 0;
 
 static int Fail(string message)
 {
-    Console.Error.WriteLine($"train: error: {message}");
+    Console.Error.WriteLine($"error: {message}");
     return 1;
 }
 
