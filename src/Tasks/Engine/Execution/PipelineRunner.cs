@@ -275,7 +275,13 @@ public sealed class PipelineRunner
         if (problem is null)
         {
             entry = _store.FindEntry(key.Value);
-            problem = entry is null ? $"the cached result of step '{step.Name}' for its current inputs is gone (cleared, pruned or never recorded)" : null;
+            if (entry is null)
+            {
+                // Without a run id, "changed since" is against the step's newest result: name what changed, as a miss does.
+                problem = _resumeRunSteps is null && NewestEntryOf(step) is { } newest
+                    ? $"the inputs of step '{step.Name}' changed since its newest cached result ({MissExplainer.Explain(newest.Components, key.Components)})"
+                    : $"the cached result of step '{step.Name}' for its current inputs is gone (cleared, pruned or never recorded)";
+            }
         }
 
         if (entry is not null)
@@ -296,6 +302,18 @@ public sealed class PipelineRunner
         return finish(StepOutcome.Failed, key, problem);
     }
 
+    private CacheEntry? NewestEntryOf(StepDefinition step)
+    {
+        try
+        {
+            return _store.FindNewestEntry(_options.PipelineName, step.Name);
+        }
+        catch (CorruptEntryException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>
     /// Restores an entry's outputs that are missing or differ, leaving matching files alone. Every object is copied
     /// and verified under a temporary name first, so a damaged entry is found before any output is touched.
@@ -304,6 +322,15 @@ public sealed class PipelineRunner
     private string? TryRestore(CacheEntry entry, string runId, out int restored)
     {
         restored = 0;
+        var missing = entry.Manifest.Where(file => !IsInPlace(file)).ToList();
+        if (missing.Count == 0)
+        {
+            // The common hit: every output is already there. Nothing to protect from a concurrent prune; just mark the use.
+            _store.TouchEntry(entry.Key, _clock.GetUtcNow());
+            CreateDirectories(entry);
+            return null;
+        }
+
         var holder = $"{runId}/{entry.Step}";
         if (!_store.TryLease(entry, holder, _clock.GetUtcNow()))
         {
@@ -312,7 +339,7 @@ public sealed class PipelineRunner
 
         try
         {
-            return Restore(entry, out restored);
+            return Restore(entry, missing, out restored);
         }
         finally
         {
@@ -320,18 +347,27 @@ public sealed class PipelineRunner
         }
     }
 
-    private string? Restore(CacheEntry entry, out int restored)
+    private bool IsInPlace(ManifestFile file)
+    {
+        var target = ProjectPath.ToFull(_options.ProjectDirectory, file.Path);
+        return File.Exists(target) && new FileInfo(target).Length == file.Size && _hasher.Hash(target) == file.Hash;
+    }
+
+    private void CreateDirectories(CacheEntry entry)
+    {
+        foreach (var directory in entry.Directories)
+        {
+            Directory.CreateDirectory(ProjectPath.ToFull(_options.ProjectDirectory, directory));
+        }
+    }
+
+    private string? Restore(CacheEntry entry, List<ManifestFile> missing, out int restored)
     {
         restored = 0;
         var staged = new List<(string Temp, string Target, ManifestFile File)>();
-        foreach (var file in entry.Manifest)
+        foreach (var file in missing)
         {
             var target = ProjectPath.ToFull(_options.ProjectDirectory, file.Path);
-            if (File.Exists(target) && new FileInfo(target).Length == file.Size && _hasher.Hash(target) == file.Hash)
-            {
-                continue;
-            }
-
             var temp = _store.Objects.StageCopy(file.Hash, target);
             if (temp is null)
             {
@@ -354,11 +390,7 @@ public sealed class PipelineRunner
             _hasher.Remember(target, file.Size, File.GetLastWriteTimeUtc(target).Ticks, file.Hash);
         }
 
-        foreach (var directory in entry.Directories)
-        {
-            Directory.CreateDirectory(ProjectPath.ToFull(_options.ProjectDirectory, directory));
-        }
-
+        CreateDirectories(entry);
         restored = staged.Count;
         return null;
     }
