@@ -1,25 +1,12 @@
-using MLPipelines.Engine.Store;
-
 namespace MLPipelines.Tasks;
 
 /// <summary>The <c>ClearPipelineCache</c> target's task: removes the pipeline's entries (or those of <c>PipelineSteps</c>) and their objects.</summary>
 public sealed class ClearPipelineCache : PipelineTask
 {
-    private protected override void ExecuteCore(MSBuildPipelineLog log)
+    private protected override void ExecuteCore(MSBuildPipelineLog log) => WithStore(log, (options, store) =>
     {
-        if (LoadOptions(log) is not { } options)
-        {
-            return;
-        }
-
-        using var store = OpenStore(options, log);
-        if (store is null)
-        {
-            return;
-        }
-
         var report = store.Clear(options.PipelineName, options.SelectedSteps.ToList(), DateTimeOffset.UtcNow);
         var scope = options.SelectedSteps.Count == 0 ? $"pipeline {options.PipelineName}" : $"steps {string.Join(", ", options.SelectedSteps)} of pipeline {options.PipelineName}";
         log.Message($"Cleared the cache of {scope}: {report}.");
-    }
+    });
 }

@@ -15,19 +15,15 @@ public sealed class ListPipelineRuns : PipelineTask
         var diagnostics = new List<Engine.PipelineDiagnostic>();
         var limit = PropertyParser.ParsePositiveInt(Limit, "PipelineRunsLimit", diagnostics) ?? 20;
         diagnostics.ForEach(log.Error);
-        if (diagnostics.Count > 0 || LoadOptions(log) is not { } options)
+        if (diagnostics.Count == 0)
         {
-            return;
+            WithStore(log, (options, store) => Print(log, options.PipelineName, store.ListRuns(limit, options.PipelineName)));
         }
+    }
 
-        using var store = OpenStore(options, log);
-        if (store is null)
-        {
-            return;
-        }
-
-        var runs = store.ListRuns(limit, options.PipelineName);
-        log.Message($"Runs of pipeline {options.PipelineName} (newest first, {runs.Count} shown):");
+    private static void Print(MSBuildPipelineLog log, string pipeline, IReadOnlyList<RunRecord> runs)
+    {
+        log.Message($"Runs of pipeline {pipeline} (newest first, {runs.Count} shown):");
         log.Message(Row("RUN", "STARTED (UTC)", "DURATION", "STATUS", "CACHED", "EXECUTED", "FAILED", "HIT RATE", "SAVED", "COMMIT"));
         foreach (var run in runs)
         {

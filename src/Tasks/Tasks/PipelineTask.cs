@@ -106,5 +106,20 @@ public abstract class PipelineTask : Microsoft.Build.Utilities.Task, ICancelable
         return diagnostics.Count == 0 ? options : null;
     }
 
+    /// <summary>For the housekeeping tasks: reads the properties, opens the store and hands both to <paramref name="work"/>.</summary>
+    private protected void WithStore(MSBuildPipelineLog log, Action<PipelineOptions, CacheStore> work)
+    {
+        if (LoadOptions(log) is not { } options)
+        {
+            return;
+        }
+
+        using var store = OpenStore(options, log);
+        if (store is not null)
+        {
+            work(options, store);
+        }
+    }
+
     private protected static CacheStore? OpenStore(PipelineOptions options, MSBuildPipelineLog log) => TaskInputs.OpenStore(options.CacheDirectory, log);
 }
