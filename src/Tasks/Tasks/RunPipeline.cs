@@ -17,12 +17,14 @@ public sealed class RunPipeline : PipelineTask
             return;
         }
 
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         using var store = OpenStore(options, log);
         if (store is null)
         {
             return;
         }
 
+        log.Detail($"Opened the pipeline cache at {options.CacheDirectory} in {clock.ElapsedMilliseconds} ms.");
         var run = new PipelineRunner(options, graph, store, log).RunAsync(Cancellation);
         log.Pump(run);
         StepResults = run.GetAwaiter().GetResult().Steps.Select(TaskInputs.ToItem).ToArray();

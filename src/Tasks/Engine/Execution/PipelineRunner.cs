@@ -57,7 +57,9 @@ public sealed class PipelineRunner
         _cancellation = cancellationToken;
         var started = _clock.GetUtcNow();
         var runId = started.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture) + "-" + Guid.NewGuid().ToString("N")[..6];
+        var phase = Stopwatch.StartNew();
         var run = new RunRecord(runId, _options.PipelineName, started, "running", GitCommit.OfCleanCheckout(_options.ProjectDirectory));
+        _log.Detail($"Run {runId}: git commit {run.GitCommit ?? "none (no repository, or uncommitted changes)"}, found in {phase.ElapsedMilliseconds} ms.");
 
         var selected = _options.SelectedSteps.Count == 0
             ? _graph.Steps.Select(s => s.Name).ToHashSet(StringComparer.OrdinalIgnoreCase)
@@ -107,7 +109,9 @@ public sealed class PipelineRunner
             run with { EndedAt = _clock.GetUtcNow(), Status = cancellationToken.IsCancellationRequested ? "cancelled" : result.Succeeded ? "succeeded" : "failed" },
             ordered.Select(r => new StepRunRecord(r.Result.Name, r.Result.Key, r.Components, r.Result.Outcome.ToString().ToLowerInvariant(), r.Result.MissReason, r.StartedAt, r.Result.Duration) { Saved = r.Saved }).ToList());
         _log.Message(Summary(result));
+        phase.Restart();
         Prune();
+        _log.Detail($"Recorded the run and applied the cache limits in {phase.ElapsedMilliseconds} ms; {_hasher.FilesRead} files were read to hash, the rest were known unchanged.");
         return result;
     }
 

@@ -1,0 +1,98 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using MLPipelines.Sdk.EndToEnd.TestKit;
+
+namespace MLPipelines.Sdk.EndToEnd.Operations;
+
+/// <summary>
+/// Shortcuts of the operations tests (records, housekeeping, partial and resumed runs): one target of
+/// <c>pipeline.proj</c> per call, and the rows of <c>ListPipelineRuns</c> read back from the log.
+/// </summary>
+internal static partial class OperationsKit
+{
+    public const string Project = "pipeline.proj";
+
+    /// <summary><c>dotnet build pipeline.proj -t:&lt;target&gt; …</c>; the caller checks success or failure.</summary>
+    public static BuildResult Target(this Workspace workspace, string target, params string[] arguments) =>
+        new DotnetRunner(workspace).Build(Project, [DotnetRunner.Target(target), .. arguments]);
+
+    public static BuildResult RunPipeline(this Workspace workspace, params string[] arguments) => workspace.Target("RunPipeline", arguments);
+
+    public static BuildResult ClearCache(this Workspace workspace, params string[] arguments) => workspace.Target("ClearPipelineCache", arguments);
+
+    public static BuildResult PruneCache(this Workspace workspace, params string[] arguments) => workspace.Target("PrunePipelineCache", arguments);
+
+    public static BuildResult ListRuns(this Workspace workspace, params string[] arguments) => workspace.Target("ListPipelineRuns", arguments);
+
+    /// <summary>
+    /// A step that appends a line to <c>&lt;name&gt;.log</c> every time its command runs (the log is not an output,
+    /// so it counts real executions, never restores), then runs <paramref name="command"/>.
+    /// </summary>
+    public static PipelineProject CountedStep(
+        this PipelineProject project,
+        string name,
+        string command,
+        string? inputs = null,
+        string? outputs = null,
+        string? parameters = null)
+    {
+        ArgumentNullException.ThrowIfNull(project);
+        return project.Step(name, $"echo ran >> {name}.log && {command}", inputs: inputs, outputs: outputs, parameters: parameters);
+    }
+
+    /// <summary>How many times the command of a <see cref="CountedStep"/> ran.</summary>
+    public static int Executions(this Workspace workspace, string step) =>
+        workspace.FileExists($"{step}.log") ? workspace.ReadFile($"{step}.log").Split('\n', StringSplitOptions.RemoveEmptyEntries).Length : 0;
+
+    /// <summary>The line of the run summary: "Pipeline P: …".</summary>
+    public static string Summary(this BuildResult result, string pipeline = "pipeline") =>
+        Assert.Single(result.LinesContaining($"Pipeline {pipeline}: "));
+
+    /// <summary>The rows ListPipelineRuns printed, in log order (its header and title lines left out).</summary>
+    public static IReadOnlyList<ListedRun> ListedRuns(this BuildResult result)
+    {
+        var rows = new List<ListedRun>();
+        foreach (string line in result.Lines.Select(l => l.Trim()))
+        {
+            Match match = RunRow().Match(line);
+            if (match.Success)
+            {
+                string[] cells = CellSeparator().Split(match.Groups["rest"].Value.Trim());
+                Assert.True(cells.Length == 8, $"A ListPipelineRuns row should have 10 columns: \"{line}\"\n{result}");
+                rows.Add(new ListedRun(
+                    match.Groups["id"].Value,
+                    DateTime.ParseExact(match.Groups["started"].Value, "yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture),
+                    cells[0],
+                    cells[1],
+                    int.Parse(cells[2], CultureInfo.InvariantCulture),
+                    int.Parse(cells[3], CultureInfo.InvariantCulture),
+                    int.Parse(cells[4], CultureInfo.InvariantCulture),
+                    cells[5],
+                    double.Parse(cells[6].TrimEnd('s'), CultureInfo.InvariantCulture),
+                    cells[7]));
+            }
+        }
+
+        return rows;
+    }
+
+    // A run id (yyyyMMdd-HHmmss-xxxxxx), the start time, then the other columns separated by runs of spaces.
+    [GeneratedRegex(@"^(?<id>\d{8}-\d{6}-[0-9a-f]+)\s+(?<started>\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2})\s+(?<rest>.+)$")]
+    private static partial Regex RunRow();
+
+    [GeneratedRegex(@"\s{2,}")]
+    private static partial Regex CellSeparator();
+}
+
+/// <summary>One row of ListPipelineRuns: RUN, STARTED (UTC), DURATION, STATUS, CACHED, EXECUTED, FAILED, HIT RATE, SAVED, COMMIT.</summary>
+internal sealed record ListedRun(
+    string Id,
+    DateTime StartedUtc,
+    string Duration,
+    string Status,
+    int Cached,
+    int Executed,
+    int Failed,
+    string HitRate,
+    double SavedSeconds,
+    string Commit);
