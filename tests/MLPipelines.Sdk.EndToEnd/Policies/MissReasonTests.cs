@@ -1,0 +1,170 @@
+using System.Text;
+using MLPipelines.Sdk.EndToEnd.TestKit;
+using Xunit.Abstractions;
+
+namespace MLPipelines.Sdk.EndToEnd.Policies;
+
+/// <summary>
+/// Every miss says why (SPEC "What the log shows"): the log line <c>Cache miss for X: reason.</c> names what differs
+/// against the step's newest entry, or why no entry was usable. One test per reason, each asserting the exact text.
+/// </summary>
+[Collection(EndToEndSuite.Name)]
+public sealed class MissReasonTests(SdkPackage package, ITestOutputHelper output)
+{
+    [Fact]
+    public void AFirstRunSaysThereIsNoEarlierResult()
+    {
+        using Workspace workspace = Workspace.Create(package, output);
+        PipelineProject.Create(package.Version)
+            .Step("train", "echo trained > model.txt", outputs: "model.txt")
+            .Save(workspace);
+
+        workspace.RunPipeline().EnsureMiss("train", "no earlier result");
+    }
+
+    [Fact]
+    public void AChangedParameterIsNamedWithItsOldAndNewValue()
+    {
+        using Workspace workspace = Workspace.Create(package, output);
+        PipelineProject.Create(package.Version)
+            .PropertyDefault("Gamma", "0.002")
+            .Step("train", "echo $PARAM_Gamma > model.txt", outputs: "model.txt", parameters: "Gamma=$(Gamma)")
+            .Save(workspace);
+        workspace.RunPipeline().EnsureMiss("train", "no earlier result");
+
+        workspace.RunPipeline(DotnetRunner.Property("Gamma", "0.0001"))
+            .EnsureMiss("train", "parameter Gamma changed (0.002 -> 0.0001)");
+
+        Assert.Equal("0.0001", workspace.ReadFile("model.txt").Trim());
+    }
+
+    [Fact]
+    public void AChangedInputFileIsNamed()
+    {
+        using Workspace workspace = Workspace.Create(package, output);
+        workspace.WriteFile("data/train.csv", "x,y\n1,2\n");
+        PipelineProject.Create(package.Version)
+            .Step("train", "cat data/train.csv > model.txt", inputs: "data/train.csv", outputs: "model.txt")
+            .Save(workspace);
+        workspace.RunPipeline().EnsureMiss("train", "no earlier result");
+
+        workspace.WriteFile("data/train.csv", "x,y\n1,3\n");
+        workspace.RunPipeline().EnsureMiss("train", "input data/train.csv changed");
+
+        Assert.Equal("x,y\n1,3\n", workspace.ReadFile("model.txt"));
+    }
+
+    [Fact]
+    public void AChangedCodeFileIsNamed()
+    {
+        using Workspace workspace = Workspace.Create(package, output);
+        workspace.WriteFile("train.sh", "echo v1 > model.txt\n");
+        PipelineProject.Create(package.Version)
+            .Step("train", "sh train.sh", outputs: "model.txt", code: "train.sh")
+            .Save(workspace);
+        workspace.RunPipeline().EnsureMiss("train", "no earlier result");
+
+        workspace.WriteFile("train.sh", "echo v2 > model.txt\n");
+        workspace.RunPipeline().EnsureMiss("train", "code train.sh changed");
+
+        Assert.Equal("v2", workspace.ReadFile("model.txt").Trim());
+    }
+
+    [Fact]
+    public void AChangedEnvironmentDependencyIsNamedButItsValueIsNeverWrittenInClearText()
+    {
+        using Workspace workspace = Workspace.Create(package, output);
+        PipelineProject.Create(package.Version)
+            .Step("train", "echo trained > model.txt", outputs: "model.txt", metadata: [new("EnvironmentDependencies", "MY_VAR")])
+            .Save(workspace);
+        string first = "first-secret-" + Guid.NewGuid().ToString("N");
+        string second = "second-secret-" + Guid.NewGuid().ToString("N");
+
+        BuildResult before = workspace.RunPipelineWith(new DotnetRunner(workspace) { Environment = { ["MY_VAR"] = first } })
+            .EnsureMiss("train", "no earlier result");
+        BuildResult after = workspace.RunPipelineWith(new DotnetRunner(workspace) { Environment = { ["MY_VAR"] = second } })
+            .EnsureMiss("train", "environment MY_VAR changed");
+
+        foreach (string secret in new[] { first, second })
+        {
+            Assert.DoesNotContain(secret, before.Output, StringComparison.Ordinal);
+            Assert.DoesNotContain(secret, after.Output, StringComparison.Ordinal);
+            byte[] needle = Encoding.UTF8.GetBytes(secret);
+            byte[] wideNeedle = Encoding.Unicode.GetBytes(secret);
+            foreach (string file in Directory.EnumerateFiles(PolicyStore.Directory(workspace), "*", SearchOption.AllDirectories))
+            {
+                byte[] bytes = File.ReadAllBytes(file);
+                Assert.True(bytes.AsSpan().IndexOf(needle) < 0 && bytes.AsSpan().IndexOf(wideNeedle) < 0,
+                    $"{file} holds the value of MY_VAR in clear text.");
+            }
+        }
+
+        Assert.NotEmpty(PolicyStore.DatabaseFiles(workspace));
+    }
+
+    [Fact]
+    public void ABumpedCacheVersionIsNamedWithBothVersions()
+    {
+        using Workspace workspace = Workspace.Create(package, output);
+        PipelineProject.Create(package.Version)
+            .PropertyDefault("ModelVersion", "v1")
+            .Step("train", "echo trained > model.txt", outputs: "model.txt", metadata: [new("CacheVersion", "$(ModelVersion)")])
+            .Save(workspace);
+        workspace.RunPipeline().EnsureMiss("train", "no earlier result");
+
+        workspace.RunPipeline(DotnetRunner.Property("ModelVersion", "v2")).EnsureMiss("train", "cache version v1 -> v2");
+    }
+
+    [Fact]
+    public void AChangedKeyCommandOutputIsNamed()
+    {
+        using Workspace workspace = Workspace.Create(package, output);
+        workspace.WriteFile("etag.txt", "\"etag-1\"\n");
+        PipelineProject.Create(package.Version)
+            .Step("train", "echo trained > model.txt", outputs: "model.txt", metadata: [new("CacheKeyCommand", "cat etag.txt")])
+            .Save(workspace);
+        workspace.RunPipeline().EnsureMiss("train", "no earlier result");
+
+        workspace.WriteFile("etag.txt", "\"etag-2\"\n");
+        workspace.RunPipeline().EnsureMiss("train", "key command output changed");
+    }
+
+    [Fact]
+    public void AnExpiredResultSaysHowLongAgoItExpired()
+    {
+        using Workspace workspace = Workspace.Create(package, output);
+        PipelineProject.Create(package.Version)
+            .Step("train", "echo trained > model.txt", outputs: "model.txt", metadata: [new("ExpiresAfter", "01:00:00")])
+            .Save(workspace);
+        workspace.RunPipeline().EnsureMiss("train", "no earlier result");
+
+        // Made four hours ago with a lifetime of one hour: it expired three hours ago.
+        PolicyStore.AgeEntries(workspace, "train", TimeSpan.FromHours(4));
+        workspace.RunPipeline().EnsureMiss("train", "expired 3h ago");
+    }
+
+    [Fact]
+    public void AForcedStepSaysItWasForced()
+    {
+        using Workspace workspace = Workspace.Create(package, output);
+        PipelineProject.Create(package.Version)
+            .Step("train", "echo trained > model.txt", outputs: "model.txt")
+            .Save(workspace);
+        workspace.RunPipeline().EnsureMiss("train", "no earlier result");
+
+        workspace.RunPipeline(DotnetRunner.Property("PipelineForce", "train")).EnsureMiss("train", "forced");
+    }
+
+    [Fact]
+    public void AStepWithItsCacheOffSaysTheCacheIsDisabledEvenWithAMatchingEntry()
+    {
+        using Workspace workspace = Workspace.Create(package, output);
+        PipelineProject.Create(package.Version)
+            .PropertyDefault("TrainCache", "true")
+            .Step("train", "echo trained > model.txt", outputs: "model.txt", metadata: [new("EnableCache", "$(TrainCache)")])
+            .Save(workspace);
+        workspace.RunPipeline().EnsureMiss("train", "no earlier result");
+
+        workspace.RunPipeline(DotnetRunner.Property("TrainCache", "false")).EnsureMiss("train", "cache disabled");
+    }
+}

@@ -1,0 +1,118 @@
+using System.Text.Json;
+using MLPipelines.Sdk.EndToEnd.TestKit;
+using Xunit.Abstractions;
+
+namespace MLPipelines.Sdk.EndToEnd.Policies;
+
+/// <summary>
+/// <c>PlanPipeline</c>: a dry run that says, step by step, what <c>RunPipeline</c> will then do (hit, miss and why,
+/// or pending on an upstream step that executes), runs no step command, and writes text or JSON.
+/// </summary>
+[Collection(EndToEndSuite.Name)]
+public sealed class PlanTests(SdkPackage package, ITestOutputHelper output)
+{
+    [Fact]
+    public void ThePlanSaysHitMissAndPendingAndTheRunThatFollowsDoesJustThat()
+    {
+        using Workspace workspace = Workspace.Create(package, output);
+        SaveHitMissPendingPipeline(workspace);
+
+        BuildResult plan = workspace.PlanPipeline();
+
+        int hit = plan.IndexOfLine("a: hit");
+        int miss = plan.IndexOfLine("b: miss (input b.txt changed)");
+        int pending = plan.IndexOfLine("c: pending (waits for b)");
+        Assert.True(hit >= 0 && miss > hit && pending > miss, $"Expected the plan lines of a, b and c in that order.\n{plan}");
+        Assert.Empty(plan.LinesContaining("has started."));
+        Assert.Equal("b1\n", workspace.ReadFile("out/b.txt"));
+
+        workspace.RunPipeline()
+            .EnsureHit("a")
+            .EnsureMiss("b", "input b.txt changed")
+            .EnsureMiss("c", "input out/b.txt changed");
+        Assert.Equal("b2\n", workspace.ReadFile("c.txt"));
+    }
+
+    [Fact]
+    public void ThePlanRunsNoStepCommandButDoesRunTheCacheKeyCommand()
+    {
+        using Workspace workspace = Workspace.Create(package, output);
+        PipelineProject.Create(package.Version)
+            .Step("mark", "echo ran > marker.txt", outputs: "marker.txt",
+                metadata: [new("CacheKeyCommand", "echo asked > key-command-ran.txt && echo rev1")])
+            .Save(workspace);
+
+        BuildResult plan = workspace.PlanPipeline().EnsureLine("mark: miss (no earlier result)");
+
+        Assert.False(workspace.FileExists("marker.txt"), $"The plan ran the step's command.\n{plan}");
+        Assert.Empty(plan.LinesContaining("has started."));
+        Assert.Equal("asked\n", workspace.ReadFile("key-command-ran.txt"));
+    }
+
+    [Fact]
+    public void TheJsonPlanParsesInTheLogAndInAFileAndItsKeysAreTheKeysOfTheRun()
+    {
+        using Workspace workspace = Workspace.Create(package, output);
+        SaveHitMissPendingPipeline(workspace);
+        string json = DotnetRunner.Property("PipelinePlanFormat", "json");
+
+        BuildResult logged = workspace.PlanPipeline(json);
+        JsonElement fromLog = ParsePlan(JsonFromLog(logged));
+        workspace.PlanPipeline(json, DotnetRunner.Property("PipelinePlanFile", "plans/plan.json"))
+            .EnsureLine($"Plan for pipeline pipeline written to {workspace.GetPath("plans/plan.json")}.");
+        JsonElement fromFile = ParsePlan(workspace.ReadFile("plans/plan.json"));
+
+        foreach (JsonElement plan in new[] { fromLog, fromFile })
+        {
+            Assert.Equal("pipeline", plan.GetProperty("pipeline").GetString());
+            JsonElement[] steps = plan.GetProperty("steps").EnumerateArray().ToArray();
+            Assert.Equal(["a", "b", "c"], steps.Select(s => s.GetProperty("name").GetString()));
+            Assert.Equal(["hit", "miss", "pending"], steps.Select(s => s.GetProperty("status").GetString()));
+            Assert.Equal(["", "input b.txt changed", "waits for b"], steps.Select(s => s.GetProperty("reason").GetString()));
+            Assert.Equal(JsonValueKind.Null, steps[2].GetProperty("key").ValueKind);
+        }
+
+        Assert.Equal(KeysOf(fromLog), KeysOf(fromFile));
+
+        workspace.RunPipeline().EnsureHit("a").EnsureMiss("b", "input b.txt changed");
+        IReadOnlyDictionary<string, string?> ran = PolicyStore.LatestRunKeys(workspace);
+        Assert.Equal(KeysOf(fromFile)["a"], ran["a"]);
+        Assert.Equal(KeysOf(fromFile)["b"], ran["b"]);
+    }
+
+    /// <summary>
+    /// a: unchanged (a hit); b: its input edited (a miss); c: reads b's output (pending on b). Runs once, then edits.
+    /// </summary>
+    private void SaveHitMissPendingPipeline(Workspace workspace)
+    {
+        workspace.WriteFile("b.txt", "b1\n");
+        PipelineProject.Create(package.Version)
+            .Step("a", "echo a > a.txt", outputs: "a.txt")
+            .Step("b", "mkdir -p out && cat b.txt > out/b.txt", inputs: "b.txt", outputs: "out/b.txt")
+            .Step("c", "cat out/b.txt > c.txt", inputs: "out/b.txt", outputs: "c.txt")
+            .Save(workspace);
+        workspace.RunPipeline().EnsureMiss("a", "no earlier result").EnsureMiss("b", "no earlier result").EnsureMiss("c", "no earlier result");
+        workspace.WriteFile("b.txt", "b2\n");
+    }
+
+    /// <summary>The JSON the plan logged: from the line "{" to the last line "}", without the logger's indentation.</summary>
+    private static string JsonFromLog(BuildResult result)
+    {
+        List<string> lines = result.Lines.Select(line => line.Trim()).ToList();
+        int start = lines.IndexOf("{");
+        int end = lines.LastIndexOf("}");
+        Assert.True(start >= 0 && end > start, $"No JSON plan in the log.\n{result}");
+        return string.Join('\n', lines.GetRange(start, end - start + 1));
+    }
+
+    private static JsonElement ParsePlan(string json)
+    {
+        using JsonDocument document = JsonDocument.Parse(json);
+        return document.RootElement.Clone();
+    }
+
+    private static Dictionary<string, string?> KeysOf(JsonElement plan) =>
+        plan.GetProperty("steps").EnumerateArray().ToDictionary(
+            s => s.GetProperty("name").GetString()!,
+            s => s.GetProperty("key").ValueKind == JsonValueKind.Null ? null : s.GetProperty("key").GetString());
+}
