@@ -14,14 +14,17 @@ public static class GitCommit
 
     public static string? OfCleanCheckout(string directory)
     {
-        var head = Git(directory, "rev-parse", "--verify", "--quiet", "HEAD");
-        if (head is null || head.Trim().Length == 0)
+        // One process: porcelain v2 gives HEAD ("# branch.oid <sha>") and every change; headers start with '#'.
+        var status = Git(directory, "status", "--porcelain=v2", "--branch", "--untracked-files=all");
+        if (status is null)
         {
             return null;
         }
 
-        var status = Git(directory, "status", "--porcelain", "--untracked-files=all");
-        return status is not null && status.Trim().Length == 0 ? head.Trim() : null;
+        var lines = status.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var head = lines.FirstOrDefault(l => l.StartsWith("# branch.oid ", StringComparison.Ordinal))?["# branch.oid ".Length..].Trim();
+        var clean = lines.All(l => l.StartsWith('#'));
+        return clean && head is { Length: > 0 } && head != "(initial)" ? head : null;
     }
 
     private static string? Git(string directory, params string[] args)

@@ -52,7 +52,8 @@ public sealed partial class CacheStore : IDisposable
         {
             connection.Open();
             Execute(connection, "PRAGMA busy_timeout = 30000; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;");
-            var reset = CreateSchema(connection, Path.Combine(directory, "objects"));
+            // The common case, a store of this schema, needs no write transaction to open.
+            var reset = !HasCurrentSchema(connection) && CreateSchema(connection, Path.Combine(directory, "objects"));
             return new CacheStore(directory, connection) { WasReset = reset };
         }
         catch
@@ -60,6 +61,19 @@ public sealed partial class CacheStore : IDisposable
             connection.Dispose();
             throw;
         }
+    }
+
+    private static bool HasCurrentSchema(SqliteConnection connection)
+    {
+        using var cmd = connection.CreateCommand();
+        cmd.CommandText = "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'meta'";
+        if (cmd.ExecuteScalar() is null)
+        {
+            return false;
+        }
+
+        cmd.CommandText = "SELECT value FROM meta WHERE name = 'schema'";
+        return cmd.ExecuteScalar() is string version && version == SchemaVersion.ToString(CultureInfo.InvariantCulture);
     }
 
     /// <summary>True when the store was made by an engine with another schema and was emptied to be rebuilt.</summary>
