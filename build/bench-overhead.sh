@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Measures the engine's own cost, from source, in a generated pipeline (median of N runs, default 5):
-#   1. per-step overhead of a hit: a fully cached run of S independent steps (default 50) against an empty target;
+#   1. the cost of hits: fully cached runs of S/10 and S independent steps (default 50) against an empty target,
+#      giving the fixed cost of a cached run and the marginal cost of one more cached step;
 #   2. big inputs are not hashed again: a step reading a G MiB file (default 1024), first run vs cached run.
 #   build/bench-overhead.sh [runs] [steps] [input-MiB]
 set -euo pipefail
@@ -18,25 +19,33 @@ project() { # $1 = file, then the Step lines on stdin
   { echo "<Project><Import Project=\"$repo/samples/FromSource/Sdk.props\" /><ItemGroup>"; cat; echo "</ItemGroup><Target Name=\"Empty\" /><Import Project=\"$repo/samples/FromSource/Sdk.targets\" /></Project>"; } > "$1"
 }
 
-mkdir -p "$work/many/in"
-for i in $(seq -w 1 "$steps"); do echo "input $i" > "$work/many/in/$i.txt"; done
-for i in $(seq -w 1 "$steps"); do echo "<Step Include=\"s$i\" Command=\"cp in/$i.txt out/$i.txt\" Inputs=\"in/$i.txt\" Outputs=\"out/$i.txt\" WorkingDirectory=\".\" />"; done | project "$work/many/many.proj"
-mkdir -p "$work/many/out"
-dotnet msbuild "$work/many/many.proj" -t:RunPipeline -nr:false > /dev/null
-cached=$(repeat dotnet msbuild "$work/many/many.proj" -t:RunPipeline -nr:false -tl:off)
-grep -q "hit rate 100%" "$work/last.log" || { echo "not fully cached"; cat "$work/last.log"; exit 1; }
-empty=$(repeat dotnet msbuild "$work/many/many.proj" -t:Empty -nr:false -tl:off)
+cached_run() { # $1 = number of steps; prints the median time of a fully cached run
+  local dir="$work/many$1" i
+  mkdir -p "$dir/in" "$dir/out"
+  for i in $(seq -w 1 "$1"); do echo "input $i" > "$dir/in/$i.txt"; done
+  for i in $(seq -w 1 "$1"); do echo "<Step Include=\"s$i\" Command=\"cp in/$i.txt out/$i.txt\" Inputs=\"in/$i.txt\" Outputs=\"out/$i.txt\" />"; done | project "$dir/many.proj"
+  dotnet msbuild "$dir/many.proj" -t:RunPipeline -nr:false > /dev/null
+  dotnet msbuild "$dir/many.proj" -t:RunPipeline -nr:false > /dev/null # past the racy window: stamps are kept from here on
+  repeat dotnet msbuild "$dir/many.proj" -t:RunPipeline -nr:false -tl:off
+  grep -q "hit rate 100%" "$work/last.log" || { echo "not fully cached" >&2; cat "$work/last.log" >&2; exit 1; }
+}
+few=$((steps / 10))
+cached_few=$(cached_run "$few")
+cached=$(cached_run "$steps")
+empty=$(repeat dotnet msbuild "$work/many$steps/many.proj" -t:Empty -nr:false -tl:off)
 
 mkdir -p "$work/big/data"
 head -c "$((mib * 1024 * 1024))" /dev/urandom > "$work/big/data/big.bin"
 echo '<Step Include="count" Command="wc -c data/big.bin > size.txt" Inputs="data/big.bin" Outputs="size.txt" />' | project "$work/big/big.proj"
-first=$(seconds dotnet msbuild "$work/big/big.proj" -t:RunPipeline -nr:false -tl:off)
-sleep 3 # past the racy-timestamp window, so the file's stamp is kept for later runs
-second=$(seconds dotnet msbuild "$work/big/big.proj" -t:RunPipeline -nr:false -tl:off)
-big_cached=$(repeat dotnet msbuild "$work/big/big.proj" -t:RunPipeline -nr:false -tl:off)
+sleep 3 # past the racy-timestamp window, so the first run may keep the file's stamp
+first=$(seconds dotnet msbuild "$work/big/big.proj" -t:RunPipeline -nr:false -tl:off -v:n)
+read_first=$(grep -o '[0-9]* files were read' "$work/last.log")
+big_cached=$(repeat dotnet msbuild "$work/big/big.proj" -t:RunPipeline -nr:false -tl:off -v:n)
+read_cached=$(grep -o '[0-9]* files were read' "$work/last.log")
 grep -q "Using cached version of count" "$work/last.log" || { echo "big input step not cached"; cat "$work/last.log"; exit 1; }
 
 printf 'median of %s runs (dotnet msbuild, from source)\n' "$runs"
-printf '  %3s cached steps: %6.2fs   empty target: %6.2fs   per step: %5.1f ms\n' "$steps" "$cached" "$empty" \
-  "$(awk -v c="$cached" -v e="$empty" -v n="$steps" 'BEGIN { print (c - e) * 1000 / n }')"
-printf '  %s MiB input: first run %6.2fs (hashes it), second %6.2fs, cached %6.2fs (size+mtime stamp, no read)\n' "$mib" "$first" "$second" "$big_cached"
+printf '  empty target: %.2fs   %s cached steps: %.2fs   %s cached steps: %.2fs\n' "$empty" "$few" "$cached_few" "$steps" "$cached"
+awk -v e="$empty" -v a="$cached_few" -v b="$cached" -v m="$few" -v n="$steps" \
+  'BEGIN { per = (b - a) / (n - m); printf "  fixed cost of a cached run: %.0f ms; each further cached step: %.1f ms\n", (a - e - per * m) * 1000, per * 1000 }'
+printf '  %s MiB input: first run %.2fs (%s), cached run %.2fs (%s: size+mtime stamp, no read)\n' "$mib" "$first" "$read_first" "$big_cached" "$read_cached"
