@@ -218,6 +218,22 @@ public sealed class CacheStoreTests : IDisposable
     }
 
     [Fact]
+    public void PruningForgetsTheStampsOfFilesThatNoLongerExist()
+    {
+        var kept = _directory.Write("data/kept.csv", "1,2");
+        using var store = CacheStore.Open(StoreDirectory);
+        store.SaveFileStamps(new Dictionary<string, FileStamp>
+        {
+            [kept] = new(3, 638_000_000_000_000_000, "aa"),
+            [_directory.Combine("data/deleted.csv")] = new(3, 638_000_000_000_000_000, "bb"),
+        });
+
+        store.Prune(T0, TimeSpan.FromDays(28), maxSize: null);
+
+        Assert.Equal([kept], store.LoadFileStamps().Keys);
+    }
+
+    [Fact]
     public void TheSecretIsRandomPerStoreAndStable()
     {
         byte[] first;

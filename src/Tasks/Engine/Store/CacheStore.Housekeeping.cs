@@ -79,7 +79,42 @@ public sealed partial class CacheStore
         }
 
         var report = new HousekeepingReport(deleted, 0, 0);
-        return deleted > 0 || collectAlways ? report + CollectGarbage(now) : report;
+        if (!(deleted > 0 || collectAlways))
+        {
+            return report;
+        }
+
+        ForgetVanishedFiles();
+        return report + CollectGarbage(now);
+    }
+
+    /// <summary>Drops the hash stamps of files that no longer exist, so <c>file_stamps</c> does not grow without end.</summary>
+    private void ForgetVanishedFiles()
+    {
+        lock (_lock)
+        {
+            var vanished = new List<string>();
+            using (var cmd = _connection.CreateCommand())
+            {
+                cmd.CommandText = "SELECT path FROM file_stamps";
+                using var reader = cmd.ExecuteReader();
+                while (reader.Read())
+                {
+                    if (!File.Exists(reader.GetString(0)))
+                    {
+                        vanished.Add(reader.GetString(0));
+                    }
+                }
+            }
+
+            using var tx = _connection.BeginTransaction(deferred: false);
+            foreach (var path in vanished)
+            {
+                Execute(_connection, "DELETE FROM file_stamps WHERE path = $p0", tx, path);
+            }
+
+            tx.Commit();
+        }
     }
 
     /// <summary>Total size of the distinct objects that entries refer to.</summary>
