@@ -33,7 +33,7 @@ public sealed class SmokeTests(SdkPackage package, ITestOutputHelper output)
             .Step("hello", "echo hello > out.txt", outputs: "out.txt")
             .Save(workspace);
 
-        BuildResult result = workspace.Build("pipeline.proj", DotnetRunner.Target("RunPipeline")).EnsureSucceeded();
+        BuildResult result = workspace.RunPipeline().EnsureSucceeded();
 
         result.EnsureLine("Step hello has started.");
         Assert.True(workspace.FileExists("out.txt"), result.ToString());
@@ -49,7 +49,7 @@ public sealed class SmokeTests(SdkPackage package, ITestOutputHelper output)
             .Save(workspace);
 
         BuildResult result = new DotnetRunner(workspace) { TerminalLogger = true }
-            .Build("pipeline.proj", DotnetRunner.Target("RunPipeline"))
+            .RunPipeline()
             .EnsureSucceeded();
 
         Assert.Contains("Step hello has started.", result.Output, StringComparison.Ordinal);
@@ -77,11 +77,11 @@ public sealed class SmokeTests(SdkPackage package, ITestOutputHelper output)
             .Step("broken", "exit 3")
             .Save(workspace);
 
-        BuildResult result = workspace.Build("pipeline.proj", DotnetRunner.Target("RunPipeline")).EnsureFailed();
+        BuildResult result = workspace.RunPipeline().EnsureFailed();
 
         BuildMessage error = Assert.Single(result.Errors);
         Assert.StartsWith("MLP2", error.Code, StringComparison.Ordinal);
         Assert.Contains("broken", error.Message, StringComparison.Ordinal);
-        Assert.Equal(workspace.GetPath("pipeline.proj"), error.File);
+        Assert.Equal(workspace.GetPath(PipelineRuns.Project), error.File);
     }
 }

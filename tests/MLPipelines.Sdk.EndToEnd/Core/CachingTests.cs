@@ -23,7 +23,7 @@ public sealed class CachingTests(SdkPackage package, ITestOutputHelper output)
 
         BuildResult first = workspace.RunPipeline().EnsureSucceeded();
 
-        first.EnsureExecuted("prepare", "no earlier result").EnsureExecuted("train", "no earlier result");
+        first.EnsureMiss("prepare", "no earlier result").EnsureMiss("train", "no earlier result");
         Assert.Equal("Pipeline pipeline: 2 steps, 0 cached, 2 executed, hit rate 0%", first.Summary());
         Assert.Equal(["prepare", "train"], workspace.Executed());
         string[] outputs = ["data/raw.bin", "model/weights.bin", "model/config.bin"];
@@ -37,7 +37,7 @@ public sealed class CachingTests(SdkPackage package, ITestOutputHelper output)
         workspace.ClearExecuted();
         BuildResult second = workspace.RunPipeline().EnsureSucceeded();
 
-        second.EnsureCached("prepare").EnsureCached("train");
+        second.EnsureHit("prepare").EnsureHit("train");
         Assert.Equal("Pipeline pipeline: 2 steps, 2 cached, 0 executed, hit rate 100%", second.Summary());
         Assert.Empty(second.LinesContaining("Restored "));
         Assert.Empty(workspace.Executed());
@@ -62,7 +62,7 @@ public sealed class CachingTests(SdkPackage package, ITestOutputHelper output)
         workspace.Delete("data/raw.bin").Delete("model").ClearExecuted();
         BuildResult result = workspace.RunPipeline().EnsureSucceeded();
 
-        result.EnsureCached("prepare").EnsureCached("train");
+        result.EnsureHit("prepare").EnsureHit("train");
         result.EnsureLine("Restored 1 output file of prepare from the cache.");
         result.EnsureLine("Restored 2 output files of train from the cache.");
         Assert.Empty(workspace.Executed());
@@ -89,10 +89,10 @@ public sealed class CachingTests(SdkPackage package, ITestOutputHelper output)
         workspace.WriteFile("raw/a.txt", "a2\n").ClearExecuted();
         BuildResult result = workspace.RunPipeline().EnsureSucceeded();
 
-        result.EnsureExecuted("clean", "input raw/a.txt changed")
-            .EnsureExecuted("features", "input data/clean.txt changed")
-            .EnsureExecuted("report", "input data/features.txt changed")
-            .EnsureCached("stats");
+        result.EnsureMiss("clean", "input raw/a.txt changed")
+            .EnsureMiss("features", "input data/clean.txt changed")
+            .EnsureMiss("report", "input data/features.txt changed")
+            .EnsureHit("stats");
         Assert.Equal(["clean", "features", "report"], workspace.Executed());
         Assert.Equal("Pipeline pipeline: 4 steps, 1 cached, 3 executed, hit rate 25%", result.Summary());
         Assert.Equal("a2\na2\n", workspace.ReadFile("report.txt"));
@@ -113,7 +113,7 @@ public sealed class CachingTests(SdkPackage package, ITestOutputHelper output)
 
         Assert.Equal(["produce", "consume"], workspace.Executed());
         int produced = result.Lines.ToList().FindIndex(l => l.Contains("Step produce has finished in", StringComparison.Ordinal));
-        Assert.True(produced >= 0 && produced < result.LineIndex("Step consume has started."), $"Expected consume to start after produce finished.\n{result}");
+        Assert.True(produced >= 0 && produced < result.IndexOfLine("Step consume has started."), $"Expected consume to start after produce finished.\n{result}");
         Assert.Equal("fresh\n", workspace.ReadFile("consumed.txt"));
     }
 
@@ -125,12 +125,12 @@ public sealed class CachingTests(SdkPackage package, ITestOutputHelper output)
             .PropertyDefault("Gamma", "0.002")
             .TracedStep("train", "echo gamma=$PARAM_Gamma > model.txt", outputs: "model.txt", parameters: "Gamma=$(Gamma)")
             .Save(workspace);
-        workspace.RunPipeline().EnsureSucceeded().EnsureExecuted("train", "no earlier result");
+        workspace.RunPipeline().EnsureSucceeded().EnsureMiss("train", "no earlier result");
         Assert.Equal("gamma=0.002\n", workspace.ReadFile("model.txt"));
 
         BuildResult result = workspace.RunPipeline(DotnetRunner.Property("Gamma", "0.0001")).EnsureSucceeded();
 
-        result.EnsureExecuted("train", "parameter Gamma changed (0.002 -> 0.0001)");
+        result.EnsureMiss("train", "parameter Gamma changed (0.002 -> 0.0001)");
         Assert.Equal(["train", "train"], workspace.Executed());
         Assert.Equal("gamma=0.0001\n", workspace.ReadFile("model.txt"));
     }
@@ -143,12 +143,12 @@ public sealed class CachingTests(SdkPackage package, ITestOutputHelper output)
         PipelineProject.Create(package.Version)
             .TracedStep("train", "sh train.sh", outputs: "model.txt", code: "train.sh")
             .Save(workspace);
-        workspace.RunPipeline().EnsureSucceeded().EnsureExecuted("train", "no earlier result");
+        workspace.RunPipeline().EnsureSucceeded().EnsureMiss("train", "no earlier result");
 
         workspace.WriteFile("train.sh", "echo v2 > model.txt\n");
         BuildResult result = workspace.RunPipeline().EnsureSucceeded();
 
-        result.EnsureExecuted("train", "code train.sh changed");
+        result.EnsureMiss("train", "code train.sh changed");
         Assert.Equal(["train", "train"], workspace.Executed());
         Assert.Equal("v2\n", workspace.ReadFile("model.txt"));
     }

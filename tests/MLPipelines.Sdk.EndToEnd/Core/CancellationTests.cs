@@ -29,13 +29,13 @@ public sealed class CancellationTests(SdkPackage package, ITestOutputHelper outp
             .Save(workspace);
 
         var runner = new DotnetRunner(workspace) { Timeout = TimeSpan.FromMinutes(2) };
-        Task<BuildResult> build = Task.Run(() => runner.Build(CoreKit.Project, DotnetRunner.Target("RunPipeline")));
+        Task<BuildResult> build = Task.Run(() => runner.RunPipeline());
         int sleepPid = 0;
         try
         {
             sleepPid = WaitForPid(workspace, build);
-            int dotnetPid = FindAncestor(sleepPid, cmdline => cmdline.Contains(CoreKit.Project, StringComparison.Ordinal))
-                ?? throw new InvalidOperationException($"No ancestor of process {sleepPid} builds {CoreKit.Project}.");
+            int dotnetPid = FindAncestor(sleepPid, cmdline => cmdline.Contains(PipelineRuns.Project, StringComparison.Ordinal))
+                ?? throw new InvalidOperationException($"No ancestor of process {sleepPid} builds {PipelineRuns.Project}.");
             workspace.Run("kill", "-INT", dotnetPid.ToString(CultureInfo.InvariantCulture)).EnsureSucceeded();
 
             BuildResult cancelled = await build;
@@ -44,10 +44,7 @@ public sealed class CancellationTests(SdkPackage package, ITestOutputHelper outp
             cancelled.EnsureFailed();
             Assert.True(WaitUntilGone(sleepPid), $"The step's sleep (pid {sleepPid}) outlived the cancelled build.\n{cancelled}");
             Assert.False(workspace.FileExists("out.txt"), cancelled.ToString());
-            using (var connection = workspace.OpenCacheDatabase())
-            {
-                Assert.Equal(0L, connection.Scalar("SELECT count(*) FROM entries"));
-            }
+            Assert.Empty(StoreInspector.Of(workspace).Entries());
         }
         finally
         {
@@ -63,7 +60,7 @@ public sealed class CancellationTests(SdkPackage package, ITestOutputHelper outp
         workspace.WriteFile("fast", "").ClearExecuted();
         BuildResult next = workspace.RunPipeline().EnsureSucceeded();
 
-        next.EnsureExecuted("slow", "no earlier result");
+        next.EnsureMiss("slow", "no earlier result");
         Assert.Equal(["slow"], workspace.Executed());
     }
 

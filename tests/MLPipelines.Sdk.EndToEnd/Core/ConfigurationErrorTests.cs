@@ -116,7 +116,7 @@ public sealed class ConfigurationErrorTests(SdkPackage package, ITestOutputHelpe
         Assert.True(errors.Count > 0, $"Expected an error {code}.\n{result}");
         Assert.Contains(errors, error =>
             named.All(name => error.Message.Contains(name, StringComparison.Ordinal))
-            && error.File == workspace.GetPath(CoreKit.Project));
+            && error.File == workspace.GetPath(PipelineRuns.Project));
         // Every error is a configuration error: nothing crashed, nothing ran.
         Assert.All(result.Errors, error => Assert.StartsWith("MLP1", error.Code, StringComparison.Ordinal));
         Assert.False(workspace.FileExists("marker.txt"), $"A step ran despite the configuration error.\n{result}");

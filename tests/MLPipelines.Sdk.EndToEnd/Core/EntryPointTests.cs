@@ -23,9 +23,9 @@ public sealed class EntryPointTests(SdkPackage package, ITestOutputHelper output
             .TracedStep("train", "cat data.txt > model.txt", inputs: "data.txt", outputs: "model.txt")
             .Save(workspace);
 
-        BuildResult result = new DotnetRunner(workspace).Run(command, CoreKit.Project, target is null ? [] : [target]).EnsureSucceeded();
+        BuildResult result = new DotnetRunner(workspace).Run(command, PipelineRuns.Project, target is null ? [] : [target]).EnsureSucceeded();
 
-        result.EnsureExecuted("prepare", "no earlier result").EnsureExecuted("train", "no earlier result");
+        result.EnsureMiss("prepare", "no earlier result").EnsureMiss("train", "no earlier result");
         Assert.Equal(["prepare", "train"], workspace.Executed());
         Assert.Equal("prepared\n", workspace.ReadFile("model.txt"));
     }
@@ -39,7 +39,7 @@ public sealed class EntryPointTests(SdkPackage package, ITestOutputHelper output
 
         BuildResult result = workspace.Build("app.csproj", DotnetRunner.Target("RunPipeline")).EnsureSucceeded();
 
-        result.EnsureExecuted("prepare", "no earlier result");
+        result.EnsureMiss("prepare", "no earlier result");
         Assert.Equal(["prepare"], workspace.Executed());
         Assert.Equal("not compiled\n", workspace.ReadFile("order.txt"));
         // Only the pipeline ran: the app itself was not compiled.
@@ -55,14 +55,14 @@ public sealed class EntryPointTests(SdkPackage package, ITestOutputHelper output
 
         BuildResult result = workspace.Build("app.csproj").EnsureSucceeded();
 
-        result.EnsureExecuted("prepare", "no earlier result");
+        result.EnsureMiss("prepare", "no earlier result");
         Assert.Equal(["prepare"], workspace.Executed());
         Assert.True(workspace.FileExists("bin/Debug/net10.0/app.dll"), $"The app was not built.\n{result}");
         // The step looked for the compiler's output while it ran and did not find it: the pipeline came first.
         Assert.Equal("not compiled\n", workspace.ReadFile("order.txt"));
         int compiled = result.Lines.ToList().FindIndex(line => line.Contains("app.dll", StringComparison.Ordinal) && line.Contains(" -> ", StringComparison.Ordinal));
         Assert.True(compiled >= 0, $"Expected the \"app -> …app.dll\" line.\n{result}");
-        Assert.True(result.LineIndex("Step prepare has started.") < compiled, $"Expected the pipeline to run before the compile.\n{result}");
+        Assert.True(result.IndexOfLine("Step prepare has started.") < compiled, $"Expected the pipeline to run before the compile.\n{result}");
     }
 
     private static PipelineProject AddOnApp(string version, bool runBeforeBuild)

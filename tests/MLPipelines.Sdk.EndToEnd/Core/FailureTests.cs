@@ -31,26 +31,24 @@ public sealed class FailureTests(SdkPackage package, ITestOutputHelper output)
         Assert.Equal("MLP2001", error.Code);
         Assert.Contains("'broken'", error.Message, StringComparison.Ordinal);
         Assert.Contains("exit code 3", error.Message, StringComparison.Ordinal);
-        Assert.Equal(workspace.GetPath(CoreKit.Project), error.File);
+        Assert.Equal(workspace.GetPath(PipelineRuns.Project), error.File);
         failed.EnsureLine("Step after was not run: upstream step broken did not succeed.");
-        failed.EnsureExecuted("side", "no earlier result").EnsureExecuted("prep", "no earlier result");
+        failed.EnsureMiss("side", "no earlier result").EnsureMiss("prep", "no earlier result");
         Assert.Equal("Pipeline pipeline: 4 steps, 0 cached, 2 executed, 1 failed, 1 not run, hit rate 0%", failed.Summary());
         Assert.Equal(["broken", "prep", "side"], workspace.Executed().Order(StringComparer.Ordinal));
         Assert.Equal("side\n", workspace.ReadFile("side.txt"));
         Assert.False(workspace.FileExists("after.txt"), failed.ToString());
-        using (var connection = workspace.OpenCacheDatabase())
-        {
-            Assert.Equal(["prep", "side"], connection.Strings("SELECT step FROM entries ORDER BY step"));
-            Assert.Equal(["failed"], connection.Strings("SELECT status FROM runs"));
-        }
+        var store = StoreInspector.Of(workspace);
+        Assert.Equal(["prep", "side"], store.EntrySteps());
+        Assert.Equal(["failed"], store.Runs().Select(r => r.Status));
 
         SaveFailingPipeline(workspace, "echo fixed > broken.txt");
         workspace.ClearExecuted();
         BuildResult fixedRun = workspace.RunPipeline().EnsureSucceeded();
 
-        fixedRun.EnsureCached("prep").EnsureCached("side");
+        fixedRun.EnsureHit("prep").EnsureHit("side");
         // A failure records no entry, so there is nothing to compare the fixed step with.
-        fixedRun.EnsureExecuted("broken", "no earlier result").EnsureExecuted("after", "no earlier result");
+        fixedRun.EnsureMiss("broken", "no earlier result").EnsureMiss("after", "no earlier result");
         Assert.Equal(["broken", "after"], workspace.Executed());
         Assert.Equal("fixed\n", workspace.ReadFile("after.txt"));
         Assert.Equal("Pipeline pipeline: 4 steps, 2 cached, 2 executed, hit rate 50%", fixedRun.Summary());
@@ -70,11 +68,8 @@ public sealed class FailureTests(SdkPackage package, ITestOutputHelper output)
         Assert.Equal("MLP2002", error.Code);
         Assert.Contains("'forgetful'", error.Message, StringComparison.Ordinal);
         Assert.Contains("promised.txt", error.Message, StringComparison.Ordinal);
-        Assert.Equal(workspace.GetPath(CoreKit.Project), error.File);
-        using (var connection = workspace.OpenCacheDatabase())
-        {
-            Assert.Equal(0L, connection.Scalar("SELECT count(*) FROM entries"));
-        }
+        Assert.Equal(workspace.GetPath(PipelineRuns.Project), error.File);
+        Assert.Empty(StoreInspector.Of(workspace).Entries());
 
         BuildResult second = workspace.RunPipeline().EnsureFailed();
 

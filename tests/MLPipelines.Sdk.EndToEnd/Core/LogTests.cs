@@ -22,9 +22,9 @@ public sealed class LogTests(SdkPackage package, ITestOutputHelper output)
             .Step("train", "echo training on `cat data.txt` && echo model > model.txt", inputs: "data.txt", outputs: "model.txt", parameters: "Gamma=$(Gamma)")
             .Save(workspace);
         var runner = new DotnetRunner(workspace) { TerminalLogger = terminalLogger };
-        runner.Build(CoreKit.Project, DotnetRunner.Target("RunPipeline")).EnsureSucceeded();
+        runner.RunPipeline().EnsureSucceeded();
 
-        BuildResult result = runner.Build(CoreKit.Project, DotnetRunner.Target("RunPipeline"), DotnetRunner.Property("Gamma", "0.0001"))
+        BuildResult result = runner.RunPipeline(DotnetRunner.Property("Gamma", "0.0001"))
             .EnsureSucceeded();
 
         string[] expected =
@@ -55,7 +55,7 @@ public sealed class LogTests(SdkPackage package, ITestOutputHelper output)
         BuildResult result = workspace.RunPipeline().EnsureSucceeded();
 
         result.EnsureLine("talk: first line").EnsureLine("talk: to stderr").EnsureLine("talk: last line");
-        Assert.True(result.LineIndex("talk: first line") < result.LineIndex("talk: last line"), result.ToString());
+        Assert.True(result.IndexOfLine("talk: first line") < result.IndexOfLine("talk: last line"), result.ToString());
         Assert.Empty(result.Warnings);
         Assert.Empty(result.Errors);
     }

@@ -73,8 +73,8 @@ public sealed class PackageTests(SdkPackage package, ITestOutputHelper output)
         workspace.RunPipeline().EnsureSucceeded();
 
         Assert.True(workspace.FileExists(".mlpipelines/cache.db"), "No cache.db in .mlpipelines/.");
-        using var connection = workspace.OpenCacheDatabase();
-        Assert.Equal(1L, connection.Scalar("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'entries'"));
-        Assert.Equal(["hello"], connection.Strings("SELECT step FROM entries"));
+        var store = StoreInspector.Of(workspace);
+        Assert.Single(store.TableNames(), "entries");
+        Assert.Equal(["hello"], store.EntrySteps());
     }
 }

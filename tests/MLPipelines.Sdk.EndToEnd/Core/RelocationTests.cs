@@ -33,7 +33,7 @@ public sealed class RelocationTests(SdkPackage package, ITestOutputHelper output
         moved.Delete("data").Delete("settings.txt").Delete("model");
         BuildResult result = moved.RunPipeline(storeArgument).EnsureSucceeded();
 
-        result.EnsureCached("merge").EnsureCached("configure").EnsureCached("train");
+        result.EnsureHit("merge").EnsureHit("configure").EnsureHit("train");
         Assert.Equal("Pipeline pipeline: 3 steps, 3 cached, 0 executed, hit rate 100%", result.Summary());
         Assert.Empty(moved.Executed());
         Assert.Equal(weights, moved.ReadBytes("model/weights.txt"));

@@ -32,7 +32,7 @@ public sealed class StoreIntegrityTests(SdkPackage package, ITestOutputHelper ou
 
         BuildMessage warning = Assert.Single(damaged.Warnings, w => w.Code == "MLP3002");
         Assert.Contains("'train'", warning.Message, StringComparison.Ordinal);
-        damaged.EnsureExecuted("train", "cached result damaged");
+        damaged.EnsureMiss("train", "cached result damaged");
         Assert.Empty(damaged.LinesContaining("Restored "));
         Assert.Equal(["train"], workspace.Executed());
         Assert.Equal(model, workspace.ReadBytes("model.bin"));
@@ -40,7 +40,7 @@ public sealed class StoreIntegrityTests(SdkPackage package, ITestOutputHelper ou
         workspace.Delete("model.bin").ClearExecuted();
         BuildResult healed = workspace.RunPipeline().EnsureSucceeded();
 
-        healed.EnsureCached("train").EnsureLine("Restored 1 output file of train from the cache.");
+        healed.EnsureHit("train").EnsureLine("Restored 1 output file of train from the cache.");
         Assert.Empty(healed.Warnings);
         Assert.Empty(workspace.Executed());
         Assert.Equal(model, workspace.ReadBytes("model.bin"));
@@ -49,10 +49,7 @@ public sealed class StoreIntegrityTests(SdkPackage package, ITestOutputHelper ou
     /// <summary>The one object file of the step's entry: <c>objects/&lt;2 hex&gt;/&lt;hash&gt;</c>.</summary>
     private static string ObjectFileOf(Workspace workspace, string step)
     {
-        using var connection = workspace.OpenCacheDatabase();
-        string hash = Assert.Single(connection.Strings(
-            "SELECT o.hash FROM entry_objects o JOIN entries e ON e.id = o.entry_id WHERE e.step = $step",
-            ("$step", step)));
+        string hash = Assert.Single(StoreInspector.Of(workspace).EntryObjectHashes(step));
         string file = workspace.GetPath($".mlpipelines/objects/{hash[..2]}/{hash}");
         Assert.True(File.Exists(file), $"No object file {file}.");
         return file;

@@ -18,12 +18,12 @@ public sealed class SwitchTests(SdkPackage package, ITestOutputHelper output)
             .TracedStep("train", "echo trained > model.txt", outputs: "model.txt")
             .TracedStep("notify", "echo notified > notice.txt", outputs: "notice.txt", dependsOn: "train", metadata: [new("EnableCache", "false")])
             .Save(workspace);
-        workspace.RunPipeline().EnsureSucceeded().EnsureExecuted("notify", "cache disabled");
+        workspace.RunPipeline().EnsureSucceeded().EnsureMiss("notify", "cache disabled");
         workspace.ClearExecuted();
 
         BuildResult result = workspace.RunPipeline().EnsureSucceeded();
 
-        result.EnsureCached("train").EnsureExecuted("notify", "cache disabled");
+        result.EnsureHit("train").EnsureMiss("notify", "cache disabled");
         Assert.Equal(["notify"], workspace.Executed());
         Assert.Equal("Pipeline pipeline: 2 steps, 1 cached, 1 executed, hit rate 50%", result.Summary());
     }
@@ -38,13 +38,13 @@ public sealed class SwitchTests(SdkPackage package, ITestOutputHelper output)
             .TracedStep("cached", "echo cached > cached.txt", outputs: "cached.txt", metadata: [new("EnableCache", "true")])
             .Save(workspace);
         workspace.RunPipeline().EnsureSucceeded()
-            .EnsureExecuted("plain", "cache disabled")
-            .EnsureExecuted("cached", "no earlier result");
+            .EnsureMiss("plain", "cache disabled")
+            .EnsureMiss("cached", "no earlier result");
         workspace.ClearExecuted();
 
         BuildResult result = workspace.RunPipeline().EnsureSucceeded();
 
-        result.EnsureExecuted("plain", "cache disabled").EnsureCached("cached");
+        result.EnsureMiss("plain", "cache disabled").EnsureHit("cached");
         Assert.Equal(["plain"], workspace.Executed());
     }
 
@@ -58,15 +58,15 @@ public sealed class SwitchTests(SdkPackage package, ITestOutputHelper output)
             .Save(workspace);
         string cacheOff = DotnetRunner.Property("EnablePipelineCache", "false");
         workspace.RunPipeline(cacheOff).EnsureSucceeded()
-            .EnsureExecuted("plain", "cache disabled")
-            .EnsureExecuted("cached", "cache disabled");
+            .EnsureMiss("plain", "cache disabled")
+            .EnsureMiss("cached", "cache disabled");
         // Executed with the cache off, the results were still recorded: a run with the cache on reuses them.
-        workspace.RunPipeline().EnsureSucceeded().EnsureCached("plain").EnsureCached("cached");
+        workspace.RunPipeline().EnsureSucceeded().EnsureHit("plain").EnsureHit("cached");
         workspace.ClearExecuted();
 
         BuildResult result = workspace.RunPipeline(cacheOff).EnsureSucceeded();
 
-        result.EnsureExecuted("plain", "cache disabled").EnsureExecuted("cached", "cache disabled");
+        result.EnsureMiss("plain", "cache disabled").EnsureMiss("cached", "cache disabled");
         Assert.Equal(["cached", "plain"], workspace.Executed().Order(StringComparer.Ordinal));
         Assert.Equal("Pipeline pipeline: 2 steps, 0 cached, 2 executed, hit rate 0%", result.Summary());
     }

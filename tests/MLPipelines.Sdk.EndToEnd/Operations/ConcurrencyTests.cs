@@ -129,10 +129,7 @@ public sealed class ConcurrencyTests(SdkPackage package, ITestOutputHelper outpu
     private static async Task<BuildResult> WhileGateWaits(Workspace workspace, Action meanwhile, string? force = null)
     {
         var runner = new DotnetRunner(workspace);
-        Task<BuildResult> a = Task.Run(() => runner.Build(
-            OperationsKit.Project,
-            DotnetRunner.Target("RunPipeline"),
-            force ?? DotnetRunner.Property("PipelineForce", "gate")));
+        Task<BuildResult> a = Task.Run(() => runner.RunPipeline(force ?? DotnetRunner.Property("PipelineForce", "gate")));
         try
         {
             DateTime deadline = DateTime.UtcNow + SignalTimeout;

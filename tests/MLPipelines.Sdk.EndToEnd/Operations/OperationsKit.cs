@@ -5,25 +5,12 @@ using MLPipelines.Sdk.EndToEnd.TestKit;
 namespace MLPipelines.Sdk.EndToEnd.Operations;
 
 /// <summary>
-/// Shortcuts of the operations tests (records, housekeeping, partial and resumed runs): one target of
-/// <c>pipeline.proj</c> per call, and the rows of <c>ListPipelineRuns</c> read back from the log.
+/// Shortcuts of the operations tests (records, housekeeping, partial and resumed runs; the shared ones, such as the
+/// target shortcuts, are in <see cref="PipelineRuns"/>): steps that count their executions, and the rows of
+/// <c>ListPipelineRuns</c> read back from the log.
 /// </summary>
 internal static partial class OperationsKit
 {
-    public const string Project = "pipeline.proj";
-
-    /// <summary><c>dotnet build pipeline.proj -t:&lt;target&gt; …</c>; the caller checks success or failure.</summary>
-    public static BuildResult Target(this Workspace workspace, string target, params string[] arguments) =>
-        new DotnetRunner(workspace).Build(Project, [DotnetRunner.Target(target), .. arguments]);
-
-    public static BuildResult RunPipeline(this Workspace workspace, params string[] arguments) => workspace.Target("RunPipeline", arguments);
-
-    public static BuildResult ClearCache(this Workspace workspace, params string[] arguments) => workspace.Target("ClearPipelineCache", arguments);
-
-    public static BuildResult PruneCache(this Workspace workspace, params string[] arguments) => workspace.Target("PrunePipelineCache", arguments);
-
-    public static BuildResult ListRuns(this Workspace workspace, params string[] arguments) => workspace.Target("ListPipelineRuns", arguments);
-
     /// <summary>
     /// A step that appends a line to <c>&lt;name&gt;.log</c> every time its command runs (the log is not an output,
     /// so it counts real executions, never restores), then runs <paramref name="command"/>.
@@ -43,10 +30,6 @@ internal static partial class OperationsKit
     /// <summary>How many times the command of a <see cref="CountedStep"/> ran.</summary>
     public static int Executions(this Workspace workspace, string step) =>
         workspace.FileExists($"{step}.log") ? workspace.ReadFile($"{step}.log").Split('\n', StringSplitOptions.RemoveEmptyEntries).Length : 0;
-
-    /// <summary>The line of the run summary: "Pipeline P: …".</summary>
-    public static string Summary(this BuildResult result, string pipeline = "pipeline") =>
-        Assert.Single(result.LinesContaining($"Pipeline {pipeline}: "));
 
     /// <summary>The rows ListPipelineRuns printed, in log order (its header and title lines left out).</summary>
     public static IReadOnlyList<ListedRun> ListedRuns(this BuildResult result)

@@ -24,15 +24,15 @@ public sealed class KeyKnobTests(SdkPackage package, ITestOutputHelper output)
             .Step("train", "sh train.sh $(Mode)", inputs: "data/train.csv", outputs: "model.txt", code: "train.sh",
                 metadata: [new(knob, value)])
             .Save(workspace);
-        workspace.RunPipeline().EnsureMiss("train", "no earlier result");
+        workspace.RunPipeline().EnsureSucceeded().EnsureMiss("train", "no earlier result");
 
         // The code file and the command text: neither counts.
         workspace.WriteFile("train.sh", "cat data/train.csv > model.txt\necho edited code ran\n");
-        BuildResult codeEdited = workspace.RunPipeline(DotnetRunner.Property("Mode", "slow")).EnsureHit("train");
+        BuildResult codeEdited = workspace.RunPipeline(DotnetRunner.Property("Mode", "slow")).EnsureSucceeded().EnsureHit("train");
         Assert.False(codeEdited.HasLine("train: edited code ran"), codeEdited.ToString());
 
         workspace.WriteFile("data/train.csv", "x,y\n1,3\n");
-        workspace.RunPipeline(DotnetRunner.Property("Mode", "slow"))
+        workspace.RunPipeline(DotnetRunner.Property("Mode", "slow")).EnsureSucceeded()
             .EnsureMiss("train", "input data/train.csv changed")
             .EnsureLine("train: edited code ran");
         Assert.Equal("x,y\n1,3\n", workspace.ReadFile("model.txt"));
@@ -48,14 +48,14 @@ public sealed class KeyKnobTests(SdkPackage package, ITestOutputHelper output)
             .Step("train", "echo $PARAM_Gamma > model.txt", inputs: "data/train.csv", outputs: "model.txt",
                 parameters: "Gamma=$(Gamma)", metadata: [new("IncludeStepParameters", "false")])
             .Save(workspace);
-        workspace.RunPipeline().EnsureMiss("train", "no earlier result");
+        workspace.RunPipeline().EnsureSucceeded().EnsureMiss("train", "no earlier result");
 
-        workspace.RunPipeline(DotnetRunner.Property("Gamma", "0.5")).EnsureHit("train");
+        workspace.RunPipeline(DotnetRunner.Property("Gamma", "0.5")).EnsureSucceeded().EnsureHit("train");
         Assert.Equal("0.002", workspace.ReadFile("model.txt").Trim());
 
         // The parameter changed too, but is not named: only what counts is.
         workspace.WriteFile("data/train.csv", "x,y\n1,3\n");
-        workspace.RunPipeline(DotnetRunner.Property("Gamma", "0.5")).EnsureMiss("train", "input data/train.csv changed");
+        workspace.RunPipeline(DotnetRunner.Property("Gamma", "0.5")).EnsureSucceeded().EnsureMiss("train", "input data/train.csv changed");
         Assert.Equal("0.5", workspace.ReadFile("model.txt").Trim());
     }
 
@@ -69,13 +69,13 @@ public sealed class KeyKnobTests(SdkPackage package, ITestOutputHelper output)
             .Step("train", "cat data/train.csv > model.txt", inputs: "data/train.csv", outputs: "model.txt",
                 parameters: "Gamma=$(Gamma)", metadata: [new("IncludeArtifactValues", "false")])
             .Save(workspace);
-        workspace.RunPipeline().EnsureMiss("train", "no earlier result");
+        workspace.RunPipeline().EnsureSucceeded().EnsureMiss("train", "no earlier result");
 
         workspace.WriteFile("data/train.csv", "x,y\n1,3\n4,5\n");
-        workspace.RunPipeline().EnsureHit("train");
+        workspace.RunPipeline().EnsureSucceeded().EnsureHit("train");
         Assert.Equal("x,y\n1,2\n", workspace.ReadFile("model.txt"));
 
-        workspace.RunPipeline(DotnetRunner.Property("Gamma", "0.5")).EnsureMiss("train", "parameter Gamma changed (0.002 -> 0.5)");
+        workspace.RunPipeline(DotnetRunner.Property("Gamma", "0.5")).EnsureSucceeded().EnsureMiss("train", "parameter Gamma changed (0.002 -> 0.5)");
         Assert.Equal("x,y\n1,3\n4,5\n", workspace.ReadFile("model.txt"));
     }
 
@@ -91,22 +91,22 @@ public sealed class KeyKnobTests(SdkPackage package, ITestOutputHelper output)
             .Step("train", "cat data/big.bin > model.txt", inputs: "data/big.bin", outputs: "model.txt",
                 metadata: [new("IncludeArtifactIds", "true"), new("IncludeArtifactValues", "false"), new("FileDependencies", "config.txt")])
             .Save(workspace);
-        workspace.RunPipeline().EnsureMiss("train", "no earlier result");
+        workspace.RunPipeline().EnsureSucceeded().EnsureMiss("train", "no earlier result");
 
         // The store remembers the hash of every file it read: the file dependency's, and none of the input's.
-        IReadOnlyList<string> hashed = PolicyStore.FileStampPaths(workspace);
+        IReadOnlyList<string> hashed = StoreInspector.Of(workspace).FileStampPaths();
         Assert.Contains(hashed, path => path.EndsWith("/config.txt", StringComparison.Ordinal));
         Assert.DoesNotContain(hashed, path => path.EndsWith("/big.bin", StringComparison.Ordinal));
 
         // Other bytes of the same size, and the same modification time: nothing is hashed, so nothing changed.
         workspace.WriteFile("data/big.bin", "BBBBBBBB");
         workspace.SetLastWriteTimeUtc("data/big.bin", written);
-        workspace.RunPipeline().EnsureHit("train");
+        workspace.RunPipeline().EnsureSucceeded().EnsureHit("train");
         Assert.Equal("AAAAAAAA", workspace.ReadFile("model.txt"));
 
         // Only touched: the same bytes, a new modification time.
         workspace.SetLastWriteTimeUtc("data/big.bin", written.AddHours(1));
-        workspace.RunPipeline().EnsureMiss("train", "input data/big.bin identity changed");
+        workspace.RunPipeline().EnsureSucceeded().EnsureMiss("train", "input data/big.bin identity changed");
         Assert.Equal("BBBBBBBB", workspace.ReadFile("model.txt"));
     }
 
@@ -121,14 +121,14 @@ public sealed class KeyKnobTests(SdkPackage package, ITestOutputHelper output)
             .Step("train", "cat data/rows.txt > model.txt", inputs: "data/rows.txt", outputs: "model.txt",
                 metadata: [new("IncludeArtifactIds", "true"), new("IncludeArtifactValues", "false")])
             .Save(workspace);
-        workspace.RunPipeline().EnsureMiss("load", "no earlier result").EnsureMiss("train", "no earlier result");
+        workspace.RunPipeline().EnsureSucceeded().EnsureMiss("load", "no earlier result").EnsureMiss("train", "no earlier result");
 
         // A new modification time on the upstream output does not matter: its identity is load's key.
         workspace.SetLastWriteTimeUtc("data/rows.txt", new DateTime(2024, 1, 2, 3, 4, 5, DateTimeKind.Utc));
-        workspace.RunPipeline().EnsureHit("load").EnsureHit("train");
+        workspace.RunPipeline().EnsureSucceeded().EnsureHit("load").EnsureHit("train");
 
         // load's key changes while data/rows.txt keeps its bytes: train misses on the identity.
-        workspace.RunPipeline(DotnetRunner.Property("Seed", "2"))
+        workspace.RunPipeline(DotnetRunner.Property("Seed", "2")).EnsureSucceeded()
             .EnsureMiss("load", "parameter Seed changed (1 -> 2)")
             .EnsureMiss("train", "input data/rows.txt identity changed");
     }
@@ -146,14 +146,14 @@ public sealed class KeyKnobTests(SdkPackage package, ITestOutputHelper output)
                 inputs: "data/", outputs: "model.txt;verbose.txt", parameters: "Gamma=$(Gamma);Verbose=$(Verbose)",
                 metadata: [new("IgnoredInputs", "Verbose;data/*.log")])
             .Save(workspace);
-        workspace.RunPipeline().EnsureMiss("train", "no earlier result");
+        workspace.RunPipeline().EnsureSucceeded().EnsureMiss("train", "no earlier result");
         Assert.Equal("false", workspace.ReadFile("verbose.txt").Trim());
 
         workspace.WriteFile("data/run.log", "second run, longer\n");
-        workspace.RunPipeline(DotnetRunner.Property("Verbose", "true")).EnsureHit("train");
+        workspace.RunPipeline(DotnetRunner.Property("Verbose", "true")).EnsureSucceeded().EnsureHit("train");
 
         workspace.WriteFile("data/train.csv", "x,y\n1,3\n");
-        workspace.RunPipeline(DotnetRunner.Property("Verbose", "true")).EnsureMiss("train", "input data/train.csv changed");
+        workspace.RunPipeline(DotnetRunner.Property("Verbose", "true")).EnsureSucceeded().EnsureMiss("train", "input data/train.csv changed");
         Assert.Equal("true", workspace.ReadFile("verbose.txt").Trim());
     }
 
@@ -166,14 +166,14 @@ public sealed class KeyKnobTests(SdkPackage package, ITestOutputHelper output)
             .Step("train", "echo trained > model.txt", outputs: "model.txt",
                 metadata: [new("FileDependencies", "config/settings.json")])
             .Save(workspace);
-        workspace.RunPipeline().EnsureMiss("train", "no earlier result");
+        workspace.RunPipeline().EnsureSucceeded().EnsureMiss("train", "no earlier result");
 
         workspace.SetLastWriteTimeUtc("config/settings.json", new DateTime(2024, 1, 2, 3, 4, 5, DateTimeKind.Utc));
         workspace.WriteFile("config/other.json", "{ \"unrelated\": true }\n");
-        workspace.RunPipeline().EnsureHit("train");
+        workspace.RunPipeline().EnsureSucceeded().EnsureHit("train");
 
         workspace.WriteFile("config/settings.json", "{ \"epochs\": 20 }\n");
-        workspace.RunPipeline().EnsureMiss("train", "file dependency config/settings.json changed");
+        workspace.RunPipeline().EnsureSucceeded().EnsureMiss("train", "file dependency config/settings.json changed");
     }
 
     [Fact]
@@ -188,17 +188,17 @@ public sealed class KeyKnobTests(SdkPackage package, ITestOutputHelper output)
             .Step("train", "echo trained > model.txt", outputs: "model.txt",
                 metadata: [new("SourceDependencies", "src/tool/tool.csproj")])
             .Save(workspace);
-        workspace.RunPipeline().EnsureMiss("train", "no earlier result");
+        workspace.RunPipeline().EnsureSucceeded().EnsureMiss("train", "no earlier result");
 
         workspace.WriteFile("src/tool/README.txt", "The tool, documented at length.\n");
-        workspace.RunPipeline().EnsureHit("train");
+        workspace.RunPipeline().EnsureSucceeded().EnsureHit("train");
 
         workspace.WriteFile("src/tool/Program.cs", "System.Console.WriteLine(\"v2\");\n");
-        workspace.RunPipeline().EnsureMiss("train", "source src/tool/Program.cs changed");
+        workspace.RunPipeline().EnsureSucceeded().EnsureMiss("train", "source src/tool/Program.cs changed");
 
         workspace.WriteFile("src/tool/tool.csproj",
             "<Project Sdk=\"Microsoft.NET.Sdk\"><PropertyGroup><TargetFramework>net10.0</TargetFramework><Nullable>enable</Nullable></PropertyGroup></Project>\n");
-        workspace.RunPipeline().EnsureMiss("train", "source src/tool/tool.csproj changed");
+        workspace.RunPipeline().EnsureSucceeded().EnsureMiss("train", "source src/tool/tool.csproj changed");
     }
 
     [Fact]
@@ -210,7 +210,7 @@ public sealed class KeyKnobTests(SdkPackage package, ITestOutputHelper output)
                 metadata: [new("SourceDependencies", "src/gone/gone.csproj")])
             .Save(workspace);
 
-        BuildResult result = workspace.Build(PolicyKit.Project, DotnetRunner.Target("RunPipeline")).EnsureFailed();
+        BuildResult result = workspace.RunPipeline().EnsureFailed();
 
         // Like any declared file that is missing: the step's error, with the product's code, not MSBuild's MSB3202.
         BuildMessage error = Assert.Single(result.Errors);
@@ -230,15 +230,15 @@ public sealed class KeyKnobTests(SdkPackage package, ITestOutputHelper output)
         PipelineProject.Create(package.Version)
             .Step("train", "echo trained > model.txt", outputs: "model.txt", metadata: [new("SourceDependencies", "lib/")])
             .Save(workspace);
-        workspace.RunPipeline().EnsureMiss("train", "no earlier result");
+        workspace.RunPipeline().EnsureSucceeded().EnsureMiss("train", "no earlier result");
 
         workspace.WriteFile("notes.txt", "still not source\n");
         workspace.SetLastWriteTimeUtc("lib/util.sh", new DateTime(2024, 1, 2, 3, 4, 5, DateTimeKind.Utc));
-        workspace.RunPipeline().EnsureHit("train");
+        workspace.RunPipeline().EnsureSucceeded().EnsureHit("train");
 
         workspace.WriteFile("lib/deep/nested/helper.sh", "echo helper v2\n");
         workspace.WriteFile("lib/deep/new.sh", "echo new\n");
-        string? reason = workspace.RunPipeline().MissReason("train");
+        string? reason = workspace.RunPipeline().EnsureSucceeded().MissReason("train");
         Assert.NotNull(reason);
         Assert.Contains("source lib/deep/nested/helper.sh changed", reason, StringComparison.Ordinal);
         Assert.Contains("source lib/deep/new.sh added", reason, StringComparison.Ordinal);
@@ -253,11 +253,11 @@ public sealed class KeyKnobTests(SdkPackage package, ITestOutputHelper output)
             .Save(workspace);
         DotnetRunner Runner(string mine, string other) =>
             new(workspace) { Environment = { ["MY_VAR"] = mine, ["OTHER_VAR"] = other } };
-        workspace.RunPipelineWith(Runner("a", "x")).EnsureMiss("train", "no earlier result");
+        Runner("a", "x").RunPipeline().EnsureSucceeded().EnsureMiss("train", "no earlier result");
 
-        workspace.RunPipelineWith(Runner("a", "y")).EnsureHit("train");
+        Runner("a", "y").RunPipeline().EnsureSucceeded().EnsureHit("train");
 
-        workspace.RunPipelineWith(Runner("b", "y")).EnsureMiss("train", "environment MY_VAR changed");
+        Runner("b", "y").RunPipeline().EnsureSucceeded().EnsureMiss("train", "environment MY_VAR changed");
     }
 
     [Fact]
@@ -269,14 +269,14 @@ public sealed class KeyKnobTests(SdkPackage package, ITestOutputHelper output)
             .Step("train", "echo trained > model.txt", outputs: "model.txt",
                 metadata: [new("CacheKeyCommand", "read rev < remote.txt; echo $rev; cat remote.txt 1>&2")])
             .Save(workspace);
-        workspace.RunPipeline().EnsureMiss("train", "no earlier result");
+        workspace.RunPipeline().EnsureSucceeded().EnsureMiss("train", "no earlier result");
 
         // The notes change what the command writes to standard error, not to standard output.
         workspace.WriteFile("remote.txt", "rev1\nnotes: second, longer\n");
-        workspace.RunPipeline().EnsureHit("train").EnsureLine("train: notes: second, longer");
+        workspace.RunPipeline().EnsureSucceeded().EnsureHit("train").EnsureLine("train: notes: second, longer");
 
         workspace.WriteFile("remote.txt", "rev2\nnotes: second, longer\n");
-        workspace.RunPipeline().EnsureMiss("train", "key command output changed");
+        workspace.RunPipeline().EnsureSucceeded().EnsureMiss("train", "key command output changed");
     }
 
     [Fact]
@@ -288,10 +288,10 @@ public sealed class KeyKnobTests(SdkPackage package, ITestOutputHelper output)
             .Step("train", "echo trained > model.txt && echo ran >> runs.txt", outputs: "model.txt",
                 metadata: [new("CacheKeyCommand", "cat etag.txt")])
             .Save(workspace);
-        workspace.RunPipeline().EnsureMiss("train", "no earlier result");
+        workspace.RunPipeline().EnsureSucceeded().EnsureMiss("train", "no earlier result");
 
         workspace.Delete("etag.txt");
-        BuildResult result = workspace.Build(PolicyKit.Project, DotnetRunner.Target("RunPipeline")).EnsureFailed();
+        BuildResult result = workspace.RunPipeline().EnsureFailed();
 
         BuildMessage error = Assert.Single(result.Errors, e => e.Code == "MLP2006");
         Assert.Contains("train", error.Message, StringComparison.Ordinal);
@@ -309,12 +309,12 @@ public sealed class KeyKnobTests(SdkPackage package, ITestOutputHelper output)
             .Step("train", "echo $PARAM_Version > model.txt", outputs: "model.txt", parameters: "Version=$(ModelVersion)",
                 metadata: [new("CacheVersion", "$(ModelVersion)"), new("IgnoredInputs", "Version")])
             .Save(workspace);
-        workspace.RunPipeline().EnsureMiss("train", "no earlier result");
+        workspace.RunPipeline().EnsureSucceeded().EnsureMiss("train", "no earlier result");
 
-        workspace.RunPipeline(DotnetRunner.Property("ModelVersion", "v2")).EnsureMiss("train", "cache version v1 -> v2");
+        workspace.RunPipeline(DotnetRunner.Property("ModelVersion", "v2")).EnsureSucceeded().EnsureMiss("train", "cache version v1 -> v2");
         Assert.Equal("v2", workspace.ReadFile("model.txt").Trim());
 
-        workspace.RunPipeline().EnsureHit("train");
+        workspace.RunPipeline().EnsureSucceeded().EnsureHit("train");
         Assert.Equal("v1", workspace.ReadFile("model.txt").Trim());
     }
 
@@ -327,12 +327,12 @@ public sealed class KeyKnobTests(SdkPackage package, ITestOutputHelper output)
             .Step("second", "echo ran > second.txt", outputs: "second.txt", metadata: [new("ExpiresAfter", "soon")])
             .Save(workspace);
 
-        BuildResult result = workspace.Build(PolicyKit.Project, DotnetRunner.Target("RunPipeline")).EnsureFailed();
+        BuildResult result = workspace.RunPipeline().EnsureFailed();
 
         BuildMessage version = Assert.Single(result.Errors, e => e.Code == "MLP1009");
         Assert.Contains("first", version.Message, StringComparison.Ordinal);
         Assert.Contains("v1.0", version.Message, StringComparison.Ordinal);
-        Assert.Equal(workspace.GetPath(PolicyKit.Project), version.File);
+        Assert.Equal(workspace.GetPath(PipelineRuns.Project), version.File);
         BuildMessage expires = Assert.Single(result.Errors, e => e.Code == "MLP1010");
         Assert.Contains("second", expires.Message, StringComparison.Ordinal);
         Assert.Contains("soon", expires.Message, StringComparison.Ordinal);
@@ -352,21 +352,22 @@ public sealed class KeyKnobTests(SdkPackage package, ITestOutputHelper output)
             .Step("train", "cat stamp.txt > model.txt", inputs: "stamp.txt", outputs: "model.txt",
                 metadata: [new("ExpiresAfter", expiresAfter), new("IgnoredInputs", "stamp.txt")])
             .Save(workspace);
-        workspace.RunPipeline().EnsureMiss("train", "no earlier result");
+        workspace.RunPipeline().EnsureSucceeded().EnsureMiss("train", "no earlier result");
+        var store = StoreInspector.Of(workspace);
 
         // One hour old with a lifetime of two: still good.
-        PolicyStore.AgeEntries(workspace, "train", TimeSpan.FromHours(1));
+        store.AgeEntries("train", TimeSpan.FromHours(1));
         workspace.WriteFile("stamp.txt", "second\n");
-        workspace.RunPipeline().EnsureHit("train");
+        workspace.RunPipeline().EnsureSucceeded().EnsureHit("train");
         Assert.Equal("first\n", workspace.ReadFile("model.txt"));
 
         // Three hours old: expired an hour ago.
-        PolicyStore.AgeEntries(workspace, "train", TimeSpan.FromHours(2));
+        store.AgeEntries("train", TimeSpan.FromHours(2));
         DateTimeOffset beforeRun = DateTimeOffset.UtcNow.AddMinutes(-1);
-        workspace.RunPipeline().EnsureMiss("train", "expired 1h ago");
+        workspace.RunPipeline().EnsureSucceeded().EnsureMiss("train", "expired 1h ago");
         Assert.Equal("second\n", workspace.ReadFile("model.txt"));
 
-        var (_, createdAt) = Assert.Single(PolicyStore.Entries(workspace, "train"));
+        DateTimeOffset createdAt = Assert.Single(store.Entries("train")).CreatedAt;
         Assert.True(createdAt >= beforeRun, $"The entry of train was made at {createdAt:O}, before this run: it was not replaced.");
     }
 }

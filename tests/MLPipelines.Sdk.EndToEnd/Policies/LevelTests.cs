@@ -22,11 +22,11 @@ public sealed class LevelTests(SdkPackage package, ITestOutputHelper output)
             .Step("a", "sh a.sh", outputs: "a.txt", code: "a.sh")
             .Step("b", "sh b.sh", outputs: "b.txt", code: "b.sh", metadata: [new("CacheStrategy", "CodeHash")])
             .Save(workspace);
-        workspace.RunPipeline().EnsureMiss("a", "no earlier result").EnsureMiss("b", "no earlier result");
+        workspace.RunPipeline().EnsureSucceeded().EnsureMiss("a", "no earlier result").EnsureMiss("b", "no earlier result");
 
         workspace.WriteFile("a.sh", "echo a2 > a.txt\n");
         workspace.WriteFile("b.sh", "echo b2 > b.txt\n");
-        workspace.RunPipeline().EnsureHit("a").EnsureMiss("b", "code b.sh changed");
+        workspace.RunPipeline().EnsureSucceeded().EnsureHit("a").EnsureMiss("b", "code b.sh changed");
 
         Assert.Equal("a1", workspace.ReadFile("a.txt").Trim());
         Assert.Equal("b2", workspace.ReadFile("b.txt").Trim());
@@ -41,12 +41,12 @@ public sealed class LevelTests(SdkPackage package, ITestOutputHelper output)
             .Step("a", "echo a > a.txt", outputs: "a.txt")
             .Step("b", "echo b > b.txt", outputs: "b.txt", metadata: [new("EnableCache", "true")])
             .Save(workspace);
-        workspace.RunPipeline().EnsureMiss("a", "cache disabled").EnsureMiss("b", "no earlier result");
+        workspace.RunPipeline().EnsureSucceeded().EnsureMiss("a", "cache disabled").EnsureMiss("b", "no earlier result");
 
         // The project's default turns a's cache off (its result is recorded, yet not used); b's own metadata wins.
-        workspace.RunPipeline().EnsureMiss("a", "cache disabled").EnsureHit("b");
+        workspace.RunPipeline().EnsureSucceeded().EnsureMiss("a", "cache disabled").EnsureHit("b");
 
-        workspace.RunPipeline(DotnetRunner.Property("EnablePipelineCache", "false"))
+        workspace.RunPipeline(DotnetRunner.Property("EnablePipelineCache", "false")).EnsureSucceeded()
             .EnsureMiss("a", "cache disabled")
             .EnsureMiss("b", "cache disabled");
     }
@@ -61,18 +61,18 @@ public sealed class LevelTests(SdkPackage package, ITestOutputHelper output)
             // stamp.txt is read but left out of the key, so a new stamp alone is a hit: only forcing picks it up.
             .Step("b", "cat stamp.txt > b.txt", inputs: "stamp.txt", outputs: "b.txt", metadata: [new("IgnoredInputs", "stamp.txt")])
             .Save(workspace);
-        workspace.RunPipeline().EnsureMiss("a", "no earlier result").EnsureMiss("b", "no earlier result");
+        workspace.RunPipeline().EnsureSucceeded().EnsureMiss("a", "no earlier result").EnsureMiss("b", "no earlier result");
 
         workspace.WriteFile("stamp.txt", "second\n");
-        workspace.RunPipeline(DotnetRunner.Property("PipelineForce", "b")).EnsureHit("a").EnsureMiss("b", "forced");
+        workspace.RunPipeline(DotnetRunner.Property("PipelineForce", "b")).EnsureSucceeded().EnsureHit("a").EnsureMiss("b", "forced");
         Assert.Equal("second\n", workspace.ReadFile("b.txt"));
 
         // Without force, b is a hit again, and what it restores is the forced run's result.
         workspace.Delete("b.txt");
-        workspace.RunPipeline().EnsureHit("a").EnsureHit("b").EnsureLine("Restored 1 output file of b from the cache.");
+        workspace.RunPipeline().EnsureSucceeded().EnsureHit("a").EnsureHit("b").EnsureLine("Restored 1 output file of b from the cache.");
         Assert.Equal("second\n", workspace.ReadFile("b.txt"));
-        Assert.Single(PolicyStore.Entries(workspace, "b"));
+        Assert.Single(StoreInspector.Of(workspace).Entries("b"));
 
-        workspace.RunPipeline(DotnetRunner.Property("PipelineForce", "*")).EnsureMiss("a", "forced").EnsureMiss("b", "forced");
+        workspace.RunPipeline(DotnetRunner.Property("PipelineForce", "*")).EnsureSucceeded().EnsureMiss("a", "forced").EnsureMiss("b", "forced");
     }
 }

@@ -19,7 +19,7 @@ public sealed class MissReasonTests(SdkPackage package, ITestOutputHelper output
             .Step("train", "echo trained > model.txt", outputs: "model.txt")
             .Save(workspace);
 
-        workspace.RunPipeline().EnsureMiss("train", "no earlier result");
+        workspace.RunPipeline().EnsureSucceeded().EnsureMiss("train", "no earlier result");
     }
 
     [Fact]
@@ -30,9 +30,9 @@ public sealed class MissReasonTests(SdkPackage package, ITestOutputHelper output
             .PropertyDefault("Gamma", "0.002")
             .Step("train", "echo $PARAM_Gamma > model.txt", outputs: "model.txt", parameters: "Gamma=$(Gamma)")
             .Save(workspace);
-        workspace.RunPipeline().EnsureMiss("train", "no earlier result");
+        workspace.RunPipeline().EnsureSucceeded().EnsureMiss("train", "no earlier result");
 
-        workspace.RunPipeline(DotnetRunner.Property("Gamma", "0.0001"))
+        workspace.RunPipeline(DotnetRunner.Property("Gamma", "0.0001")).EnsureSucceeded()
             .EnsureMiss("train", "parameter Gamma changed (0.002 -> 0.0001)");
 
         Assert.Equal("0.0001", workspace.ReadFile("model.txt").Trim());
@@ -46,10 +46,10 @@ public sealed class MissReasonTests(SdkPackage package, ITestOutputHelper output
         PipelineProject.Create(package.Version)
             .Step("train", "cat data/train.csv > model.txt", inputs: "data/train.csv", outputs: "model.txt")
             .Save(workspace);
-        workspace.RunPipeline().EnsureMiss("train", "no earlier result");
+        workspace.RunPipeline().EnsureSucceeded().EnsureMiss("train", "no earlier result");
 
         workspace.WriteFile("data/train.csv", "x,y\n1,3\n");
-        workspace.RunPipeline().EnsureMiss("train", "input data/train.csv changed");
+        workspace.RunPipeline().EnsureSucceeded().EnsureMiss("train", "input data/train.csv changed");
 
         Assert.Equal("x,y\n1,3\n", workspace.ReadFile("model.txt"));
     }
@@ -62,10 +62,10 @@ public sealed class MissReasonTests(SdkPackage package, ITestOutputHelper output
         PipelineProject.Create(package.Version)
             .Step("train", "sh train.sh", outputs: "model.txt", code: "train.sh")
             .Save(workspace);
-        workspace.RunPipeline().EnsureMiss("train", "no earlier result");
+        workspace.RunPipeline().EnsureSucceeded().EnsureMiss("train", "no earlier result");
 
         workspace.WriteFile("train.sh", "echo v2 > model.txt\n");
-        workspace.RunPipeline().EnsureMiss("train", "code train.sh changed");
+        workspace.RunPipeline().EnsureSucceeded().EnsureMiss("train", "code train.sh changed");
 
         Assert.Equal("v2", workspace.ReadFile("model.txt").Trim());
     }
@@ -77,12 +77,13 @@ public sealed class MissReasonTests(SdkPackage package, ITestOutputHelper output
         PipelineProject.Create(package.Version)
             .Step("train", "echo trained > model.txt", outputs: "model.txt", metadata: [new("EnvironmentDependencies", "MY_VAR")])
             .Save(workspace);
+        var store = StoreInspector.Of(workspace);
         string first = "first-secret-" + Guid.NewGuid().ToString("N");
         string second = "second-secret-" + Guid.NewGuid().ToString("N");
 
-        BuildResult before = workspace.RunPipelineWith(new DotnetRunner(workspace) { Environment = { ["MY_VAR"] = first } })
+        BuildResult before = new DotnetRunner(workspace) { Environment = { ["MY_VAR"] = first } }.RunPipeline().EnsureSucceeded()
             .EnsureMiss("train", "no earlier result");
-        BuildResult after = workspace.RunPipelineWith(new DotnetRunner(workspace) { Environment = { ["MY_VAR"] = second } })
+        BuildResult after = new DotnetRunner(workspace) { Environment = { ["MY_VAR"] = second } }.RunPipeline().EnsureSucceeded()
             .EnsureMiss("train", "environment MY_VAR changed");
 
         foreach (string secret in new[] { first, second })
@@ -91,7 +92,7 @@ public sealed class MissReasonTests(SdkPackage package, ITestOutputHelper output
             Assert.DoesNotContain(secret, after.Output, StringComparison.Ordinal);
             byte[] needle = Encoding.UTF8.GetBytes(secret);
             byte[] wideNeedle = Encoding.Unicode.GetBytes(secret);
-            foreach (string file in Directory.EnumerateFiles(PolicyStore.Directory(workspace), "*", SearchOption.AllDirectories))
+            foreach (string file in Directory.EnumerateFiles(store.Directory, "*", SearchOption.AllDirectories))
             {
                 byte[] bytes = File.ReadAllBytes(file);
                 Assert.True(bytes.AsSpan().IndexOf(needle) < 0 && bytes.AsSpan().IndexOf(wideNeedle) < 0,
@@ -99,7 +100,7 @@ public sealed class MissReasonTests(SdkPackage package, ITestOutputHelper output
             }
         }
 
-        Assert.NotEmpty(PolicyStore.DatabaseFiles(workspace));
+        Assert.NotEmpty(store.DatabaseFiles());
     }
 
     [Fact]
@@ -110,9 +111,9 @@ public sealed class MissReasonTests(SdkPackage package, ITestOutputHelper output
             .PropertyDefault("ModelVersion", "v1")
             .Step("train", "echo trained > model.txt", outputs: "model.txt", metadata: [new("CacheVersion", "$(ModelVersion)")])
             .Save(workspace);
-        workspace.RunPipeline().EnsureMiss("train", "no earlier result");
+        workspace.RunPipeline().EnsureSucceeded().EnsureMiss("train", "no earlier result");
 
-        workspace.RunPipeline(DotnetRunner.Property("ModelVersion", "v2")).EnsureMiss("train", "cache version v1 -> v2");
+        workspace.RunPipeline(DotnetRunner.Property("ModelVersion", "v2")).EnsureSucceeded().EnsureMiss("train", "cache version v1 -> v2");
     }
 
     [Fact]
@@ -123,10 +124,10 @@ public sealed class MissReasonTests(SdkPackage package, ITestOutputHelper output
         PipelineProject.Create(package.Version)
             .Step("train", "echo trained > model.txt", outputs: "model.txt", metadata: [new("CacheKeyCommand", "cat etag.txt")])
             .Save(workspace);
-        workspace.RunPipeline().EnsureMiss("train", "no earlier result");
+        workspace.RunPipeline().EnsureSucceeded().EnsureMiss("train", "no earlier result");
 
         workspace.WriteFile("etag.txt", "\"etag-2\"\n");
-        workspace.RunPipeline().EnsureMiss("train", "key command output changed");
+        workspace.RunPipeline().EnsureSucceeded().EnsureMiss("train", "key command output changed");
     }
 
     [Fact]
@@ -136,11 +137,11 @@ public sealed class MissReasonTests(SdkPackage package, ITestOutputHelper output
         PipelineProject.Create(package.Version)
             .Step("train", "echo trained > model.txt", outputs: "model.txt", metadata: [new("ExpiresAfter", "01:00:00")])
             .Save(workspace);
-        workspace.RunPipeline().EnsureMiss("train", "no earlier result");
+        workspace.RunPipeline().EnsureSucceeded().EnsureMiss("train", "no earlier result");
 
         // Made four hours ago with a lifetime of one hour: it expired three hours ago.
-        PolicyStore.AgeEntries(workspace, "train", TimeSpan.FromHours(4));
-        workspace.RunPipeline().EnsureMiss("train", "expired 3h ago");
+        StoreInspector.Of(workspace).AgeEntries("train", TimeSpan.FromHours(4));
+        workspace.RunPipeline().EnsureSucceeded().EnsureMiss("train", "expired 3h ago");
     }
 
     [Fact]
@@ -150,9 +151,9 @@ public sealed class MissReasonTests(SdkPackage package, ITestOutputHelper output
         PipelineProject.Create(package.Version)
             .Step("train", "echo trained > model.txt", outputs: "model.txt")
             .Save(workspace);
-        workspace.RunPipeline().EnsureMiss("train", "no earlier result");
+        workspace.RunPipeline().EnsureSucceeded().EnsureMiss("train", "no earlier result");
 
-        workspace.RunPipeline(DotnetRunner.Property("PipelineForce", "train")).EnsureMiss("train", "forced");
+        workspace.RunPipeline(DotnetRunner.Property("PipelineForce", "train")).EnsureSucceeded().EnsureMiss("train", "forced");
     }
 
     [Fact]
@@ -163,8 +164,8 @@ public sealed class MissReasonTests(SdkPackage package, ITestOutputHelper output
             .PropertyDefault("TrainCache", "true")
             .Step("train", "echo trained > model.txt", outputs: "model.txt", metadata: [new("EnableCache", "$(TrainCache)")])
             .Save(workspace);
-        workspace.RunPipeline().EnsureMiss("train", "no earlier result");
+        workspace.RunPipeline().EnsureSucceeded().EnsureMiss("train", "no earlier result");
 
-        workspace.RunPipeline(DotnetRunner.Property("TrainCache", "false")).EnsureMiss("train", "cache disabled");
+        workspace.RunPipeline(DotnetRunner.Property("TrainCache", "false")).EnsureSucceeded().EnsureMiss("train", "cache disabled");
     }
 }

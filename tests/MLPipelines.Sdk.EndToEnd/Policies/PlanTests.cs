@@ -17,7 +17,7 @@ public sealed class PlanTests(SdkPackage package, ITestOutputHelper output)
         using Workspace workspace = Workspace.Create(package, output);
         SaveHitMissPendingPipeline(workspace);
 
-        BuildResult plan = workspace.PlanPipeline();
+        BuildResult plan = workspace.PlanPipeline().EnsureSucceeded();
 
         int hit = plan.IndexOfLine("a: hit");
         int miss = plan.IndexOfLine("b: miss (input b.txt changed)");
@@ -26,7 +26,7 @@ public sealed class PlanTests(SdkPackage package, ITestOutputHelper output)
         Assert.Empty(plan.LinesContaining("has started."));
         Assert.Equal("b1\n", workspace.ReadFile("out/b.txt"));
 
-        workspace.RunPipeline()
+        workspace.RunPipeline().EnsureSucceeded()
             .EnsureHit("a")
             .EnsureMiss("b", "input b.txt changed")
             .EnsureMiss("c", "input out/b.txt changed");
@@ -42,7 +42,7 @@ public sealed class PlanTests(SdkPackage package, ITestOutputHelper output)
                 metadata: [new("CacheKeyCommand", "echo asked > key-command-ran.txt && echo rev1")])
             .Save(workspace);
 
-        BuildResult plan = workspace.PlanPipeline().EnsureLine("mark: miss (no earlier result)");
+        BuildResult plan = workspace.PlanPipeline().EnsureSucceeded().EnsureLine("mark: miss (no earlier result)");
 
         Assert.False(workspace.FileExists("marker.txt"), $"The plan ran the step's command.\n{plan}");
         Assert.Empty(plan.LinesContaining("has started."));
@@ -56,9 +56,9 @@ public sealed class PlanTests(SdkPackage package, ITestOutputHelper output)
         SaveHitMissPendingPipeline(workspace);
         string json = DotnetRunner.Property("PipelinePlanFormat", "json");
 
-        BuildResult logged = workspace.PlanPipeline(json);
+        BuildResult logged = workspace.PlanPipeline(json).EnsureSucceeded();
         JsonElement fromLog = ParsePlan(JsonFromLog(logged));
-        workspace.PlanPipeline(json, DotnetRunner.Property("PipelinePlanFile", "plans/plan.json"))
+        workspace.PlanPipeline(json, DotnetRunner.Property("PipelinePlanFile", "plans/plan.json")).EnsureSucceeded()
             .EnsureLine($"Plan for pipeline pipeline written to {workspace.GetPath("plans/plan.json")}.");
         JsonElement fromFile = ParsePlan(workspace.ReadFile("plans/plan.json"));
 
@@ -74,10 +74,11 @@ public sealed class PlanTests(SdkPackage package, ITestOutputHelper output)
 
         Assert.Equal(KeysOf(fromLog), KeysOf(fromFile));
 
-        workspace.RunPipeline().EnsureHit("a").EnsureMiss("b", "input b.txt changed");
-        IReadOnlyDictionary<string, string?> ran = PolicyStore.LatestRunKeys(workspace);
-        Assert.Equal(KeysOf(fromFile)["a"], ran["a"]);
-        Assert.Equal(KeysOf(fromFile)["b"], ran["b"]);
+        workspace.RunPipeline().EnsureSucceeded().EnsureHit("a").EnsureMiss("b", "input b.txt changed");
+        var store = StoreInspector.Of(workspace);
+        IReadOnlyDictionary<string, StepRunRow> ran = store.StepRuns(store.LatestRun().Id);
+        Assert.Equal(KeysOf(fromFile)["a"], ran["a"].Key);
+        Assert.Equal(KeysOf(fromFile)["b"], ran["b"].Key);
     }
 
     /// <summary>
@@ -91,7 +92,7 @@ public sealed class PlanTests(SdkPackage package, ITestOutputHelper output)
             .Step("b", "mkdir -p out && cat b.txt > out/b.txt", inputs: "b.txt", outputs: "out/b.txt")
             .Step("c", "cat out/b.txt > c.txt", inputs: "out/b.txt", outputs: "c.txt")
             .Save(workspace);
-        workspace.RunPipeline().EnsureMiss("a", "no earlier result").EnsureMiss("b", "no earlier result").EnsureMiss("c", "no earlier result");
+        workspace.RunPipeline().EnsureSucceeded().EnsureMiss("a", "no earlier result").EnsureMiss("b", "no earlier result").EnsureMiss("c", "no earlier result");
         workspace.WriteFile("b.txt", "b2\n");
     }
 

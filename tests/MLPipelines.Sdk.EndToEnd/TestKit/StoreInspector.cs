@@ -6,7 +6,7 @@ namespace MLPipelines.Sdk.EndToEnd.TestKit;
 
 /// <summary>
 /// Reads (and, for tests that age entries, edits) a pipeline store the way a user with <c>sqlite3</c> could:
-/// the rows of <c>cache.db</c> (entries, entry_objects, runs, step_runs) and the files of <c>objects/</c>.
+/// the rows of <c>cache.db</c> (entries, entry_objects, runs, step_runs, file_stamps) and the files of <c>objects/</c>.
 /// Every call opens its own unpooled connection and closes it, so no file stays open while a build runs.
 /// </summary>
 public sealed class StoreInspector
@@ -54,12 +54,31 @@ public sealed class StoreInspector
         return entries[0];
     }
 
+    /// <summary>Every entry of <paramref name="step"/>, oldest id first.</summary>
+    public IReadOnlyList<EntryRow> Entries(string step) => Entries().Where(e => e.Step == step).ToList();
+
     /// <summary>The step names that have entries, sorted.</summary>
     public IReadOnlyList<string> EntrySteps() => Entries().Select(e => e.Step).Order(StringComparer.Ordinal).ToList();
 
     public IReadOnlyList<EntryObjectRow> EntryObjects() => Query(
         "SELECT entry_id, hash, size FROM entry_objects ORDER BY entry_id, hash",
         r => new EntryObjectRow(r.GetInt64(0), r.GetString(1), r.GetInt64(2)));
+
+    /// <summary>The hashes of the objects the entries of <paramref name="step"/> refer to (rows of entry_objects).</summary>
+    public IReadOnlyList<string> EntryObjectHashes(string step) => Query(
+        "SELECT o.hash FROM entry_objects o JOIN entries e ON e.id = o.entry_id WHERE e.step = $p0",
+        r => r.GetString(0),
+        step);
+
+    /// <summary>The files whose content hash the store remembers (table file_stamps), '/' separated, sorted.</summary>
+    public IReadOnlyList<string> FileStampPaths() => Query(
+        "SELECT path FROM file_stamps ORDER BY path",
+        r => r.GetString(0).Replace('\\', '/'));
+
+    /// <summary>The names of the tables of cache.db.</summary>
+    public IReadOnlyList<string> TableNames() => Query(
+        "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name",
+        r => r.GetString(0));
 
     /// <summary>Every recorded run, newest first (the order ListPipelineRuns shows).</summary>
     public IReadOnlyList<RunRow> Runs() => Query(
@@ -118,6 +137,14 @@ public sealed class StoreInspector
         return this;
     }
 
+    /// <summary>Moves <c>created_at</c> of every entry of <paramref name="step"/> back by <paramref name="age"/>.</summary>
+    public StoreInspector AgeEntries(string step, TimeSpan age)
+    {
+        int changed = Execute("UPDATE entries SET created_at = created_at - $p0 WHERE step = $p1", (long)age.TotalMilliseconds, step);
+        Assert.True(changed > 0, $"No entry of step {step} to age.\n{Describe()}");
+        return this;
+    }
+
     /// <summary>Runs one SQL statement with <c>$p0</c>, <c>$p1</c>… bound to <paramref name="args"/>; returns the changed row count.</summary>
     public int Execute(string sql, params object?[] args)
     {
@@ -127,6 +154,11 @@ public sealed class StoreInspector
         Bind(command, args);
         return command.ExecuteNonQuery();
     }
+
+    /// <summary>The bytes of every file of the store but <c>objects/</c> (cache.db and any -wal/-shm next to it).</summary>
+    public IEnumerable<(string File, byte[] Bytes)> DatabaseFiles() =>
+        System.IO.Directory.EnumerateFiles(Directory, "cache.db*")
+            .Select(file => (file, File.ReadAllBytes(file)));
 
     /// <summary>Every object file (<c>objects/??/*</c>), relative to <c>objects/</c> with '/' separators; <c>objects/tmp</c> is left out.</summary>
     public IReadOnlyList<string> ObjectFiles()
