@@ -103,9 +103,6 @@ public sealed class PipelinePlanner
         return new PlannedStep(step.Name, PlanStatus.Hit, "", key.Value);
     }
 
-    private string? ProducerKeyOf(string file, Dictionary<string, PlannedStep> plan)
-    {
-        var producer = _graph.Steps.FirstOrDefault(s => s.Outputs.Any(o => Paths.ProjectPath.IsUnder(file, o)));
-        return producer is not null && plan.TryGetValue(producer.Name, out var p) ? p.Key : null;
-    }
+    private string? ProducerKeyOf(string file, Dictionary<string, PlannedStep> plan) =>
+        _graph.ProducerOf(file) is { } producer && plan.TryGetValue(producer, out var p) ? p.Key : null;
 }

@@ -516,15 +516,14 @@ public sealed class PipelineRunner
     /// <summary>For <c>IncludeArtifactIds</c>: the key of the step whose declared output holds <paramref name="file"/>.</summary>
     private string? ProducerKeyOf(string file)
     {
-        var producer = _graph.Steps.FirstOrDefault(s => s.Outputs.Any(o => ProjectPath.IsUnder(file, o)));
-        if (producer is null)
+        if (_graph.ProducerOf(file) is not { } producer)
         {
             return null;
         }
 
         lock (_producedLock)
         {
-            return _producedKeys.GetValueOrDefault(producer.Name);
+            return _producedKeys.GetValueOrDefault(producer);
         }
     }
 

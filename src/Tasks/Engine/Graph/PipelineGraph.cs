@@ -47,6 +47,10 @@ public sealed class PipelineGraph
         return result;
     }
 
+    /// <summary>The step whose declared output holds <paramref name="file"/>, if any.</summary>
+    public string? ProducerOf(string file) =>
+        Steps.FirstOrDefault(s => s.Outputs.Any(o => Paths.ProjectPath.IsUnder(file, o)))?.Name;
+
     /// <summary>The step and everything that depends on it, transitively.</summary>
     public HashSet<string> WithDownstream(string name)
     {
