@@ -228,9 +228,16 @@ public sealed class PipelineRunner
                 return Finish(StepOutcome.Cached, key, null) with { Saved = entry.Duration };
             }
 
-            Warning(ErrorCodes.DamagedEntry, step, $"The cached result of step '{step.Name}' is damaged ({problem}); the step executes instead and its entry is replaced.");
-            _store.DeleteEntry(entry.Key);
-            reason = "cached result damaged";
+            if (problem == EntryRemoved)
+            {
+                reason = "its entry was removed by another build";
+            }
+            else
+            {
+                Warning(ErrorCodes.DamagedEntry, step, $"The cached result of step '{step.Name}' is damaged ({problem}); the step executes instead and its entry is replaced.");
+                _store.DeleteEntry(entry.Key);
+                reason = "cached result damaged";
+            }
         }
 
         _log.Message($"Cache miss for {step.Name}: {reason}.");
@@ -323,6 +330,9 @@ public sealed class PipelineRunner
     /// and verified under a temporary name first, so a damaged entry is found before any output is touched.
     /// Returns null on success, else what is wrong with the entry.
     /// </summary>
+    // What TryRestore says when a concurrent clear or prune removed the entry between lookup and restore: a miss, not damage.
+    private const string EntryRemoved = "the entry was removed by another build";
+
     private string? TryRestore(CacheEntry entry, string runId, out int restored)
     {
         restored = 0;
@@ -338,12 +348,16 @@ public sealed class PipelineRunner
         var holder = $"{runId}/{entry.Step}";
         if (!_store.TryLease(entry, holder, _clock.GetUtcNow()))
         {
-            return "it was removed by another build";
+            return EntryRemoved;
         }
 
         try
         {
             return Restore(entry, missing, out restored);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return $"its outputs could not be restored: {e.Message}";
         }
         finally
         {
