@@ -17,7 +17,8 @@ public static class InputFiles
             return files;
         }
 
-        var matched = virtualFiles.Where(v => ProjectPath.IsGlob(declared) ? new Glob(declared).IsMatch(v) : ProjectPath.IsUnder(v, declared)).ToList();
+        var glob = ProjectPath.IsGlob(declared) ? new Glob(declared) : null;
+        var matched = virtualFiles.Where(v => glob?.IsMatch(v) ?? ProjectPath.IsUnder(v, declared)).ToList();
         if (matched.Count == 0)
         {
             return files;
