@@ -2,7 +2,8 @@
 # Measures the engine's own cost, from source, in a generated pipeline (median of N runs, default 5):
 #   1. the cost of hits: fully cached runs of S/10 and S independent steps (default 50) against an empty target,
 #      giving the fixed cost of a cached run and the marginal cost of one more cached step;
-#   2. big inputs are not hashed again: a step reading a G MiB file (default 1024), first run vs cached run.
+#   2. restores: the S-step pipeline with every output deleted before each run (all restored from objects/);
+#   3. big inputs are not hashed again: a step reading a G MiB file (default 1024), first run vs cached run.
 #   build/bench-overhead.sh [runs] [steps] [input-MiB]
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -33,6 +34,8 @@ few=$((steps / 10))
 cached_few=$(cached_run "$few")
 cached=$(cached_run "$steps")
 empty=$(repeat dotnet msbuild "$work/many$steps/many.proj" -t:Empty -nr:false -tl:off)
+restore=$(repeat sh -c "rm -f '$work/many$steps'/out/*.txt && dotnet msbuild '$work/many$steps/many.proj' -t:RunPipeline -nr:false -tl:off")
+grep -q "Restored 1 output file of s$steps" "$work/last.log" || { echo "outputs not restored" >&2; cat "$work/last.log" >&2; exit 1; }
 
 mkdir -p "$work/big/data"
 head -c "$((mib * 1024 * 1024))" /dev/urandom > "$work/big/data/big.bin"
@@ -46,6 +49,7 @@ grep -q "Using cached version of count" "$work/last.log" || { echo "big input st
 
 printf 'median of %s runs (dotnet msbuild, from source)\n' "$runs"
 printf '  empty target: %.2fs   %s cached steps: %.2fs   %s cached steps: %.2fs\n' "$empty" "$few" "$cached_few" "$steps" "$cached"
+printf '  %s steps, every output deleted and restored: %.2fs\n' "$steps" "$restore"
 awk -v e="$empty" -v a="$cached_few" -v b="$cached" -v m="$few" -v n="$steps" \
   'BEGIN { per = (b - a) / (n - m); printf "  fixed cost of a cached run: %.0f ms; each further cached step: %.1f ms\n", (a - e - per * m) * 1000, per * 1000 }'
 printf '  %s MiB input: first run %.2fs (%s), cached run %.2fs (%s: size+mtime stamp, no read)\n' "$mib" "$first" "$read_first" "$big_cached" "$read_cached"
