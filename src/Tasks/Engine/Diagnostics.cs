@@ -32,11 +32,14 @@ public static class ErrorCodes
     public const string CacheKeyCommandFailed = "MLP2006";
     public const string ResumeUnavailable = "MLP2007";
     public const string RecursiveRun = "MLP2008";
+    public const string InputChangedDuringStep = "MLP2009";
+    public const string OutputsNotWritable = "MLP2011";
 
     public const string StoreUnavailable = "MLP3001";
     public const string DamagedEntry = "MLP3002";
     public const string StoreWriteFailed = "MLP3003";
     public const string StoreReset = "MLP3004";
+    public const string UncacheableOutput = "MLP3006";
 
     public const string UnsupportedHost = "MLP4001";
     public const string NativeLibraryMissing = "MLP4002";

@@ -69,17 +69,32 @@ public sealed class ObjectStoreTests : IDisposable
     }
 
     [Fact]
-    public void StageCopyVerifiesAndCopiesNextToTheTarget()
+    public void StageCopyVerifiesAndCopiesIntoTheStagingFolder()
     {
         var (hash, _) = _objects.Add(_directory.Write("source.bin", "payload"));
-        var target = _directory.Combine("restore/model/weights.bin");
+        var staging = _directory.Combine("store/staging/1-a");
 
-        var staged = StageCopyOrFail(hash, target);
+        var staged = StageCopyOrFail(hash, staging);
 
-        Assert.Equal(Path.GetDirectoryName(target), Path.GetDirectoryName(staged));
-        Assert.NotEqual(target, staged);
+        Assert.Equal(staging, Path.GetDirectoryName(staged));
         Assert.Equal("payload", File.ReadAllText(staged));
-        Assert.False(File.Exists(target));
+    }
+
+    [Theory]
+    [InlineData("../../../victim")]
+    [InlineData("ABCDEF0123456789ABCDEF0123456789")]
+    [InlineData("abc")]
+    [InlineData("0123456789abcdef0123456789abcdef/")]
+    public void AHashThatIsNot32LowercaseHexDigitsNamesNoObject(string hash)
+    {
+        var victim = _directory.Write("victim", "keep me");
+
+        Assert.Null(_objects.StageCopy(hash, _directory.Combine("staging")));
+        Assert.False(_objects.Contains(hash));
+        _objects.Remove(hash);
+
+        Assert.Throws<ArgumentException>(() => _objects.PathOf(hash));
+        Assert.Equal("keep me", File.ReadAllText(victim));
     }
 
     [Fact]
@@ -96,10 +111,10 @@ public sealed class ObjectStoreTests : IDisposable
     {
         var (hash, _) = _objects.Add(_directory.Write("source.bin", "payload"));
         File.WriteAllText(_objects.PathOf(hash), altered);
-        var target = _directory.Combine("out/weights.bin");
+        var staging = _directory.Combine("staging");
 
-        Assert.Null(_objects.StageCopy(hash, target));
-        Assert.Empty(Directory.EnumerateFileSystemEntries(Path.GetDirectoryName(target)!));
+        Assert.Null(_objects.StageCopy(hash, staging));
+        Assert.Empty(Directory.EnumerateFileSystemEntries(staging));
     }
 
     [Fact]
@@ -123,12 +138,12 @@ public sealed class ObjectStoreTests : IDisposable
 
         _objects.Add(source);
 
-        Assert.Equal("payload", File.ReadAllText(StageCopyOrFail(hash, _directory.Combine("out/x.bin"))));
+        Assert.Equal("payload", File.ReadAllText(StageCopyOrFail(hash, _directory.Combine("staging"))));
     }
 
-    private string StageCopyOrFail(string hash, string target)
+    private string StageCopyOrFail(string hash, string stagingDirectory)
     {
-        var staged = _objects.StageCopy(hash, target);
+        var staged = _objects.StageCopy(hash, stagingDirectory);
         Assert.NotNull(staged);
         return staged;
     }

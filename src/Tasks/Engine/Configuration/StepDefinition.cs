@@ -23,6 +23,12 @@ public sealed record StepDefinition
     public IReadOnlyList<string> DependsOn { get; init; } = [];
     public IReadOnlyList<string> Inputs { get; init; } = [];
     public IReadOnlyList<string> Outputs { get; init; } = [];
+
+    /// <summary>
+    /// <c>PersistOutputs</c> (DVC's <c>persist</c>): outputs are not removed before the step executes, for steps that
+    /// update them in place (checkpoints, an appended log). What is stored then depends on what was there before.
+    /// </summary>
+    public bool PersistOutputs { get; init; }
     public IReadOnlyList<NamedValue> Parameters { get; init; } = [];
     public IReadOnlyList<string> Code { get; init; } = [];
 

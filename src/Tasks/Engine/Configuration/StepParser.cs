@@ -98,6 +98,7 @@ public static partial class StepParser
             DependsOn = SplitList(Get("DependsOn")),
             Inputs = NormalizeAll(projectDirectory, SplitList(Get("Inputs"))),
             Outputs = outputs,
+            PersistOutputs = Bool("PersistOutputs", false),
             Parameters = ParsePairs(Get("Parameters"), "Parameters", name, diagnostics),
             Code = NormalizeAll(projectDirectory, SplitList(Get("Code"))),
             EnableCache = ParseBool(Get("EnableCache"), null, "EnableCache", name, diagnostics),

@@ -25,6 +25,7 @@ public sealed class PipelineRunner
     private readonly FileHasher _hasher;
     private readonly StepKeyCalculator _keys;
     private readonly CacheLookup _lookup;
+    private readonly OutputRestorer _outputs;
     private CancellationToken _cancellation;
     private readonly Dictionary<string, string> _producedKeys = new(StringComparer.OrdinalIgnoreCase);
     private readonly Lock _producedLock = new();
@@ -44,10 +45,15 @@ public sealed class PipelineRunner
         {
             ProjectSources = options.ProjectSources,
             StoreDirectory = options.StoreDirectoryInProject,
-            KeyCommandRunner = step => KeyCommand.Run(step, options.ProjectDirectory, log, _cancellation),
+            // Once per step and run: the key is computed again after the step to see whether its inputs changed,
+            // and a custom key function is part of the key, not of what the step may change.
+            KeyCommandRunner = step => _keyCommandOutputs.GetOrAdd(step.Name, _ => KeyCommand.Run(step, options.ProjectDirectory, log, _cancellation)),
         };
         _lookup = new CacheLookup(options, store, log, _clock);
+        _outputs = new OutputRestorer(options.ProjectDirectory, store.Objects, _hasher, options.StoreDirectoryInProject);
     }
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> _keyCommandOutputs = new(StringComparer.OrdinalIgnoreCase);
 
     /// <summary>How many files this run actually read to hash (the rest were known unchanged).</summary>
     public int FilesHashed => _hasher.FilesRead;
@@ -70,6 +76,7 @@ public sealed class PipelineRunner
         }
 
         _store.StartRun(run);
+        OutputRestorer.SweepStaging(_store.Objects);
         var steps = _graph.Steps.Where(s => selected.Contains(s.Name)).ToList();
         var results = new Dictionary<string, StepRun>(StringComparer.OrdinalIgnoreCase);
         var running = new Dictionary<Task<StepRun>, string>();
@@ -220,46 +227,155 @@ public sealed class PipelineRunner
             : _lookup.Find(step, key);
         if (entry is not null)
         {
-            var problem = TryRestore(entry, runId, out var restored);
-            if (problem is null)
+            var restored = RestoreEntry(step, entry, runId);
+            if (restored.Succeeded)
             {
                 LogHit(step, restored);
                 Produced(step, key);
                 return Finish(StepOutcome.Cached, key, null) with { Saved = entry.Duration };
             }
 
-            if (problem == EntryRemoved)
-            {
-                reason = "its entry was removed by another build";
-            }
-            else
-            {
-                Warning(ErrorCodes.DamagedEntry, step, $"The cached result of step '{step.Name}' is damaged ({problem}); the step executes instead and its entry is replaced.");
-                _store.DeleteEntry(entry.Key);
-                reason = "cached result damaged";
-            }
+            reason = WhyNotRestored(step, entry, restored);
         }
 
         _log.Message($"Cache miss for {step.Name}: {reason}.");
+        if (!step.PersistOutputs && ClearOutputs(step) is { } notCleared)
+        {
+            return Finish(StepOutcome.Failed, key, notCleared);
+        }
+
         var failure = await ExecuteAsync(step, cancellationToken).ConfigureAwait(false);
         if (failure is not null)
         {
             return Finish(StepOutcome.Failed, key, failure);
         }
 
-        StoreResult(step, key, startedAt, stopwatch.Elapsed, runId);
+        if (InputsUnchanged(step, key))
+        {
+            StoreResult(step, key, startedAt, stopwatch.Elapsed, runId);
+        }
+
         Produced(step, key);
         _log.Message(string.Create(CultureInfo.InvariantCulture, $"Step {step.Name} has finished in {stopwatch.Elapsed.TotalSeconds:0.000}s."));
         return Finish(StepOutcome.Executed, key, reason);
     }
 
-    private void LogHit(StepDefinition step, int restored)
+    private void LogHit(StepDefinition step, RestoreOutcome restored)
     {
         _log.Message($"Using cached version of {step.Name}.");
-        if (restored > 0)
+        if (restored.Placed > 0)
         {
-            _log.Message($"Restored {restored} output file{(restored == 1 ? "" : "s")} of {step.Name} from the cache.");
+            _log.Message($"Restored {restored.Placed} output file{(restored.Placed == 1 ? "" : "s")} of {step.Name} from the cache.");
         }
+
+        if (restored.Removed > 0)
+        {
+            _log.Message($"Removed {restored.Removed} path{(restored.Removed == 1 ? "" : "s")} from the outputs of {step.Name} that its cached result does not hold.");
+        }
+    }
+
+    /// <summary>
+    /// Makes the step's outputs exactly the entry's. Objects are leased against a concurrent collection only when
+    /// something must be copied; a hit with everything in place just marks the entry used.
+    /// </summary>
+    private RestoreOutcome RestoreEntry(StepDefinition step, CacheEntry entry, string runId)
+    {
+        var holder = $"{runId}/{entry.Step}";
+        var leased = false;
+        var asked = false;
+        try
+        {
+            var outcome = _outputs.Restore(entry, step.Outputs, () =>
+            {
+                asked = true;
+                return leased = _store.TryLease(entry, holder, _clock.GetUtcNow());
+            });
+            if (!asked)
+            {
+                _store.TouchEntry(entry.Key, _clock.GetUtcNow());
+            }
+
+            return outcome;
+        }
+        finally
+        {
+            if (leased)
+            {
+                _store.ReleaseLeases(holder);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Says why a found entry could not be restored, and deals with it: damage (a missing or altered object) removes
+    /// the entry; a failure on the project's side (permissions, disk full) keeps it for the next build.
+    /// </summary>
+    private string WhyNotRestored(StepDefinition step, CacheEntry entry, RestoreOutcome restored)
+    {
+        if (restored.Failure == OutputRestorer.EntryGone)
+        {
+            return "its entry was removed by another build";
+        }
+
+        if (restored.Damage is { } damage)
+        {
+            Warning(ErrorCodes.DamagedEntry, step, $"The cached result of step '{step.Name}' is damaged ({damage}); the step executes instead and its entry is replaced.");
+            _store.DeleteEntry(entry.Key);
+            if (restored.DamagedObject is { } altered)
+            {
+                _store.Objects.Remove(altered); // A fresh capture stores it again; a missing one is gone already.
+            }
+
+            return "cached result damaged";
+        }
+
+        Warning(ErrorCodes.OutputsNotWritable, step,
+            $"The outputs of step '{step.Name}' could not be restored from the cache ({restored.Failure}); the step executes instead. The cached result is kept.");
+        return "its outputs could not be restored";
+    }
+
+    /// <summary>Removes the step's outputs before it executes; null on success, else why it failed (already logged).</summary>
+    private string? ClearOutputs(StepDefinition step)
+    {
+        try
+        {
+            _outputs.Clear(step.Outputs);
+            return null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Error(ErrorCodes.OutputsNotWritable, step,
+                $"The outputs of step '{step.Name}' could not be removed before it runs ({e.Message}). Fix the permissions, or set PersistOutputs=\"true\" if the step updates them in place.");
+            return "outputs could not be removed";
+        }
+    }
+
+    /// <summary>
+    /// Bazel's check after an action: the key is computed again from the files as they are now. An input, code file or
+    /// dependency that changed while the step ran means the outputs may come from either version, so the result is
+    /// not stored (the run still succeeds; the next run executes the step again).
+    /// </summary>
+    private bool InputsUnchanged(StepDefinition step, StepKey key)
+    {
+        string? change;
+        try
+        {
+            var now = _keys.Compute(step, ProducerKeyOf);
+            change = now.Value == key.Value ? null : MissExplainer.Explain(key.Components, now.Components);
+        }
+        catch (MissingKeyFileException e)
+        {
+            change = $"{e.Kind.ToLowerInvariant()} {e.Path} was removed";
+        }
+
+        if (change is null)
+        {
+            return true;
+        }
+
+        Warning(ErrorCodes.InputChangedDuringStep, step,
+            $"The inputs of step '{step.Name}' changed while it ran ({change}); its result is not stored, and the next run executes it again.");
+        return false;
     }
 
     /// <summary>
@@ -297,15 +413,17 @@ public sealed class PipelineRunner
 
         if (entry is not null)
         {
-            var damage = TryRestore(entry, runId, out var restored);
-            if (damage is null)
+            var restored = RestoreEntry(step, entry, runId);
+            if (restored.Succeeded)
             {
                 LogHit(step, restored);
                 Produced(step, key);
                 return finish(StepOutcome.Cached, key, null) with { Saved = entry.Duration };
             }
 
-            problem = $"the cached result of step '{step.Name}' is damaged ({damage})";
+            problem = restored.Damage is { } damage
+                ? $"the cached result of step '{step.Name}' is damaged ({damage})"
+                : $"its outputs could not be restored ({restored.Failure})";
         }
 
         Error(ErrorCodes.ResumeUnavailable, step,
@@ -323,94 +441,6 @@ public sealed class PipelineRunner
         {
             return null;
         }
-    }
-
-    /// <summary>
-    /// Restores an entry's outputs that are missing or differ, leaving matching files alone. Every object is copied
-    /// and verified under a temporary name first, so a damaged entry is found before any output is touched.
-    /// Returns null on success, else what is wrong with the entry.
-    /// </summary>
-    // What TryRestore says when a concurrent clear or prune removed the entry between lookup and restore: a miss, not damage.
-    private const string EntryRemoved = "the entry was removed by another build";
-
-    private string? TryRestore(CacheEntry entry, string runId, out int restored)
-    {
-        restored = 0;
-        var missing = entry.Manifest.Where(file => !IsInPlace(file)).ToList();
-        if (missing.Count == 0)
-        {
-            // The common hit: every output is already there. Nothing to protect from a concurrent prune; just mark the use.
-            _store.TouchEntry(entry.Key, _clock.GetUtcNow());
-            CreateDirectories(entry);
-            return null;
-        }
-
-        var holder = $"{runId}/{entry.Step}";
-        if (!_store.TryLease(entry, holder, _clock.GetUtcNow()))
-        {
-            return EntryRemoved;
-        }
-
-        try
-        {
-            return Restore(entry, missing, out restored);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return $"its outputs could not be restored: {e.Message}";
-        }
-        finally
-        {
-            _store.ReleaseLeases(holder);
-        }
-    }
-
-    private bool IsInPlace(ManifestFile file)
-    {
-        var target = ProjectPath.ToFull(_options.ProjectDirectory, file.Path);
-        return File.Exists(target) && new FileInfo(target).Length == file.Size && _hasher.Hash(target) == file.Hash;
-    }
-
-    private void CreateDirectories(CacheEntry entry)
-    {
-        foreach (var directory in entry.Directories)
-        {
-            Directory.CreateDirectory(ProjectPath.ToFull(_options.ProjectDirectory, directory));
-        }
-    }
-
-    private string? Restore(CacheEntry entry, List<ManifestFile> missing, out int restored)
-    {
-        restored = 0;
-        var staged = new List<(string Temp, string Target, ManifestFile File)>();
-        foreach (var file in missing)
-        {
-            var target = ProjectPath.ToFull(_options.ProjectDirectory, file.Path);
-            var temp = _store.Objects.StageCopy(file.Hash, target);
-            if (temp is null)
-            {
-                staged.ForEach(s => ObjectStore.TryDelete(s.Temp));
-                _store.Objects.Remove(file.Hash);
-                return $"the stored object for {file.Path} is missing or altered";
-            }
-
-            staged.Add((temp, target, file));
-        }
-
-        foreach (var (temp, target, file) in staged)
-        {
-            if (!OperatingSystem.IsWindows() && file.Mode != 0)
-            {
-                File.SetUnixFileMode(temp, (UnixFileMode)file.Mode);
-            }
-
-            File.Move(temp, target, overwrite: true);
-            _hasher.Remember(target, file.Size, File.GetLastWriteTimeUtc(target).Ticks, file.Hash);
-        }
-
-        CreateDirectories(entry);
-        restored = staged.Count;
-        return null;
     }
 
     /// <summary>Runs the step's command; returns null on success, else why it failed (already logged as an error).</summary>
@@ -478,6 +508,10 @@ public sealed class PipelineRunner
                 }
             }
         }
+        catch (UncacheableOutputException e)
+        {
+            Warning(ErrorCodes.UncacheableOutput, step, $"The result of step '{step.Name}' is not cached: {e.Message} A cached copy could not be restored faithfully; make the link relative to a path inside the project, or copy the file.");
+        }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or Microsoft.Data.Sqlite.SqliteException)
         {
             Warning(ErrorCodes.StoreWriteFailed, step, $"The result of step '{step.Name}' could not be stored ({e.Message}); the next run executes it again.");
@@ -486,25 +520,7 @@ public sealed class PipelineRunner
 
     private CacheEntry BuildEntry(StepDefinition step, StepKey key, DateTimeOffset createdAt, TimeSpan duration, string runId)
     {
-        var manifest = new List<ManifestFile>();
-        var directories = new List<string>();
-        foreach (var output in step.Outputs)
-        {
-            var full = ProjectPath.ToFull(_options.ProjectDirectory, output);
-            if (Directory.Exists(full))
-            {
-                directories.Add(output.TrimEnd('/') + "/");
-            }
-
-            foreach (var file in InputFiles.Expand(_options.ProjectDirectory, output, out _))
-            {
-                var fullFile = ProjectPath.ToFull(_options.ProjectDirectory, file);
-                var (hash, size) = _store.Objects.Add(fullFile);
-                var mode = OperatingSystem.IsWindows() ? 0 : (int)File.GetUnixFileMode(fullFile);
-                manifest.Add(new ManifestFile(file, hash, size, mode));
-            }
-        }
-
+        var captured = OutputCapture.Capture(_options.ProjectDirectory, step.Outputs, _store.Objects, _options.StoreDirectoryInProject);
         return new CacheEntry
         {
             Pipeline = _options.PipelineName,
@@ -513,8 +529,9 @@ public sealed class PipelineRunner
             CreatedAt = createdAt,
             Duration = duration,
             Components = key.Components,
-            Manifest = manifest,
-            Directories = directories,
+            Manifest = captured.Files,
+            Directories = captured.Directories,
+            Links = captured.Links,
             RunId = runId,
         };
     }

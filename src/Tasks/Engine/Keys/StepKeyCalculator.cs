@@ -62,7 +62,7 @@ public sealed class StepKeyCalculator
             Text(ComponentKind.Pipeline, "", _pipelineName),
             Text(ComponentKind.Step, "", step.Name),
             Text(ComponentKind.Settings, "", string.Create(CultureInfo.InvariantCulture,
-                $"strategy={step.CacheStrategy};code={step.IncludeStepCode};parameters={step.IncludeStepParameters};values={step.IncludeArtifactValues};ids={step.IncludeArtifactIds}")),
+                $"strategy={step.CacheStrategy};code={step.IncludeStepCode};parameters={step.IncludeStepParameters};values={step.IncludeArtifactValues};ids={step.IncludeArtifactIds}{(step.PersistOutputs ? ";persist=True" : "")}")),
         };
 
         if (step.CodeCounts)

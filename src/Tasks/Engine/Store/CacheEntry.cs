@@ -3,8 +3,17 @@ using MLPipelines.Engine.Keys;
 
 namespace MLPipelines.Engine.Store;
 
-/// <summary>One stored output file: project-relative path, content hash (the object's name), size and Unix mode.</summary>
+/// <summary>
+/// One stored output file: project-relative path (<c>/</c>-separated), content hash (the object's name: 32 lowercase
+/// hex digits of XxHash128), size in bytes and Unix permission bits (0 on Windows).
+/// </summary>
 public sealed record ManifestFile(string Path, string Hash, long Size, int Mode);
+
+/// <summary>
+/// One stored symbolic link among a step's outputs: project-relative path of the link and its target exactly as the
+/// link holds it (always relative: a link whose target leaves the project is never stored).
+/// </summary>
+public sealed record ManifestLink(string Path, string Target);
 
 /// <summary>A successful step result in the store: its key, what went into it, and the outputs it restores.</summary>
 public sealed record CacheEntry
@@ -19,8 +28,14 @@ public sealed record CacheEntry
     public required IReadOnlyList<KeyComponent> Components { get; init; }
     public required IReadOnlyList<ManifestFile> Manifest { get; init; }
 
-    /// <summary>Declared output directories, so a hit can recreate one the step left empty.</summary>
+    /// <summary>
+    /// Every directory of the outputs, project-relative with a trailing <c>/</c>: each declared output directory and
+    /// every directory below it, so a hit recreates the empty ones and a folder's shape is restored exactly.
+    /// </summary>
     public IReadOnlyList<string> Directories { get; init; } = [];
+
+    /// <summary>Symbolic links among the outputs, restored as links (SPEC <c>Outputs</c>).</summary>
+    public IReadOnlyList<ManifestLink> Links { get; init; } = [];
     public string? RunId { get; init; }
     public long TotalSize => Manifest.Sum(f => f.Size);
 }
@@ -28,5 +43,6 @@ public sealed record CacheEntry
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(List<KeyComponent>))]
 [JsonSerializable(typeof(List<ManifestFile>))]
+[JsonSerializable(typeof(List<ManifestLink>))]
 [JsonSerializable(typeof(List<string>))]
 internal sealed partial class StoreJson : JsonSerializerContext;

@@ -14,7 +14,7 @@ namespace MLPipelines.Engine.Store;
 /// </summary>
 public sealed partial class CacheStore : IDisposable
 {
-    private const int SchemaVersion = 2;
+    private const int SchemaVersion = 3;
     private readonly SqliteConnection _connection;
     private readonly Lock _lock = new();
 
@@ -97,6 +97,7 @@ public sealed partial class CacheStore : IDisposable
                 components TEXT NOT NULL,
                 manifest TEXT NOT NULL,
                 directories TEXT NOT NULL,
+                links TEXT NOT NULL DEFAULT '[]',
                 run_id TEXT);
             CREATE INDEX IF NOT EXISTS entries_by_step ON entries (pipeline, step, created_at);
             CREATE TABLE IF NOT EXISTS entry_objects (
@@ -220,8 +221,8 @@ public sealed partial class CacheStore : IDisposable
             using var cmd = _connection.CreateCommand();
             cmd.Transaction = tx;
             cmd.CommandText = """
-                INSERT INTO entries (pipeline, step, key, created_at, last_used_at, duration_ms, total_size, components, manifest, directories, run_id)
-                VALUES ($pipeline, $step, $key, $created, $created, $duration, $size, $components, $manifest, $directories, $run)
+                INSERT INTO entries (pipeline, step, key, created_at, last_used_at, duration_ms, total_size, components, manifest, directories, links, run_id)
+                VALUES ($pipeline, $step, $key, $created, $created, $duration, $size, $components, $manifest, $directories, $links, $run)
                 RETURNING id
                 """;
             cmd.Parameters.AddWithValue("$pipeline", entry.Pipeline);
@@ -233,6 +234,7 @@ public sealed partial class CacheStore : IDisposable
             cmd.Parameters.AddWithValue("$components", JsonSerializer.Serialize(entry.Components.ToList(), StoreJson.Default.ListKeyComponent));
             cmd.Parameters.AddWithValue("$manifest", JsonSerializer.Serialize(entry.Manifest.ToList(), StoreJson.Default.ListManifestFile));
             cmd.Parameters.AddWithValue("$directories", JsonSerializer.Serialize(entry.Directories.ToList(), StoreJson.Default.ListString));
+            cmd.Parameters.AddWithValue("$links", JsonSerializer.Serialize(entry.Links.ToList(), StoreJson.Default.ListManifestLink));
             cmd.Parameters.AddWithValue("$run", (object?)entry.RunId ?? DBNull.Value);
             var id = (long)cmd.ExecuteScalar()!;
             foreach (var file in entry.Manifest.DistinctBy(f => f.Hash))
@@ -313,7 +315,7 @@ public sealed partial class CacheStore : IDisposable
         lock (_lock)
         {
             using var cmd = _connection.CreateCommand();
-            cmd.CommandText = "SELECT id, pipeline, step, key, created_at, last_used_at, duration_ms, components, manifest, directories, run_id FROM entries " + where;
+            cmd.CommandText = "SELECT id, pipeline, step, key, created_at, last_used_at, duration_ms, components, manifest, directories, links, run_id FROM entries " + where;
             Bind(cmd, args);
             using var reader = cmd.ExecuteReader();
             var entries = new List<CacheEntry>();
@@ -331,7 +333,8 @@ public sealed partial class CacheStore : IDisposable
                     Components = Deserialize(reader.GetString(7), StoreJson.Default.ListKeyComponent),
                     Manifest = Deserialize(reader.GetString(8), StoreJson.Default.ListManifestFile),
                     Directories = Deserialize(reader.GetString(9), StoreJson.Default.ListString),
-                    RunId = reader.IsDBNull(10) ? null : reader.GetString(10),
+                    Links = Deserialize(reader.GetString(10), StoreJson.Default.ListManifestLink),
+                    RunId = reader.IsDBNull(11) ? null : reader.GetString(11),
                 });
             }
 

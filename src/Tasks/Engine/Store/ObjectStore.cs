@@ -20,9 +20,18 @@ public sealed class ObjectStore
 
     public string Root => _root;
 
-    public string PathOf(string hash) => Path.Combine(_root, hash[..2], hash);
+    /// <summary>
+    /// Where the object of <paramref name="hash"/> lives. Only a well-formed hash (32 lowercase hex digits) names an
+    /// object: anything else read from a store row could climb out of <c>objects/</c> (<c>../../x</c>).
+    /// </summary>
+    /// <exception cref="ArgumentException">The hash is not 32 lowercase hex digits.</exception>
+    public string PathOf(string hash) =>
+        IsValidHash(hash) ? Path.Combine(_root, hash[..2], hash) : throw new ArgumentException($"'{hash}' is not an object hash.", nameof(hash));
 
-    public bool Contains(string hash) => File.Exists(PathOf(hash));
+    /// <summary>True for the form every object name has: 32 lowercase hex digits (XxHash128).</summary>
+    public static bool IsValidHash(string hash) => hash.Length == 32 && hash.All(char.IsAsciiHexDigitLower);
+
+    public bool Contains(string hash) => IsValidHash(hash) && File.Exists(PathOf(hash));
 
     /// <summary>Copies a file into the store, hashing it on the way. Returns its hash and size.</summary>
     public (string Hash, long Size) Add(string sourcePath)
@@ -60,45 +69,55 @@ public sealed class ObjectStore
     }
 
     /// <summary>
-    /// Copies an object next to <paramref name="targetPath"/> under a temporary name, verifying its hash. Returns the
-    /// temporary path, or null when the object is missing or its content no longer matches its name.
+    /// Copies an object into <paramref name="stagingDirectory"/> (a folder inside the store, created if needed) under a
+    /// new name, verifying its hash on the way. Returns the copy's path, or null when the object is missing or its
+    /// content no longer matches its name (the copy is then deleted).
     /// </summary>
-    public string? StageCopy(string hash, string targetPath)
+    /// <exception cref="IOException">The staging folder cannot be written (disk full, permissions).</exception>
+    public string? StageCopy(string hash, string stagingDirectory)
     {
-        var source = PathOf(hash);
-        if (!File.Exists(source))
+        if (!IsValidHash(hash))
         {
             return null;
         }
 
-        Directory.CreateDirectory(Path.GetDirectoryName(targetPath)!);
-        var temp = Path.Combine(Path.GetDirectoryName(targetPath)!, $".{Path.GetFileName(targetPath)}.{Guid.NewGuid():N}.mlp-restore");
+        var source = PathOf(hash);
+        Directory.CreateDirectory(stagingDirectory);
+        var temp = Path.Combine(stagingDirectory, Guid.NewGuid().ToString("N"));
+        FileStream input;
         try
         {
-            string actual;
-            using (var input = new FileStream(source, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, 1, FileOptions.SequentialScan))
-            using (var output = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1))
-            {
-                actual = ContentHash.OfStream(input, output);
-            }
-
-            if (actual == hash)
-            {
-                return temp;
-            }
-
-            TryDelete(temp);
-            return null;
+            input = new FileStream(source, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, 1, FileOptions.SequentialScan);
         }
-        catch (IOException)
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
-            TryDelete(temp);
             return null;
         }
+
+        string actual;
+        using (input)
+        using (var output = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1))
+        {
+            actual = ContentHash.OfStream(input, output);
+        }
+
+        if (actual == hash)
+        {
+            return temp;
+        }
+
+        TryDelete(temp);
+        return null;
     }
 
     /// <summary>Deletes an object (a damaged one, or one no entry refers to any more).</summary>
-    public void Remove(string hash) => TryDelete(PathOf(hash));
+    public void Remove(string hash)
+    {
+        if (IsValidHash(hash))
+        {
+            TryDelete(PathOf(hash));
+        }
+    }
 
     internal static void TryDelete(string path)
     {

@@ -1,0 +1,94 @@
+using MLPipelines.Engine.Paths;
+
+namespace MLPipelines.Engine.Store;
+
+/// <summary>A step's outputs as stored: files (as objects), every directory, and symbolic links.</summary>
+public sealed record CapturedOutputs(IReadOnlyList<ManifestFile> Files, IReadOnlyList<string> Directories, IReadOnlyList<ManifestLink> Links);
+
+/// <summary>
+/// An output that cannot be stored faithfully: a symbolic link whose target leaves the project (restoring it on
+/// another checkout or machine would point at something the cache does not hold). The step's result is not stored.
+/// </summary>
+public sealed class UncacheableOutputException(string path, string reason) : Exception($"Output '{path}' {reason}.")
+{
+    /// <summary>The project-relative path of the output that cannot be stored.</summary>
+    public string Path { get; } = path;
+}
+
+/// <summary>
+/// Reads what a step wrote into its declared outputs and puts it in the store: every file's content into
+/// <c>objects/</c> (hashed on the way: one read per file), the directory shape (empty folders included) and symbolic
+/// links as links. The counterpart of <see cref="OutputRestorer"/>, which makes the outputs exactly this again.
+/// </summary>
+public static class OutputCapture
+{
+    /// <summary>Unix permission bits kept in a manifest: never setuid, setgid or sticky (a row must not grant them).</summary>
+    public const int PermissionMask = 0x1FF; // 0777
+
+    /// <summary>
+    /// Captures <paramref name="outputs"/> (project-relative declared outputs; a trailing <c>/</c> marks a
+    /// directory). <paramref name="excluded"/> is a project-relative folder never captured (the store itself, when it
+    /// lies inside an output folder). <paramref name="hashed"/> is told each stored file's absolute path and hash,
+    /// so the caller can remember it without reading the file again.
+    /// </summary>
+    /// <exception cref="UncacheableOutputException">A symbolic link among the outputs points outside the project.</exception>
+    /// <exception cref="IOException">A file could not be read or stored.</exception>
+    public static CapturedOutputs Capture(
+        string projectDirectory,
+        IEnumerable<string> outputs,
+        ObjectStore objects,
+        string? excluded = null,
+        Action<string, string>? hashed = null)
+    {
+        var files = new List<ManifestFile>();
+        var directories = new List<string>();
+        var links = new List<ManifestLink>();
+        var seen = new HashSet<string>(ProjectPath.PathComparison == StringComparison.Ordinal ? StringComparer.Ordinal : StringComparer.OrdinalIgnoreCase);
+        foreach (var output in outputs)
+        {
+            foreach (var node in OutputTree.Walk(projectDirectory, output))
+            {
+                if (!seen.Add(node.Path) || (excluded is not null && ProjectPath.IsUnder(node.Path, excluded)))
+                {
+                    continue;
+                }
+
+                switch (node.Kind)
+                {
+                    case OutputNodeKind.Directory:
+                        directories.Add(node.Path);
+                        break;
+                    case OutputNodeKind.Link:
+                        links.Add(new ManifestLink(node.Path, StorableTarget(projectDirectory, node)));
+                        break;
+                    default:
+                        var (hash, size) = objects.Add(node.FullPath);
+                        hashed?.Invoke(node.FullPath, hash);
+                        var mode = OperatingSystem.IsWindows() ? 0 : (int)File.GetUnixFileMode(node.FullPath) & PermissionMask;
+                        files.Add(new ManifestFile(node.Path, hash, size, mode));
+                        break;
+                }
+            }
+        }
+
+        return new CapturedOutputs(files, directories, links);
+    }
+
+    /// <summary>
+    /// The target to store for a link: relative targets as they are; an absolute target inside the project made
+    /// relative to the link's folder, so a moved checkout restores a working link. A target outside the project
+    /// cannot be restored faithfully elsewhere and makes the result uncacheable.
+    /// </summary>
+    private static string StorableTarget(string projectDirectory, OutputNode link)
+    {
+        var target = new FileInfo(link.FullPath).LinkTarget!;
+        var folder = Path.GetDirectoryName(link.FullPath)!;
+        var resolved = Path.GetFullPath(Path.Combine(folder, target));
+        if (!ProjectPath.TryNormalize(projectDirectory, resolved, out _))
+        {
+            throw new UncacheableOutputException(link.Path, $"is a symbolic link to '{target}', outside the project");
+        }
+
+        return Path.IsPathRooted(target) ? Path.GetRelativePath(folder, resolved).Replace('\\', '/') : target;
+    }
+}

@@ -1,0 +1,340 @@
+using System.Diagnostics;
+using System.Globalization;
+using MLPipelines.Engine.Hashing;
+using MLPipelines.Engine.Paths;
+
+namespace MLPipelines.Engine.Store;
+
+/// <summary>What <see cref="OutputRestorer.Restore"/> did: how many paths it placed, or why it could not.</summary>
+public sealed record RestoreOutcome
+{
+    /// <summary>Files and links written or replaced (folders are not counted); 0 when everything was already in place.</summary>
+    public int Placed { get; init; }
+
+    /// <summary>Extra paths removed from the outputs because the entry does not hold them.</summary>
+    public int Removed { get; init; }
+
+    /// <summary>Set when an object is missing or its content no longer matches its name: the entry is damaged.</summary>
+    public string? Damage { get; init; }
+
+    /// <summary>With <see cref="Damage"/>: the object that is missing or altered.</summary>
+    public string? DamagedObject { get; init; }
+
+    /// <summary>Set when the project side failed (permissions, disk full, path too long): the entry is fine.</summary>
+    public string? Failure { get; init; }
+
+    public bool Succeeded => Damage is null && Failure is null;
+}
+
+/// <summary>
+/// The one place that writes into a step's declared outputs (SPEC <c>Outputs</c>, <c>PersistOutputs</c>):
+/// <list type="bullet">
+/// <item>before a step executes, its outputs are removed (files deleted, directories emptied), so what is stored is
+/// only what this run wrote (DVC removes outputs before a stage runs for the same reason);</item>
+/// <item>on a hit, every declared output is made exactly the entry's: missing or different files placed, files the
+/// entry does not hold removed, empty directories and symbolic links restored, a path whose type changed replaced.</item>
+/// </list>
+/// Restored files are copied out of <c>objects/</c> into a staging folder inside the store (same volume, verified
+/// against their hash on the way) and only then renamed into place, so a damaged entry is found before any output is
+/// touched and a crash never leaves a half-written or temporary file among the outputs. Symbolic links are never
+/// followed: a link in an output folder is removed or replaced as a link, whatever it points to.
+/// </summary>
+public sealed class OutputRestorer
+{
+    // A staging folder whose build is gone is swept at the next run; one older than this is swept whatever its owner.
+    private static readonly TimeSpan StagingGrace = TimeSpan.FromDays(1);
+
+    private readonly string _projectDirectory;
+    private readonly ObjectStore _objects;
+    private readonly FileHasher _hasher;
+    private readonly string? _excluded;
+
+    /// <param name="projectDirectory">Absolute project directory; every output path is relative to it.</param>
+    /// <param name="objects">Where restored content comes from; its store folder holds the staging area.</param>
+    /// <param name="hasher">Tells whether a file already in place holds the entry's content, by its stamp.</param>
+    /// <param name="excluded">Project-relative folder never touched (the store, when it lies inside an output folder).</param>
+    public OutputRestorer(string projectDirectory, ObjectStore objects, FileHasher hasher, string? excluded = null)
+    {
+        _projectDirectory = projectDirectory;
+        _objects = objects;
+        _hasher = hasher;
+        _excluded = excluded;
+    }
+
+    /// <summary>
+    /// Removes a step's declared outputs before it executes: a file or link is deleted, a directory emptied (the
+    /// folder itself stays). Nothing outside the outputs is touched, and links are deleted, never followed.
+    /// </summary>
+    /// <exception cref="IOException">An output could not be removed (permissions, a busy file).</exception>
+    public void Clear(IEnumerable<string> outputs)
+    {
+        foreach (var output in outputs)
+        {
+            var full = ProjectPath.ToFull(_projectDirectory, output);
+            switch (OutputTree.KindOf(full))
+            {
+                case OutputNodeKind.Directory:
+                    foreach (var child in new DirectoryInfo(full).EnumerateFileSystemInfos("*", new EnumerationOptions { AttributesToSkip = 0 }))
+                    {
+                        var relative = ProjectPath.FromFull(_projectDirectory, child.FullName);
+                        if (!IsExcluded(relative))
+                        {
+                            Delete(child.FullName, child.LinkTarget is null && child is DirectoryInfo ? OutputNodeKind.Directory : OutputNodeKind.File);
+                        }
+                    }
+
+                    break;
+                case { } kind:
+                    Delete(full, kind);
+                    break;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Makes the declared outputs exactly <paramref name="entry"/>'s. When everything is already in place (the common
+    /// hit) nothing is written and <paramref name="beforeWriting"/> is not called; otherwise it is called once before
+    /// the first object is read (to protect the objects from a concurrent collection; returning false abandons the
+    /// restore with nothing changed).
+    /// </summary>
+    public RestoreOutcome Restore(CacheEntry entry, IReadOnlyList<string> outputs, Func<bool>? beforeWriting = null)
+    {
+        RestorePlan plan;
+        try
+        {
+            plan = Compare(entry, outputs);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return new RestoreOutcome { Failure = e.Message };
+        }
+
+        if (plan.IsEmpty)
+        {
+            return new RestoreOutcome();
+        }
+
+        if (beforeWriting is not null && !beforeWriting())
+        {
+            return new RestoreOutcome { Failure = EntryGone };
+        }
+
+        var staging = Path.Combine(StagingRoot(_objects), string.Create(CultureInfo.InvariantCulture, $"{Environment.ProcessId}-{Guid.NewGuid():N}"));
+        try
+        {
+            // 1. Every object copied and verified first: a damaged entry is found before any output is touched.
+            var staged = new List<(string Temp, ManifestFile File)>();
+            foreach (var file in plan.Files)
+            {
+                var temp = _objects.StageCopy(file.Hash, staging);
+                if (temp is null)
+                {
+                    return new RestoreOutcome { Damage = $"the stored object for {file.Path} is missing or altered", DamagedObject = file.Hash };
+                }
+
+                if (!OperatingSystem.IsWindows())
+                {
+                    File.SetUnixFileMode(temp, (UnixFileMode)(file.Mode & OutputCapture.PermissionMask));
+                }
+
+                staged.Add((temp, file));
+            }
+
+            // 2. What the entry does not hold, or holds as another type, goes; 3. then folders, files and links.
+            foreach (var node in plan.Remove)
+            {
+                Delete(node.FullPath, node.Kind);
+            }
+
+            foreach (var directory in plan.Directories)
+            {
+                Directory.CreateDirectory(ProjectPath.ToFull(_projectDirectory, directory));
+            }
+
+            foreach (var (temp, file) in staged)
+            {
+                var target = ProjectPath.ToFull(_projectDirectory, file.Path);
+                Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+                File.Move(temp, target, overwrite: true);
+                _hasher.Remember(target, file.Size, File.GetLastWriteTimeUtc(target).Ticks, file.Hash);
+            }
+
+            foreach (var link in plan.Links)
+            {
+                var target = ProjectPath.ToFull(_projectDirectory, link.Path);
+                Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+                File.CreateSymbolicLink(target, link.Target);
+            }
+
+            return new RestoreOutcome { Placed = plan.Files.Count + plan.Links.Count, Removed = plan.Remove.Count };
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return new RestoreOutcome { Failure = e.Message };
+        }
+        finally
+        {
+            TryDeleteDirectory(staging);
+        }
+    }
+
+    /// <summary>What <see cref="Restore"/> says when the caller's <c>beforeWriting</c> refused (the entry is gone).</summary>
+    public const string EntryGone = "the entry was removed by another build";
+
+    /// <summary>
+    /// Deletes staging folders left by builds that died mid-restore (their process is gone) or that are older than a
+    /// day. Never touches the user's outputs: staging lives in the store.
+    /// </summary>
+    public static void SweepStaging(ObjectStore objects)
+    {
+        var root = StagingRoot(objects);
+        if (!Directory.Exists(root))
+        {
+            return;
+        }
+
+        foreach (var folder in new DirectoryInfo(root).EnumerateDirectories())
+        {
+            var dash = folder.Name.IndexOf('-', StringComparison.Ordinal);
+            var owner = dash > 0 && int.TryParse(folder.Name[..dash], NumberStyles.None, CultureInfo.InvariantCulture, out var pid) ? pid : -1;
+            if (owner != Environment.ProcessId && (!IsAlive(owner) || DateTime.UtcNow - folder.CreationTimeUtc > StagingGrace))
+            {
+                TryDeleteDirectory(folder.FullName);
+            }
+        }
+    }
+
+    private static string StagingRoot(ObjectStore objects) => Path.Combine(Path.GetDirectoryName(objects.Root)!, "staging");
+
+    private static bool IsAlive(int pid)
+    {
+        if (pid <= 0)
+        {
+            return false;
+        }
+
+        try
+        {
+            using var process = Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
+    }
+
+    private sealed record RestorePlan(List<ManifestFile> Files, List<ManifestLink> Links, List<string> Directories, List<OutputNode> Remove)
+    {
+        public bool IsEmpty => Files.Count == 0 && Links.Count == 0 && Directories.Count == 0 && Remove.Count == 0;
+    }
+
+    /// <summary>Compares the outputs on disk with the entry: what to place, and what to remove first.</summary>
+    private RestorePlan Compare(CacheEntry entry, IReadOnlyList<string> outputs)
+    {
+        var comparer = ProjectPath.PathComparison == StringComparison.Ordinal ? StringComparer.Ordinal : StringComparer.OrdinalIgnoreCase;
+        var files = entry.Manifest.ToDictionary(f => f.Path, comparer);
+        var links = entry.Links.ToDictionary(l => l.Path, comparer);
+        var directories = entry.Directories.ToHashSet(comparer);
+        var inPlace = new HashSet<string>(comparer);
+        var remove = new List<OutputNode>();
+
+        foreach (var output in outputs)
+        {
+            string? removedDirectory = null;
+            foreach (var node in OutputTree.Walk(_projectDirectory, output))
+            {
+                if (removedDirectory is not null && ProjectPath.IsUnder(node.Path, removedDirectory))
+                {
+                    continue; // Goes with the folder above it.
+                }
+
+                if (IsExcluded(node.Path) || inPlace.Contains(node.Path))
+                {
+                    continue;
+                }
+
+                var matches = node.Kind switch
+                {
+                    OutputNodeKind.Directory => directories.Contains(node.Path),
+                    OutputNodeKind.Link => links.TryGetValue(node.Path, out var link) && new FileInfo(node.FullPath).LinkTarget == link.Target,
+                    _ => files.TryGetValue(node.Path, out var file) && HoldsContent(node.FullPath, file),
+                };
+                if (matches)
+                {
+                    inPlace.Add(node.Path);
+                    continue;
+                }
+
+                remove.Add(node);
+                if (node.Kind == OutputNodeKind.Directory)
+                {
+                    removedDirectory = node.Path;
+                }
+            }
+        }
+
+        return new RestorePlan(
+            entry.Manifest.Where(f => !inPlace.Contains(f.Path)).ToList(),
+            entry.Links.Where(l => !inPlace.Contains(l.Path)).ToList(),
+            entry.Directories.Where(d => !inPlace.Contains(d)).Order(StringComparer.Ordinal).ToList(),
+            remove);
+    }
+
+    /// <summary>A regular file with the entry's size, mode and content (by its stamp: no read when it is unchanged).</summary>
+    private bool HoldsContent(string fullPath, ManifestFile file)
+    {
+        var info = new FileInfo(fullPath);
+        if (info.Length != file.Size)
+        {
+            return false;
+        }
+
+        if (!OperatingSystem.IsWindows() && ((int)info.UnixFileMode & OutputCapture.PermissionMask) != (file.Mode & OutputCapture.PermissionMask))
+        {
+            return false;
+        }
+
+        return _hasher.Hash(fullPath) == file.Hash;
+    }
+
+    private bool IsExcluded(string relativePath) => _excluded is not null && ProjectPath.Overlaps(relativePath, _excluded);
+
+    /// <summary>Deletes one node as what it is: a folder with everything below it (links inside are unlinked, not followed), a file, or a link itself.</summary>
+    private static void Delete(string fullPath, OutputNodeKind kind)
+    {
+        if (kind == OutputNodeKind.Directory)
+        {
+            Directory.Delete(fullPath, recursive: true);
+        }
+        else if (kind == OutputNodeKind.Link && OperatingSystem.IsWindows() && Directory.Exists(fullPath))
+        {
+            Directory.Delete(fullPath); // A directory link on Windows is removed as a directory, without its target.
+        }
+        else
+        {
+            File.Delete(fullPath);
+        }
+    }
+
+    private static void TryDeleteDirectory(string path)
+    {
+        try
+        {
+            if (Directory.Exists(path))
+            {
+                Directory.Delete(path, recursive: true);
+            }
+        }
+        catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+    }
+}

@@ -1,0 +1,337 @@
+using System.Runtime.Versioning;
+using MLPipelines.Engine.Hashing;
+using MLPipelines.Engine.Store;
+using MLPipelines.Tasks.Tests.TestKit;
+
+namespace MLPipelines.Tasks.Tests.Store;
+
+/// <summary>
+/// The placement rules of <see cref="OutputCapture"/> and <see cref="OutputRestorer"/>: what a step wrote is stored
+/// with its shape (empty folders, links), a hit makes the outputs exactly that again, clearing before a run removes
+/// only the outputs, and no temporary file ever appears among them. Real files, folders and links; no store database.
+/// </summary>
+[UnsupportedOSPlatform("windows")] // Symbolic links without privileges, and Unix modes.
+public sealed class OutputPlacementTests : IDisposable
+{
+    private readonly TempDirectory _root = new();
+    private readonly string _project;
+    private readonly ObjectStore _objects;
+    private readonly OutputRestorer _restorer;
+
+    public OutputPlacementTests()
+    {
+        _project = _root.Subdirectory("project");
+        _objects = new ObjectStore(_root.Combine("store/objects"));
+        _restorer = new OutputRestorer(_project, _objects, new FileHasher());
+    }
+
+    public void Dispose() => _root.Dispose();
+
+    private string P(string relative) => _root.Combine("project/" + relative);
+
+    private void Write(string relative, string content) => _root.Write("project/" + relative, content);
+
+    private CacheEntry Capture(params string[] outputs)
+    {
+        var captured = OutputCapture.Capture(_project, outputs, _objects);
+        return new CacheEntry
+        {
+            Pipeline = "p",
+            Step = "s",
+            Key = "k",
+            CreatedAt = DateTimeOffset.UnixEpoch,
+            Components = [],
+            Manifest = captured.Files,
+            Directories = captured.Directories,
+            Links = captured.Links,
+        };
+    }
+
+    /// <summary>Every path below the project, folders with a trailing '/', links as "path -> target".</summary>
+    private List<string> Tree()
+    {
+        return OutputTree.Walk(_project, "").Skip(1)
+            .Select(n => n.Kind == OutputNodeKind.Link ? $"{n.Path} -> {new FileInfo(n.FullPath).LinkTarget}" : n.Path)
+            .ToList();
+    }
+
+    [Fact]
+    public void CaptureRecordsFilesEveryFolderAndLinksAsLinks()
+    {
+        Write("model/weights.bin", "w");
+        Directory.CreateDirectory(P("model/empty/deeper"));
+        File.CreateSymbolicLink(P("model/latest"), "weights.bin");
+
+        var entry = Capture("model/");
+
+        Assert.Equal(["model/weights.bin"], entry.Manifest.Select(f => f.Path));
+        Assert.Equal(["model/", "model/empty/", "model/empty/deeper/"], entry.Directories);
+        Assert.Equal([new ManifestLink("model/latest", "weights.bin")], entry.Links);
+        Assert.Equal(ContentHash.OfText("w"), entry.Manifest[0].Hash);
+    }
+
+    [Fact]
+    public void AnAbsoluteLinkInsideTheProjectIsStoredRelativeToItsFolder()
+    {
+        Write("model/weights.bin", "w");
+        File.CreateSymbolicLink(P("model/latest"), P("model/weights.bin"));
+
+        var entry = Capture("model/");
+
+        Assert.Equal([new ManifestLink("model/latest", "weights.bin")], entry.Links);
+    }
+
+    [Theory]
+    [InlineData("/etc/passwd")]
+    [InlineData("../../outside.txt")]
+    public void ALinkWhoseTargetLeavesTheProjectCannotBeStored(string target)
+    {
+        Directory.CreateDirectory(P("model"));
+        File.CreateSymbolicLink(P("model/escape"), target);
+
+        var error = Assert.Throws<UncacheableOutputException>(() => Capture("model/"));
+
+        Assert.Equal("model/escape", error.Path);
+    }
+
+    [Fact]
+    public void CaptureMasksModesToPermissionBits()
+    {
+        Write("tool.sh", "#!/bin/sh");
+        File.SetUnixFileMode(P("tool.sh"), (UnixFileMode)Convert.ToInt32("4755", 8));
+
+        var entry = Capture("tool.sh");
+
+        Assert.Equal(Convert.ToInt32("755", 8), entry.Manifest[0].Mode);
+    }
+
+    [Fact]
+    public void RestoreIntoNothingRecreatesFilesEmptyFoldersAndLinks()
+    {
+        Write("model/weights.bin", "w");
+        Write("model/sub/config.json", "{}");
+        Directory.CreateDirectory(P("model/empty"));
+        File.CreateSymbolicLink(P("model/latest"), "weights.bin");
+        var entry = Capture("model/");
+        Directory.Delete(P("model"), recursive: true);
+
+        var outcome = _restorer.Restore(entry, ["model/"]);
+
+        Assert.True(outcome.Succeeded);
+        Assert.Equal(3, outcome.Placed);
+        Assert.Equal(["model/", "model/empty/", "model/latest -> weights.bin", "model/sub/", "model/sub/config.json", "model/weights.bin"], Tree());
+        Assert.Equal("w", File.ReadAllText(P("model/latest")));
+    }
+
+    [Fact]
+    public void FilesTheEntryDoesNotHoldAreRemovedFromADeclaredFolder()
+    {
+        Write("model/a.bin", "a");
+        var entry = Capture("model/");
+        Write("model/b.bin", "b");
+        Write("model/old/c.bin", "c");
+
+        var outcome = _restorer.Restore(entry, ["model/"]);
+
+        Assert.True(outcome.Succeeded);
+        Assert.Equal(0, outcome.Placed);
+        Assert.Equal(2, outcome.Removed);
+        Assert.Equal(["model/", "model/a.bin"], Tree());
+    }
+
+    [Fact]
+    public void AnEditedFileIsReplacedAndOneInPlaceIsNotRewritten()
+    {
+        Write("out/a.txt", "a");
+        Write("out/b.txt", "b");
+        var entry = Capture("out/");
+        Write("out/a.txt", "A");
+        var untouched = new DateTime(2020, 1, 2, 3, 4, 5, DateTimeKind.Utc);
+        File.SetLastWriteTimeUtc(P("out/b.txt"), untouched);
+
+        var outcome = _restorer.Restore(entry, ["out/"]);
+
+        Assert.Equal(1, outcome.Placed);
+        Assert.Equal("a", File.ReadAllText(P("out/a.txt")));
+        Assert.Equal(untouched, File.GetLastWriteTimeUtc(P("out/b.txt")));
+    }
+
+    [Fact]
+    public void AFileWhereTheEntryHasAFolderIsReplacedAndTheReverse()
+    {
+        Write("out/x/inner.txt", "inner");
+        Write("out/y", "file y");
+        var entry = Capture("out/");
+        Directory.Delete(P("out/x"), recursive: true);
+        Write("out/x", "now a file");
+        File.Delete(P("out/y"));
+        Write("out/y/z.txt", "now a folder");
+
+        var outcome = _restorer.Restore(entry, ["out/"]);
+
+        Assert.True(outcome.Succeeded);
+        Assert.Equal(["out/", "out/x/", "out/x/inner.txt", "out/y"], Tree());
+        Assert.Equal("file y", File.ReadAllText(P("out/y")));
+    }
+
+    [Fact]
+    public void ADeclaredFileOutputThatBecameAFolderIsReplaced()
+    {
+        Write("report.txt", "report");
+        var entry = Capture("report.txt");
+        File.Delete(P("report.txt"));
+        Write("report.txt/inside", "x");
+
+        Assert.True(_restorer.Restore(entry, ["report.txt"]).Succeeded);
+
+        Assert.Equal("report", File.ReadAllText(P("report.txt")));
+    }
+
+    [Fact]
+    public void ARetargetedLinkIsRestoredAndALinkOutOfTheProjectIsRemovedWithoutTouchingItsTarget()
+    {
+        Write("out/a.bin", "a");
+        Write("out/b.bin", "b");
+        File.CreateSymbolicLink(P("out/latest"), "a.bin");
+        var entry = Capture("out/");
+        File.Delete(P("out/latest"));
+        File.CreateSymbolicLink(P("out/latest"), "b.bin");
+        var outside = _root.Subdirectory("outside");
+        _root.Write("outside/precious.txt", "keep");
+        File.CreateSymbolicLink(P("out/escape"), outside);
+
+        var outcome = _restorer.Restore(entry, ["out/"]);
+
+        Assert.True(outcome.Succeeded);
+        Assert.Equal("a.bin", new FileInfo(P("out/latest")).LinkTarget);
+        Assert.False(File.Exists(P("out/escape")) || Directory.Exists(P("out/escape")));
+        Assert.Equal("keep", _root.Read("outside/precious.txt"));
+    }
+
+    [Fact]
+    public void AMissingObjectIsDamageFoundBeforeAnyOutputIsTouched()
+    {
+        Write("out/a.txt", "a");
+        Write("out/b.txt", "b");
+        var entry = Capture("out/");
+        _objects.Remove(entry.Manifest.Single(f => f.Path == "out/b.txt").Hash);
+        Write("out/a.txt", "edited");
+        Write("out/extra.txt", "extra");
+        File.Delete(P("out/b.txt"));
+
+        var outcome = _restorer.Restore(entry, ["out/"]);
+
+        Assert.NotNull(outcome.Damage);
+        Assert.Equal(entry.Manifest.Single(f => f.Path == "out/b.txt").Hash, outcome.DamagedObject);
+        Assert.Equal("edited", File.ReadAllText(P("out/a.txt")));
+        Assert.True(File.Exists(P("out/extra.txt")));
+    }
+
+    [Fact]
+    public void AnAlteredObjectIsDamage()
+    {
+        Write("out.txt", "good");
+        var entry = Capture("out.txt");
+        File.WriteAllText(_objects.PathOf(entry.Manifest[0].Hash), "evil");
+        File.Delete(P("out.txt"));
+
+        var outcome = _restorer.Restore(entry, ["out.txt"]);
+
+        Assert.NotNull(outcome.Damage);
+        Assert.False(File.Exists(P("out.txt")));
+    }
+
+    [Fact]
+    public void NothingIsStagedAmongTheOutputsAndTheStagingFolderIsGoneAfterwards()
+    {
+        Write("out/a.txt", "a");
+        var entry = Capture("out/");
+        Directory.Delete(P("out"), recursive: true);
+
+        _restorer.Restore(entry, ["out/"]);
+
+        Assert.Equal(["out/", "out/a.txt"], Tree());
+        Assert.Empty(Directory.EnumerateFileSystemEntries(_root.Combine("store/staging")));
+    }
+
+    [Fact]
+    public void WhenEverythingIsInPlaceNothingIsWrittenAndTheObjectsAreNotAskedFor()
+    {
+        Write("out/a.txt", "a");
+        var entry = Capture("out/");
+        var asked = false;
+
+        var outcome = _restorer.Restore(entry, ["out/"], () => asked = true);
+
+        Assert.True(outcome.Succeeded);
+        Assert.False(asked);
+        Assert.Equal(0, outcome.Placed + outcome.Removed);
+    }
+
+    [Fact]
+    public void ARefusedLeaseLeavesTheOutputsAsTheyWere()
+    {
+        Write("out/a.txt", "a");
+        var entry = Capture("out/");
+        Write("out/extra.txt", "extra");
+
+        var outcome = _restorer.Restore(entry, ["out/"], () => false);
+
+        Assert.Equal(OutputRestorer.EntryGone, outcome.Failure);
+        Assert.True(File.Exists(P("out/extra.txt")));
+    }
+
+    [Fact]
+    public void ClearDeletesFilesAndLinksAndEmptiesFoldersWithoutFollowingLinks()
+    {
+        Write("out/a.txt", "a");
+        Write("out/sub/b.txt", "b");
+        Write("single.txt", "s");
+        var outside = _root.Subdirectory("outside");
+        _root.Write("outside/precious.txt", "keep");
+        File.CreateSymbolicLink(P("out/escape"), outside);
+        File.CreateSymbolicLink(P("linked.txt"), _root.Combine("outside/precious.txt"));
+        Write("unrelated.txt", "mine");
+
+        _restorer.Clear(["out/", "single.txt", "linked.txt", "missing.txt"]);
+
+        Assert.Equal(["out/", "unrelated.txt"], Tree());
+        Assert.Equal("keep", _root.Read("outside/precious.txt"));
+    }
+
+    [Fact]
+    public void TheStoreInsideADeclaredOutputFolderIsNeitherClearedCapturedNorRemoved()
+    {
+        var restorer = new OutputRestorer(_project, _objects, new FileHasher(), excluded: "out/cache/");
+        Write("out/a.txt", "a");
+        Write("out/cache/cache.db", "db");
+        var captured = OutputCapture.Capture(_project, ["out/"], _objects, excluded: "out/cache/");
+        Assert.DoesNotContain(captured.Files, f => f.Path.StartsWith("out/cache", StringComparison.Ordinal));
+
+        restorer.Clear(["out/"]);
+
+        Assert.Equal("db", File.ReadAllText(P("out/cache/cache.db")));
+        Assert.False(File.Exists(P("out/a.txt")));
+    }
+
+    [Fact]
+    public void SweepRemovesStagingOfDeadBuildsAndKeepsThatOfLiveOnes()
+    {
+        var staging = _root.Combine("store/staging");
+        var dead = Directory.CreateDirectory(Path.Combine(staging, "999999999-abc")).FullName;
+        File.WriteAllText(Path.Combine(dead, "half"), "x");
+        using var live = System.Diagnostics.Process.Start("sleep", "30");
+        var alive = Directory.CreateDirectory(Path.Combine(staging, $"{live.Id}-def")).FullName;
+        try
+        {
+            OutputRestorer.SweepStaging(_objects);
+
+            Assert.False(Directory.Exists(dead));
+            Assert.True(Directory.Exists(alive));
+        }
+        finally
+        {
+            live.Kill();
+        }
+    }
+}
