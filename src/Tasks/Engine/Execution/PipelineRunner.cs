@@ -521,6 +521,7 @@ public sealed class PipelineRunner
     private CacheEntry BuildEntry(StepDefinition step, StepKey key, DateTimeOffset createdAt, TimeSpan duration, string runId)
     {
         var captured = OutputCapture.Capture(_options.ProjectDirectory, step.Outputs, _store.Objects, _options.StoreDirectoryInProject);
+        CrashPoint.Reach(CrashPoint.ObjectsStored);
         return new CacheEntry
         {
             Pipeline = _options.PipelineName,

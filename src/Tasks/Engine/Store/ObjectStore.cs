@@ -47,6 +47,8 @@ public sealed class ObjectStore
                 target.Flush(flushToDisk: true);
             }
 
+            CrashPoint.Reach(CrashPoint.ObjectWrite);
+
             var final = PathOf(hash);
             var existing = new FileInfo(final);
             if (existing.Exists && existing.Length == new FileInfo(temp).Length)

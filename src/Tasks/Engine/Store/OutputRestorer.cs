@@ -140,6 +140,8 @@ public sealed class OutputRestorer
                 staged.Add((temp, file));
             }
 
+            CrashPoint.Reach(CrashPoint.RestoreStaged);
+
             // 2. What the entry does not hold, or holds as another type, goes; 3. then folders, files and links.
             foreach (var node in plan.Remove)
             {
@@ -156,6 +158,7 @@ public sealed class OutputRestorer
                 var target = ProjectPath.ToFull(_projectDirectory, file.Path);
                 Directory.CreateDirectory(Path.GetDirectoryName(target)!);
                 File.Move(temp, target, overwrite: true);
+                CrashPoint.Reach(CrashPoint.RestorePartial);
                 _hasher.Remember(target, file.Size, File.GetLastWriteTimeUtc(target).Ticks, file.Hash);
             }
 

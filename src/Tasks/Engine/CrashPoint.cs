@@ -1,0 +1,42 @@
+using System.Diagnostics;
+
+namespace MLPipelines.Engine;
+
+/// <summary>
+/// Test-only crash injection: kills this process outright (SIGKILL on Unix: no finally blocks, no flush) at a named
+/// point, so end-to-end tests and soaks can prove that a crash exactly there leaves the outputs and the store correct.
+/// Armed only when <c>MLPIPELINES_TEST_CRASH_POINT</c> names the point AND <c>MLPIPELINES_TEST_CRASH_ARM</c> holds
+/// <see cref="ArmPhrase"/>: no user build can hit it by accident.
+/// </summary>
+public static class CrashPoint
+{
+    /// <summary>Every object of a restore is staged in the store; nothing is placed among the outputs yet.</summary>
+    public const string RestoreStaged = "restore-staged";
+
+    /// <summary>A restore has placed its first file; the rest are still staged.</summary>
+    public const string RestorePartial = "restore-partial";
+
+    /// <summary>A step's outputs are in <c>objects/</c>; its entry is not recorded yet.</summary>
+    public const string ObjectsStored = "objects-stored";
+
+    /// <summary>An object's content is written under its temporary name, not yet renamed into place.</summary>
+    public const string ObjectWrite = "object-write";
+
+    /// <summary>The value <c>MLPIPELINES_TEST_CRASH_ARM</c> must hold.</summary>
+    public const string ArmPhrase = "kill-this-build-for-a-test";
+
+    private static readonly string? Armed =
+        Environment.GetEnvironmentVariable("MLPIPELINES_TEST_CRASH_ARM") == ArmPhrase
+            ? Environment.GetEnvironmentVariable("MLPIPELINES_TEST_CRASH_POINT")
+            : null;
+
+    /// <summary>Kills the process when armed for <paramref name="point"/>; otherwise does nothing.</summary>
+    public static void Reach(string point)
+    {
+        if (Armed is not null && string.Equals(Armed, point, StringComparison.Ordinal))
+        {
+            using var self = Process.GetCurrentProcess();
+            self.Kill();
+        }
+    }
+}
