@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Crash soak: kill -9 a build's whole process group at a random moment, then build again undisturbed and check the
+# result against what running the steps gives. Repeated R times (default 100) on a three-step pipeline whose first
+# step writes a folder, with a random parameter each time so builds execute, restore and switch between entries.
+#   build/soak-kill.sh [runs] [seed]
+# Prints one line per run and a closing line: "soak: R runs, W wrong outputs, S stray files, F failed rebuilds".
+# Exits non-zero when any of W, S, F is not 0. Runs from source (samples/FromSource), like the benchmarks.
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+runs=${1:-100} seed=${2:-$RANDOM}
+RANDOM=$seed
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+export MSBUILDDISABLENODEREUSE=1 DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_CLI_USE_MSBUILD_SERVER=0
+parts=6
+
+cat > "$work/soak.proj" <<EOF
+<Project>
+  <Import Project="$repo/samples/FromSource/Sdk.props" />
+  <PropertyGroup><V Condition="'\$(V)' == ''">a</V></PropertyGroup>
+  <ItemGroup>
+    <Step Include="gen" Parameters="V=\$(V)" Outputs="data/"
+          Command="mkdir -p data &amp;&amp; for i in $(seq -s ' ' 1 $parts); do echo \$PARAM_V-\$i > data/\$PARAM_V\$i.txt; sleep 0.05; done &amp;&amp; mkdir -p data/empty" />
+    <Step Include="train" Inputs="data/" Outputs="model/" Parameters="V=\$(V)"
+          Command="mkdir -p model &amp;&amp; cat data/*.txt | sha256sum > model/weights.txt &amp;&amp; cp data/\${PARAM_V}1.txt model/first.txt &amp;&amp; ln -sf weights.txt model/latest" />
+    <Step Include="report" Inputs="model/" Outputs="report.txt" Command="cat model/weights.txt model/first.txt > report.txt" />
+  </ItemGroup>
+  <Import Project="$repo/samples/FromSource/Sdk.targets" />
+</Project>
+EOF
+
+cd "$work"
+dotnet msbuild soak.proj -t:RunPipeline -nr:false -tl:off > "$work/warmup.log" 2>&1 || { cat "$work/warmup.log"; exit 1; }
+
+# What running the steps gives for V, computed here without the SDK.
+expected() { # $1 = V, $2 = folder to fill
+  mkdir -p "$2/data/empty" "$2/model"
+  for i in $(seq 1 $parts); do echo "$1-$i" > "$2/data/$1$i.txt"; done
+  cat "$2"/data/*.txt | sha256sum > "$2/model/weights.txt"
+  cp "$2/data/${1}1.txt" "$2/model/first.txt"
+  ln -sf weights.txt "$2/model/latest"
+  cat "$2/model/weights.txt" "$2/model/first.txt" > "$2/report.txt"
+}
+
+# Every path of the outputs, links as "path -> target", files with their content hash.
+shape() { # $1 = folder
+  (cd "$1" && find data model report.txt \( -type l -printf '%p -> %l\n' \) -o \( -type d -printf '%p/\n' \) -o \( -type f -print \) | sort |
+    while read -r line; do if [ -f "$line" ] && [ ! -L "$line" ]; then echo "$line $(sha256sum < "$line" | cut -c1-16)"; else echo "$line"; fi; done)
+}
+
+wrong=0 stray=0 failed=0
+for run in $(seq 1 "$runs"); do
+  v=$(printf '%s' abc | cut -c$((RANDOM % 3 + 1)))
+  delay=$(awk -v r=$RANDOM 'BEGIN { printf "%.2f", 0.2 + (r % 180) / 100 }')
+  setsid dotnet msbuild soak.proj -t:RunPipeline -nr:false -tl:off -p:V=$v > "$work/killed.log" 2>&1 &
+  pid=$!
+  sleep "$delay"
+  kill -9 -- -"$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+
+  v=$(printf '%s' abc | cut -c$((RANDOM % 3 + 1)))
+  if ! dotnet msbuild soak.proj -t:RunPipeline -nr:false -tl:off -p:V=$v > "$work/rebuild.log" 2>&1; then
+    failed=$((failed + 1)); echo "run $run: rebuild FAILED (V=$v, killed after ${delay}s)"; tail -20 "$work/rebuild.log"; continue
+  fi
+
+  rm -rf "$work/expected"; expected "$v" "$work/expected"
+  if ! diff <(shape "$work") <(shape "$work/expected") > "$work/diff.txt"; then
+    if grep -q '^<' "$work/diff.txt" && ! grep -q '^>' "$work/diff.txt"; then stray=$((stray + 1)); else wrong=$((wrong + 1)); fi
+    echo "run $run: outputs differ from running the steps (V=$v, killed after ${delay}s)"; cat "$work/diff.txt"
+  fi
+  leftovers=$(find "$work" -name '*.mlp-restore' | wc -l)
+  [ -d .mlpipelines/staging ] && leftovers=$((leftovers + $(find .mlpipelines/staging -mindepth 1 | wc -l)))
+  if [ "$leftovers" -gt 0 ]; then stray=$((stray + 1)); echo "run $run: $leftovers leftover staging files"; fi
+  summary=$(grep -o 'Pipeline soak: .*' "$work/rebuild.log" || true)
+  echo "run $run: V=$v, killed after ${delay}s; rebuild: ${summary:-?}"
+done
+
+echo "soak: $runs runs (seed $seed), $wrong wrong outputs, $stray stray files, $failed failed rebuilds"
+[ "$wrong" -eq 0 ] && [ "$stray" -eq 0 ] && [ "$failed" -eq 0 ]
