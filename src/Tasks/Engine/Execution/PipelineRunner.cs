@@ -27,6 +27,7 @@ public sealed class PipelineRunner
     private readonly CacheLookup _lookup;
     private CancellationToken _cancellation;
     private readonly Dictionary<string, string> _producedKeys = new(StringComparer.OrdinalIgnoreCase);
+    private readonly Dictionary<string, string?> _producedOutputs = new(StringComparer.OrdinalIgnoreCase);
     private readonly Lock _producedLock = new();
     private HashSet<string> _restoreOnly = new(StringComparer.OrdinalIgnoreCase);
     private HashSet<string> _resumeExecutes = new(StringComparer.OrdinalIgnoreCase);
@@ -193,7 +194,7 @@ public sealed class PipelineRunner
         StepKey key;
         try
         {
-            key = _keys.Compute(step, ProducerKeyOf);
+            key = _keys.Compute(step, ProducerKeyOf, upstreamOutputs: UpstreamOutputsOf);
         }
         catch (MissingKeyFileException e)
         {
@@ -224,7 +225,7 @@ public sealed class PipelineRunner
             if (problem is null)
             {
                 LogHit(step, restored);
-                Produced(step, key);
+                Produced(step, key, OutputsDigest.Of(entry.Manifest));
                 return Finish(StepOutcome.Cached, key, null) with { Saved = entry.Duration };
             }
 
@@ -247,8 +248,8 @@ public sealed class PipelineRunner
             return Finish(StepOutcome.Failed, key, failure);
         }
 
-        StoreResult(step, key, startedAt, stopwatch.Elapsed, runId);
-        Produced(step, key);
+        var stored = StoreResult(step, key, startedAt, stopwatch.Elapsed, runId);
+        Produced(step, key, stored is null ? OutputsOnDisk(step) : OutputsDigest.Of(stored));
         _log.Message(string.Create(CultureInfo.InvariantCulture, $"Step {step.Name} has finished in {stopwatch.Elapsed.TotalSeconds:0.000}s."));
         return Finish(StepOutcome.Executed, key, reason);
     }
@@ -301,7 +302,7 @@ public sealed class PipelineRunner
             if (damage is null)
             {
                 LogHit(step, restored);
-                Produced(step, key);
+                Produced(step, key, OutputsDigest.Of(entry.Manifest));
                 return finish(StepOutcome.Cached, key, null) with { Saved = entry.Duration };
             }
 
@@ -458,29 +459,34 @@ public sealed class PipelineRunner
         return null;
     }
 
-    /// <summary>Copies the outputs into <c>objects/</c>, then records the entry; a store failure costs the cache, not the build.</summary>
-    private void StoreResult(StepDefinition step, StepKey key, DateTimeOffset createdAt, TimeSpan duration, string runId)
+    /// <summary>
+    /// Copies the outputs into <c>objects/</c>, then records the entry; a store failure costs the cache, not the build.
+    /// Returns the manifest of what was captured, recorded or not; null when capturing failed.
+    /// </summary>
+    private IReadOnlyList<ManifestFile>? StoreResult(StepDefinition step, StepKey key, DateTimeOffset createdAt, TimeSpan duration, string runId)
     {
         try
         {
             // A concurrent prune may collect objects between their write and the entry's record; store them again then.
             for (var attempt = 1; ; attempt++)
             {
-                if (_store.RecordEntry(BuildEntry(step, key, createdAt, duration, runId)))
+                var entry = BuildEntry(step, key, createdAt, duration, runId);
+                if (_store.RecordEntry(entry))
                 {
-                    return;
+                    return entry.Manifest;
                 }
 
                 if (attempt == 3)
                 {
                     Warning(ErrorCodes.StoreWriteFailed, step, $"The result of step '{step.Name}' could not be stored: another build kept collecting its objects; the next run executes it again.");
-                    return;
+                    return entry.Manifest;
                 }
             }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or Microsoft.Data.Sqlite.SqliteException)
         {
             Warning(ErrorCodes.StoreWriteFailed, step, $"The result of step '{step.Name}' could not be stored ({e.Message}); the next run executes it again.");
+            return null;
         }
     }
 
@@ -519,11 +525,42 @@ public sealed class PipelineRunner
         };
     }
 
-    private void Produced(StepDefinition step, StepKey key)
+    /// <summary>Remembers what a finished step gave: its key and the <see cref="OutputsDigest"/> of its outputs (null: unknown).</summary>
+    private void Produced(StepDefinition step, StepKey key, string? outputs)
     {
         lock (_producedLock)
         {
             _producedKeys[step.Name] = key.Value;
+            _producedOutputs[step.Name] = outputs;
+        }
+    }
+
+    /// <summary>The digest of an upstream step's outputs, for its downstream keys; null when unknown.</summary>
+    private string? UpstreamOutputsOf(string step)
+    {
+        lock (_producedLock)
+        {
+            return _producedOutputs.GetValueOrDefault(step);
+        }
+    }
+
+    /// <summary>
+    /// The digest of a step's outputs as they are on disk, for a result that could not be captured into the store;
+    /// null when they cannot be read either, which makes every downstream step execute.
+    /// </summary>
+    private string? OutputsOnDisk(StepDefinition step)
+    {
+        try
+        {
+            return OutputsDigest.Of(step.Outputs.SelectMany(o => InputFiles.Expand(_options.ProjectDirectory, o, out _)).Select(file =>
+            {
+                var full = ProjectPath.ToFull(_options.ProjectDirectory, file);
+                return new ManifestFile(file, _hasher.Hash(full), new FileInfo(full).Length, OperatingSystem.IsWindows() ? 0 : (int)File.GetUnixFileMode(full));
+            }).ToList());
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
         }
     }
 
