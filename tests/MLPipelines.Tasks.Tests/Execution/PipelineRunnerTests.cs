@@ -409,6 +409,28 @@ public sealed class PipelineRunnerTests : IDisposable
     }
 
     [Fact]
+    public async Task AStepThatReadsAnUpstreamOutputAsAFileDependencyRunsAfterItAndReadsTheNewFile()
+    {
+        _pipeline
+            .Step("train", Counted("train", "cat cfg.json > model.txt"), ("FileDependencies", "cfg.json"), ("Outputs", "model.txt"))
+            .Step("gen", "sleep 0.3 && printf \"gamma $PARAM_Gamma\" > cfg.json", ("Parameters", "Gamma=1"), ("Outputs", "cfg.json"));
+        Project.Write("cfg.json", "stale");
+
+        var first = await _pipeline.RunAsync();
+        var firstModel = Project.Read("model.txt");
+        _pipeline.Step("gen", "sleep 0.3 && printf \"gamma $PARAM_Gamma\" > cfg.json", ("Parameters", "Gamma=2"), ("Outputs", "cfg.json"));
+        var second = await _pipeline.RunAsync();
+
+        // Declared after train, gen still runs first: only the inferred edge can order them.
+        Assert.Equal(["gen", "train"], first.Result.Steps.Select(s => s.Name));
+        first.AssertOutcome("train", StepOutcome.Executed).AssertNoDiagnostics();
+        Assert.Equal("gamma 1", firstModel);
+        second.AssertOutcome("train", StepOutcome.Executed);
+        second.AssertMessage("Cache miss for train: file dependency cfg.json changed.");
+        Assert.Equal("gamma 2", Project.Read("model.txt"));
+    }
+
+    [Fact]
     public async Task TheCommandRunsInItsWorkingDirectory()
     {
         _pipeline.Step("build", "printf here > here.txt", ("WorkingDirectory", "tools/out"), ("Outputs", "tools/out/here.txt"));

@@ -244,11 +244,26 @@ public sealed class StepKeyCalculatorTests : IDisposable
     [Fact]
     public void AnUpstreamStepNamedTwiceCountsOnce()
     {
-        var calculator = new StepKeyCalculator(_project.Path, "iris", new FileHasher(), Secret);
+        var calculator = new StepKeyCalculator(_project.Path, "iris", new FileHasher(), Secret) { InferredUpstreamOf = _ => ["LOAD"] };
 
         var key = calculator.Compute(Train() with { DependsOn = ["load", "Load"] }, upstreamOutputs: _ => "digest");
 
         Assert.Equal("load", Assert.Single(key.Components, c => c.Kind == ComponentKind.UpstreamOutputs).Name);
+    }
+
+    [Fact]
+    public void InferredUpstreamStepsJoinTheKeyLikeDependsOnSteps()
+    {
+        var digests = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase) { ["load"] = "digest-load", ["gen"] = "digest-gen-1" };
+        var calculator = new StepKeyCalculator(_project.Path, "iris", new FileHasher(), Secret) { InferredUpstreamOf = name => name == "train" ? ["gen"] : [] };
+
+        var before = calculator.Compute(Train(), upstreamOutputs: name => digests[name]);
+        digests["gen"] = "digest-gen-2";
+        var after = calculator.Compute(Train(), upstreamOutputs: name => digests[name]);
+
+        Assert.NotEqual(before.Value, after.Value);
+        Assert.Equal([(ComponentKind.UpstreamOutputs, "gen")], before.Components.Except(after.Components).Select(c => (c.Kind, c.Name)));
+        Assert.DoesNotContain(before.Components, c => c is { Kind: ComponentKind.DependsOn, Name: "gen" });
     }
 
     [Fact]

@@ -44,6 +44,7 @@ public sealed class PipelinePlanner
             ProjectSources = options.ProjectSources,
             StoreDirectory = options.StoreDirectoryInProject,
             KeyCommandRunner = step => KeyCommand.Run(step, options.ProjectDirectory, log, cancellationToken),
+            InferredUpstreamOf = graph.InferredWholeUpstreamOf,
         };
         _lookup = new CacheLookup(options, store, log, clock ?? TimeProvider.System);
     }

@@ -46,6 +46,7 @@ public sealed class PipelineRunner
             ProjectSources = options.ProjectSources,
             StoreDirectory = options.StoreDirectoryInProject,
             KeyCommandRunner = step => KeyCommand.Run(step, options.ProjectDirectory, log, _cancellation),
+            InferredUpstreamOf = graph.InferredWholeUpstreamOf,
         };
         _lookup = new CacheLookup(options, store, log, _clock);
     }

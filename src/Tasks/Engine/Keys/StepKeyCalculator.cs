@@ -55,11 +55,18 @@ public sealed class StepKeyCalculator
     /// <summary>Runs a step's <c>CacheKeyCommand</c> and returns its standard output; set by the runner.</summary>
     public Func<StepDefinition, string>? KeyCommandRunner { get; init; }
 
+    /// <summary>
+    /// Upstream steps the graph inferred from where the step runs or from a project's folder
+    /// (<c>PipelineGraph.InferredWholeUpstreamOf</c>), by step name: the step may read any of their outputs, so each
+    /// joins the key as a <c>DependsOn</c> step does. Set by the runner and the planner.
+    /// </summary>
+    public Func<string, IEnumerable<string>>? InferredUpstreamOf { get; init; }
+
     /// <param name="producerKeyOf">For <c>IncludeArtifactIds</c>: the key of the step that produced a file, if any.</param>
     /// <param name="virtualFiles">Content hashes of files that restoring upstream hits will write (for a plan), by path.</param>
     /// <param name="upstreamOutputs">
     /// An upstream step's <see cref="OutputsDigest"/> by its name (case-insensitive), null when not known. Each step of
-    /// <c>DependsOn</c> adds one <see cref="ComponentKind.UpstreamOutputs"/>
+    /// <c>DependsOn</c> and of <see cref="InferredUpstreamOf"/> adds one <see cref="ComponentKind.UpstreamOutputs"/>
     /// component (SPEC <c>DependsOn</c>: "their outputs (by content) join this step's key"). A digest that is not known
     /// gives a component no entry can match, so the step executes rather than risk a wrong hit. Without this function
     /// (callers with no graph) no such component is added; the runner and the planner always pass it.
@@ -121,7 +128,7 @@ public sealed class StepKeyCalculator
         components.AddRange(step.DependsOn.Select(d => Text(ComponentKind.DependsOn, d, d)));
         if (upstreamOutputs is not null)
         {
-            var upstream = step.DependsOn.Distinct(StringComparer.OrdinalIgnoreCase);
+            var upstream = step.DependsOn.Concat(InferredUpstreamOf?.Invoke(step.Name) ?? []).Distinct(StringComparer.OrdinalIgnoreCase);
             components.AddRange(upstream.Select(u => UpstreamComponent(u, upstreamOutputs(u))));
         }
 
