@@ -80,7 +80,7 @@ public abstract class PipelineTask : Microsoft.Build.Utilities.Task, ICancelable
         var diagnostics = new List<PipelineDiagnostic>();
         var options = TaskInputs.ReadOptions(this, diagnostics);
         var steps = StepParser.Parse(Steps.Select(TaskInputs.ToRawStep), options.ProjectDirectory, diagnostics);
-        var graph = diagnostics.Count == 0 ? PipelineGraph.Build(steps, diagnostics) : null;
+        var graph = diagnostics.Count == 0 ? PipelineGraph.Build(steps, diagnostics, options.ProjectSources) : null;
         if (graph is not null)
         {
             var unknown = options.SelectedSteps.Concat(options.ForcedSteps.Where(f => f != "*")).Where(name => !graph.Contains(name));

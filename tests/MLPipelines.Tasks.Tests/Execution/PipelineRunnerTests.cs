@@ -368,6 +368,69 @@ public sealed class PipelineRunnerTests : IDisposable
     }
 
     [Fact]
+    public async Task ADependsOnStepsNewOutputsReRunTheStepAndItsOldOutputsHitAgain()
+    {
+        void Declare(string gamma) => _pipeline
+            .Step("train", Counted("train", "printf \"model $PARAM_Gamma\" > model.bin"), ("Parameters", $"Gamma={gamma}"), ("Outputs", "model.bin"))
+            .Step("publish", Counted("publish", "cp model.bin published.bin"), ("DependsOn", "train"), ("Outputs", "published.bin"));
+        Declare("1");
+        await _pipeline.RunAsync();
+
+        Declare("2");
+        var changed = await _pipeline.RunAsync();
+        var published = Project.Read("published.bin");
+        Declare("1");
+        var back = await _pipeline.RunAsync();
+
+        changed.AssertOutcome("train", StepOutcome.Executed).AssertOutcome("publish", StepOutcome.Executed).AssertNoDiagnostics();
+        changed.AssertMessage("Cache miss for publish: outputs of upstream step train changed.");
+        Assert.Equal("model 2", published);
+        back.AssertOutcome("train", StepOutcome.Cached).AssertOutcome("publish", StepOutcome.Cached).AssertNoDiagnostics();
+        Assert.Equal("model 1", Project.Read("published.bin"));
+        Assert.Equal((2, 2), (Executions("train"), Executions("publish")));
+    }
+
+    [Theory]
+    [InlineData("EnableCache", "false")]
+    [InlineData("Parameters", "Verbose=1")]
+    public async Task AnUpstreamStepThatRanAgainWithTheSameOutputsLeavesItsDependentsCached(string metadata, string value)
+    {
+        _pipeline
+            .Step("train", Counted("train", "mkdir -p model && printf weights > model/w.bin"), ("Outputs", "model/"))
+            .Step("publish", Counted("publish", "cp model/w.bin published.bin"), ("DependsOn", "train"), ("Outputs", "published.bin"));
+        await _pipeline.RunAsync();
+
+        _pipeline.Step("train", Counted("train", "mkdir -p model && printf weights > model/w.bin"), ("Outputs", "model/"), (metadata, value));
+        var second = await _pipeline.RunAsync();
+
+        second.AssertOutcome("train", StepOutcome.Executed).AssertOutcome("publish", StepOutcome.Cached).AssertNoDiagnostics();
+        Assert.Equal((2, 1), (Executions("train"), Executions("publish")));
+        Assert.Equal(second["publish"].Key, (await _pipeline.RunAsync())["publish"].Key);
+    }
+
+    [Fact]
+    public async Task AStepThatReadsAnUpstreamOutputAsAFileDependencyRunsAfterItAndReadsTheNewFile()
+    {
+        _pipeline
+            .Step("train", Counted("train", "cat cfg.json > model.txt"), ("FileDependencies", "cfg.json"), ("Outputs", "model.txt"))
+            .Step("gen", "sleep 0.3 && printf \"gamma $PARAM_Gamma\" > cfg.json", ("Parameters", "Gamma=1"), ("Outputs", "cfg.json"));
+        Project.Write("cfg.json", "stale");
+
+        var first = await _pipeline.RunAsync();
+        var firstModel = Project.Read("model.txt");
+        _pipeline.Step("gen", "sleep 0.3 && printf \"gamma $PARAM_Gamma\" > cfg.json", ("Parameters", "Gamma=2"), ("Outputs", "cfg.json"));
+        var second = await _pipeline.RunAsync();
+
+        // Declared after train, gen still runs first: only the inferred edge can order them.
+        Assert.Equal(["gen", "train"], first.Result.Steps.Select(s => s.Name));
+        first.AssertOutcome("train", StepOutcome.Executed).AssertNoDiagnostics();
+        Assert.Equal("gamma 1", firstModel);
+        second.AssertOutcome("train", StepOutcome.Executed);
+        second.AssertMessage("Cache miss for train: file dependency cfg.json changed.");
+        Assert.Equal("gamma 2", Project.Read("model.txt"));
+    }
+
+    [Fact]
     public async Task TheCommandRunsInItsWorkingDirectory()
     {
         _pipeline.Step("build", "printf here > here.txt", ("WorkingDirectory", "tools/out"), ("Outputs", "tools/out/here.txt"));

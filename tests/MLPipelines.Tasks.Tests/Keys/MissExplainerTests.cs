@@ -92,6 +92,38 @@ public sealed class MissExplainerTests : IDisposable
     }
 
     [Fact]
+    public void ChangedUpstreamOutputsNameTheUpstreamStep()
+    {
+        var step = Train() with { DependsOn = ["train_prep"] };
+        var calculator = new StepKeyCalculator(_project.Path, "iris", new FileHasher(), new byte[32]);
+        var before = calculator.Compute(step, upstreamOutputs: _ => OutputsDigest.Of([new("model.bin", ContentHash.OfText("gamma=1"), 7, 0)])).Components;
+        var after = calculator.Compute(step, upstreamOutputs: _ => OutputsDigest.Of([new("model.bin", ContentHash.OfText("gamma=2"), 7, 0)])).Components;
+
+        Assert.Equal("outputs of upstream step train_prep changed", MissExplainer.Explain(before, after));
+    }
+
+    [Fact]
+    public void AnAddedOrRemovedDependencyIsNamedOnceNotAgainForItsOutputs()
+    {
+        var calculator = new StepKeyCalculator(_project.Path, "iris", new FileHasher(), new byte[32]);
+        var without = calculator.Compute(Train(), upstreamOutputs: _ => "digest").Components;
+        var with = calculator.Compute(Train() with { DependsOn = ["load"] }, upstreamOutputs: _ => "digest").Components;
+
+        Assert.Equal("dependency on load added", MissExplainer.Explain(without, with));
+        Assert.Equal("dependency on load removed", MissExplainer.Explain(with, without));
+    }
+
+    [Fact]
+    public void UpstreamOutputsAddedWithoutADependencyAreNamed()
+    {
+        IReadOnlyList<KeyComponent> before = [Param("A", "1")];
+        IReadOnlyList<KeyComponent> after = [Param("A", "1"), new(ComponentKind.UpstreamOutputs, "gen", "digest")];
+
+        Assert.Equal("outputs of upstream step gen added", MissExplainer.Explain(before, after));
+        Assert.Equal("outputs of upstream step gen removed", MissExplainer.Explain(after, before));
+    }
+
+    [Fact]
     public void AnAddedCacheVersionShowsIt()
     {
         Assert.Equal("cache version added (v1)", MissExplainer.Explain(Components(Train()), Components(Train() with { CacheVersion = "v1" })));

@@ -200,6 +200,79 @@ public sealed class StepKeyCalculatorTests : IDisposable
     }
 
     [Fact]
+    public void EachDependsOnStepsOutputsJoinTheKeyByContent()
+    {
+        var step = Train() with { DependsOn = ["load", "clean"] };
+        var calculator = new StepKeyCalculator(_project.Path, "iris", new FileHasher(), Secret);
+        var digests = new Dictionary<string, string> { ["load"] = "digest-load-1", ["clean"] = "digest-clean-1" };
+
+        var before = calculator.Compute(step, upstreamOutputs: name => digests[name]);
+        var same = calculator.Compute(step, upstreamOutputs: name => digests[name]);
+        digests["load"] = "digest-load-2";
+        var after = calculator.Compute(step, upstreamOutputs: name => digests[name]);
+
+        Assert.Equal(before.Value, same.Value);
+        Assert.NotEqual(before.Value, after.Value);
+        Assert.Equal(["clean", "load"], before.Components.Where(c => c.Kind == ComponentKind.UpstreamOutputs).Select(c => c.Name));
+        Assert.Contains(before.Components, c => c is { Kind: ComponentKind.UpstreamOutputs, Name: "load", Hash: "digest-load-1" });
+        var changed = Assert.Single(before.Components.Except(after.Components));
+        Assert.Equal((ComponentKind.UpstreamOutputs, "load"), (changed.Kind, changed.Name));
+        Assert.Contains(after.Components, c => c is { Kind: ComponentKind.DependsOn, Name: "load" });
+    }
+
+    [Fact]
+    public void UpstreamOutputsCountWhateverTheCodeAndArtifactSettings()
+    {
+        var step = Train() with { CacheStrategy = CacheStrategy.InputHash, IncludeArtifactValues = false, IncludeStepParameters = false };
+        var calculator = new StepKeyCalculator(_project.Path, "iris", new FileHasher(), Secret);
+
+        Assert.NotEqual(calculator.Compute(step, upstreamOutputs: _ => "digest-1").Value, calculator.Compute(step, upstreamOutputs: _ => "digest-2").Value);
+    }
+
+    [Fact]
+    public void UnknownUpstreamOutputsGiveAKeyNoOtherComputationGives()
+    {
+        var calculator = new StepKeyCalculator(_project.Path, "iris", new FileHasher(), Secret);
+
+        var first = calculator.Compute(Train(), upstreamOutputs: _ => null);
+        var second = calculator.Compute(Train(), upstreamOutputs: _ => null);
+
+        Assert.NotEqual(first.Value, second.Value);
+        Assert.Contains(first.Components, c => c is { Kind: ComponentKind.UpstreamOutputs, Name: "load" });
+    }
+
+    [Fact]
+    public void AnUpstreamStepNamedTwiceCountsOnce()
+    {
+        var calculator = new StepKeyCalculator(_project.Path, "iris", new FileHasher(), Secret) { InferredUpstreamOf = _ => ["LOAD"] };
+
+        var key = calculator.Compute(Train() with { DependsOn = ["load", "Load"] }, upstreamOutputs: _ => "digest");
+
+        Assert.Equal("load", Assert.Single(key.Components, c => c.Kind == ComponentKind.UpstreamOutputs).Name);
+    }
+
+    [Fact]
+    public void InferredUpstreamStepsJoinTheKeyLikeDependsOnSteps()
+    {
+        var digests = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase) { ["load"] = "digest-load", ["gen"] = "digest-gen-1" };
+        var calculator = new StepKeyCalculator(_project.Path, "iris", new FileHasher(), Secret) { InferredUpstreamOf = name => name == "train" ? ["gen"] : [] };
+
+        var before = calculator.Compute(Train(), upstreamOutputs: name => digests[name]);
+        digests["gen"] = "digest-gen-2";
+        var after = calculator.Compute(Train(), upstreamOutputs: name => digests[name]);
+
+        Assert.NotEqual(before.Value, after.Value);
+        Assert.Equal([(ComponentKind.UpstreamOutputs, "gen")], before.Components.Except(after.Components).Select(c => (c.Kind, c.Name)));
+        Assert.DoesNotContain(before.Components, c => c is { Kind: ComponentKind.DependsOn, Name: "gen" });
+    }
+
+    [Fact]
+    public void WithoutAnUpstreamLookupNoUpstreamComponentIsAdded()
+    {
+        Assert.DoesNotContain(Key(Train()).Components, c => c.Kind == ComponentKind.UpstreamOutputs);
+    }
+
+    [Fact]
     public void IgnoredInputsLeaveOutAParameterAndAnInputPath()
     {
         var step = Train() with

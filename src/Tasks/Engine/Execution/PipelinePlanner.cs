@@ -44,6 +44,7 @@ public sealed class PipelinePlanner
             ProjectSources = options.ProjectSources,
             StoreDirectory = options.StoreDirectoryInProject,
             KeyCommandRunner = step => KeyCommand.Run(step, options.ProjectDirectory, log, cancellationToken),
+            InferredUpstreamOf = graph.InferredWholeUpstreamOf,
         };
         _lookup = new CacheLookup(options, store, log, clock ?? TimeProvider.System);
     }
@@ -55,6 +56,7 @@ public sealed class PipelinePlanner
             : _graph.WithUpstream(_options.SelectedSteps);
         var plan = new Dictionary<string, PlannedStep>(StringComparer.OrdinalIgnoreCase);
         var restoredFiles = new Dictionary<string, string>(StringComparer.Ordinal);
+        var restoredOutputs = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
 
         foreach (var step in _graph.Steps.Where(s => selected.Contains(s.Name)))
         {
@@ -62,18 +64,19 @@ public sealed class PipelinePlanner
             plan[step.Name] = executing.Count > 0
                 ? new PlannedStep(step.Name, _lookup.AlwaysExecutes(step) ? PlanStatus.Miss : PlanStatus.Pending,
                     _lookup.AlwaysExecutes(step) ? (_lookup.IsForced(step) ? "forced" : "cache disabled") : $"waits for {string.Join(", ", executing)}", null)
-                : PlanOne(step, plan, restoredFiles);
+                : PlanOne(step, plan, restoredFiles, restoredOutputs);
         }
 
         return _graph.Steps.Where(s => selected.Contains(s.Name)).Select(s => plan[s.Name]).ToList();
     }
 
-    private PlannedStep PlanOne(StepDefinition step, Dictionary<string, PlannedStep> plan, Dictionary<string, string> restoredFiles)
+    /// <param name="restoredOutputs">The <see cref="OutputsDigest"/> of each upstream hit, by step: an upstream that will execute makes this step pending instead.</param>
+    private PlannedStep PlanOne(StepDefinition step, Dictionary<string, PlannedStep> plan, Dictionary<string, string> restoredFiles, Dictionary<string, string> restoredOutputs)
     {
         StepKey key;
         try
         {
-            key = _keys.Compute(step, file => ProducerKeyOf(file, plan), restoredFiles);
+            key = _keys.Compute(step, file => ProducerKeyOf(file, plan), restoredFiles, restoredOutputs.GetValueOrDefault);
         }
         catch (MissingKeyFileException e)
         {
@@ -99,6 +102,8 @@ public sealed class PipelinePlanner
         {
             restoredFiles[file.Path] = file.Hash;
         }
+
+        restoredOutputs[step.Name] = OutputsDigest.Of(entry);
 
         return new PlannedStep(step.Name, PlanStatus.Hit, "", key.Value);
     }

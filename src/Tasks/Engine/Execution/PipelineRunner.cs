@@ -28,6 +28,7 @@ public sealed class PipelineRunner
     private readonly OutputRestorer _outputs;
     private CancellationToken _cancellation;
     private readonly Dictionary<string, string> _producedKeys = new(StringComparer.OrdinalIgnoreCase);
+    private readonly Dictionary<string, string?> _producedOutputs = new(StringComparer.OrdinalIgnoreCase);
     private readonly Lock _producedLock = new();
     private HashSet<string> _restoreOnly = new(StringComparer.OrdinalIgnoreCase);
     private HashSet<string> _resumeExecutes = new(StringComparer.OrdinalIgnoreCase);
@@ -48,6 +49,7 @@ public sealed class PipelineRunner
             // Once per step and run: the key is computed again after the step to see whether its inputs changed,
             // and a custom key function is part of the key, not of what the step may change.
             KeyCommandRunner = step => _keyCommandOutputs.GetOrAdd(step.Name, _ => KeyCommand.Run(step, options.ProjectDirectory, log, _cancellation)),
+            InferredUpstreamOf = graph.InferredWholeUpstreamOf,
         };
         _lookup = new CacheLookup(options, store, log, _clock);
         _outputs = new OutputRestorer(options.ProjectDirectory, store.Objects, _hasher, options.StoreDirectoryInProject);
@@ -200,7 +202,7 @@ public sealed class PipelineRunner
         StepKey key;
         try
         {
-            key = _keys.Compute(step, ProducerKeyOf);
+            key = _keys.Compute(step, ProducerKeyOf, upstreamOutputs: UpstreamOutputsOf);
         }
         catch (MissingKeyFileException e)
         {
@@ -231,7 +233,7 @@ public sealed class PipelineRunner
             if (restored.Succeeded)
             {
                 LogHit(step, restored);
-                Produced(step, key);
+                Produced(step, key, OutputsDigest.Of(entry));
                 return Finish(StepOutcome.Cached, key, null) with { Saved = entry.Duration };
             }
 
@@ -250,12 +252,8 @@ public sealed class PipelineRunner
             return Finish(StepOutcome.Failed, key, failure);
         }
 
-        if (InputsUnchanged(step, key))
-        {
-            StoreResult(step, key, startedAt, stopwatch.Elapsed, runId);
-        }
-
-        Produced(step, key);
+        var stored = InputsUnchanged(step, key) ? StoreResult(step, key, startedAt, stopwatch.Elapsed, runId) : null;
+        Produced(step, key, stored is null ? OutputsOnDisk(step) : OutputsDigest.Of(stored));
         _log.Message(string.Create(CultureInfo.InvariantCulture, $"Step {step.Name} has finished in {stopwatch.Elapsed.TotalSeconds:0.000}s."));
         return Finish(StepOutcome.Executed, key, reason);
     }
@@ -360,7 +358,7 @@ public sealed class PipelineRunner
         string? change;
         try
         {
-            var now = _keys.Compute(step, ProducerKeyOf);
+            var now = _keys.Compute(step, ProducerKeyOf, upstreamOutputs: UpstreamOutputsOf);
             change = now.Value == key.Value ? null : MissExplainer.Explain(key.Components, now.Components);
         }
         catch (MissingKeyFileException e)
@@ -417,7 +415,7 @@ public sealed class PipelineRunner
             if (restored.Succeeded)
             {
                 LogHit(step, restored);
-                Produced(step, key);
+                Produced(step, key, OutputsDigest.Of(entry));
                 return finish(StepOutcome.Cached, key, null) with { Saved = entry.Duration };
             }
 
@@ -488,33 +486,39 @@ public sealed class PipelineRunner
         return null;
     }
 
-    /// <summary>Copies the outputs into <c>objects/</c>, then records the entry; a store failure costs the cache, not the build.</summary>
-    private void StoreResult(StepDefinition step, StepKey key, DateTimeOffset createdAt, TimeSpan duration, string runId)
+    /// <summary>
+    /// Copies the outputs into <c>objects/</c>, then records the entry; a store failure costs the cache, not the build.
+    /// Returns what was captured, recorded or not; null when capturing failed.
+    /// </summary>
+    private CacheEntry? StoreResult(StepDefinition step, StepKey key, DateTimeOffset createdAt, TimeSpan duration, string runId)
     {
         try
         {
             // A concurrent prune may collect objects between their write and the entry's record; store them again then.
             for (var attempt = 1; ; attempt++)
             {
-                if (_store.RecordEntry(BuildEntry(step, key, createdAt, duration, runId)))
+                var entry = BuildEntry(step, key, createdAt, duration, runId);
+                if (_store.RecordEntry(entry))
                 {
-                    return;
+                    return entry;
                 }
 
                 if (attempt == 3)
                 {
                     Warning(ErrorCodes.StoreWriteFailed, step, $"The result of step '{step.Name}' could not be stored: another build kept collecting its objects; the next run executes it again.");
-                    return;
+                    return entry;
                 }
             }
         }
         catch (UncacheableOutputException e)
         {
             Warning(ErrorCodes.UncacheableOutput, step, $"The result of step '{step.Name}' is not cached: {e.Message} A cached copy could not be restored faithfully; make the link relative to a path inside the project, or copy the file.");
+            return null;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or Microsoft.Data.Sqlite.SqliteException)
         {
             Warning(ErrorCodes.StoreWriteFailed, step, $"The result of step '{step.Name}' could not be stored ({e.Message}); the next run executes it again.");
+            return null;
         }
     }
 
@@ -537,11 +541,42 @@ public sealed class PipelineRunner
         };
     }
 
-    private void Produced(StepDefinition step, StepKey key)
+    /// <summary>Remembers what a finished step gave: its key and the <see cref="OutputsDigest"/> of its outputs (null: unknown).</summary>
+    private void Produced(StepDefinition step, StepKey key, string? outputs)
     {
         lock (_producedLock)
         {
             _producedKeys[step.Name] = key.Value;
+            _producedOutputs[step.Name] = outputs;
+        }
+    }
+
+    /// <summary>The digest of an upstream step's outputs, for its downstream keys; null when unknown.</summary>
+    private string? UpstreamOutputsOf(string step)
+    {
+        lock (_producedLock)
+        {
+            return _producedOutputs.GetValueOrDefault(step);
+        }
+    }
+
+    /// <summary>
+    /// The digest of a step's outputs as they are on disk, for a result that could not be captured into the store;
+    /// null when they cannot be read either, which makes every downstream step execute.
+    /// </summary>
+    private string? OutputsOnDisk(StepDefinition step)
+    {
+        try
+        {
+            var nodes = step.Outputs.SelectMany(o => OutputTree.Walk(_options.ProjectDirectory, o)).ToList();
+            var files = nodes.Where(n => n.Kind == OutputNodeKind.File).Select(n => new ManifestFile(n.Path, _hasher.Hash(n.FullPath), 0,
+                OperatingSystem.IsWindows() ? 0 : (int)File.GetUnixFileMode(n.FullPath) & OutputCapture.PermissionMask));
+            var links = nodes.Where(n => n.Kind == OutputNodeKind.Link).Select(n => new ManifestLink(n.Path, new FileInfo(n.FullPath).LinkTarget!));
+            return OutputsDigest.Of(files.ToList(), nodes.Where(n => n.Kind == OutputNodeKind.Directory).Select(n => n.Path), links.ToList());
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
         }
     }
 

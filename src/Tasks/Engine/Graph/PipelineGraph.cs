@@ -3,19 +3,23 @@ using MLPipelines.Engine.Configuration;
 namespace MLPipelines.Engine.Graph;
 
 /// <summary>
-/// The steps and their edges: declared <c>DependsOn</c> plus inferred ones (a step that reads another step's output
-/// depends on it). Built only from a valid configuration; <see cref="Build"/> reports what makes it invalid.
+/// The steps and their edges: declared <c>DependsOn</c> plus inferred ones. A step depends on another when anything
+/// its key hashes can hold that step's output (its <c>Inputs</c>, <c>Code</c>, <c>FileDependencies</c> or
+/// <c>SourceDependencies</c>), or when it runs inside that step's output directory. Built only from a valid
+/// configuration; <see cref="Build"/> reports what makes it invalid.
 /// </summary>
 public sealed class PipelineGraph
 {
     private readonly Dictionary<string, StepDefinition> _steps;
     private readonly Dictionary<string, List<string>> _upstream;
+    private readonly Dictionary<string, List<string>> _inferredWhole;
 
-    private PipelineGraph(IReadOnlyList<StepDefinition> ordered, Dictionary<string, List<string>> upstream)
+    private PipelineGraph(IReadOnlyList<StepDefinition> ordered, Dictionary<string, List<string>> upstream, Dictionary<string, List<string>> inferredWhole)
     {
         Steps = ordered;
         _steps = ordered.ToDictionary(s => s.Name, StringComparer.OrdinalIgnoreCase);
         _upstream = upstream;
+        _inferredWhole = inferredWhole;
     }
 
     /// <summary>Steps in a dependency order (upstream first; ties in declaration order).</summary>
@@ -27,6 +31,15 @@ public sealed class PipelineGraph
 
     /// <summary>Direct upstream steps of <paramref name="step"/>.</summary>
     public IReadOnlyList<string> UpstreamOf(string step) => _upstream[step];
+
+    /// <summary>
+    /// Inferred upstream steps whose outputs count whole in <paramref name="step"/>'s key, as a <c>DependsOn</c>
+    /// step's do: the step runs inside one of their output directories, or one of their outputs lies in the folder of
+    /// a project in its <c>SourceDependencies</c>. There the engine cannot tell which of their files the step reads
+    /// (a project's source list is evaluated before any step runs, so a generated file can be missing from it).
+    /// Steps the step declares in <c>DependsOn</c> are not repeated here.
+    /// </summary>
+    public IReadOnlyList<string> InferredWholeUpstreamOf(string step) => _inferredWhole[step];
 
     /// <summary>The steps and everything they need, transitively.</summary>
     public HashSet<string> WithUpstream(IEnumerable<string> names)
@@ -67,8 +80,16 @@ public sealed class PipelineGraph
     }
 
     /// <summary>Validates the pipeline as a whole and builds its graph; null when any diagnostic was added.</summary>
-    public static PipelineGraph? Build(IReadOnlyList<StepDefinition> steps, List<PipelineDiagnostic> diagnostics)
+    /// <param name="projectSources">
+    /// The files of each project named in <c>SourceDependencies</c> (<c>PipelineOptions.ProjectSources</c>), by the
+    /// project's normalised path; a <c>SourceDependencies</c> entry not in it is a plain file or folder.
+    /// </param>
+    public static PipelineGraph? Build(
+        IReadOnlyList<StepDefinition> steps,
+        List<PipelineDiagnostic> diagnostics,
+        IReadOnlyDictionary<string, IReadOnlyList<string>>? projectSources = null)
     {
+        projectSources ??= new Dictionary<string, IReadOnlyList<string>>();
         var errorsBefore = diagnostics.Count;
         var byName = new Dictionary<string, StepDefinition>(StringComparer.OrdinalIgnoreCase);
         foreach (var step in steps)
@@ -96,8 +117,9 @@ public sealed class PipelineGraph
             }
         }
 
-        CheckOutputs(unique, diagnostics);
-        InferEdges(unique, upstream);
+        var hashed = unique.ToDictionary(s => s.Name, s => HashedPaths(s, projectSources), StringComparer.OrdinalIgnoreCase);
+        CheckOutputs(unique, hashed, diagnostics);
+        var inferredWhole = InferEdges(unique, hashed, upstream);
 
         if (diagnostics.Count > errorsBefore)
         {
@@ -105,20 +127,53 @@ public sealed class PipelineGraph
         }
 
         var ordered = TopologicalOrder(unique, upstream, diagnostics);
-        return ordered is null ? null : new PipelineGraph(ordered, upstream);
+        return ordered is null ? null : new PipelineGraph(ordered, upstream, inferredWhole);
     }
 
-    private static void CheckOutputs(List<StepDefinition> steps, List<PipelineDiagnostic> diagnostics)
+    /// <summary>
+    /// A declared path whose files the step's key hashes, named as messages name it. <c>Files</c> are what it reads (for
+    /// a project: its file and the sources MSBuild evaluated). <c>Folder</c> is a project's folder: an output there may
+    /// be a source the evaluation did not see yet, so it orders the steps, but it is no conflict with the step's own
+    /// outputs (a step may build a tool into the tool's own <c>bin/</c>).
+    /// </summary>
+    private sealed record HashedPath(string What, string Path, IReadOnlyList<string> Files, string? Folder = null)
+    {
+        public bool Reads(string output) => Files.Any(f => PathOverlap.InputReadsOutput(f, output));
+
+        public bool MayRead(string output) => Folder is not null && Paths.ProjectPath.Overlaps(output, Folder);
+    }
+
+    private static List<HashedPath> HashedPaths(StepDefinition step, IReadOnlyDictionary<string, IReadOnlyList<string>> projectSources)
+    {
+        IEnumerable<HashedPath> Plain(string what, IEnumerable<string> paths) => paths.Select(p => new HashedPath(what, p, [p]));
+
+        var projects = step.SourceDependencies.Where(projectSources.ContainsKey).Select(project =>
+        {
+            // A project in the pipeline's own folder has no folder rule: every output of every step lies there.
+            var slash = project.LastIndexOf('/');
+            return new HashedPath("source dependency", project, [project, .. projectSources[project]], slash > 0 ? project[..slash] + "/" : null);
+        });
+
+        return Plain("input", step.Inputs)
+            .Concat(Plain("code file", step.Code))
+            .Concat(Plain("file dependency", step.FileDependencies))
+            .Concat(Plain("source dependency", step.SourceDependencies.Where(d => !projectSources.ContainsKey(d))))
+            .Concat(projects)
+            .ToList();
+    }
+
+    private static void CheckOutputs(List<StepDefinition> steps, Dictionary<string, List<HashedPath>> hashed, List<PipelineDiagnostic> diagnostics)
     {
         for (var i = 0; i < steps.Count; i++)
         {
             var step = steps[i];
             foreach (var output in step.Outputs)
             {
-                foreach (var input in step.Inputs.Where(input => PathOverlap.InputReadsOutput(input, output)))
+                // Its key would hash what it wrote last time, so it would never hit, and it would read a half-written file.
+                foreach (var read in hashed[step.Name].Where(r => r.Reads(output)))
                 {
                     diagnostics.Add(new(ErrorCodes.OutputOverlapsInput, step.Name,
-                        $"Output '{output}' of step '{step.Name}' overlaps its own input '{input}'. A step cannot write what it reads: write to another path."));
+                        $"Output '{output}' of step '{step.Name}' overlaps its own {read.What} '{read.Path}'. A step cannot write what it reads: write to another path."));
                 }
 
                 for (var j = i + 1; j < steps.Count; j++)
@@ -133,19 +188,35 @@ public sealed class PipelineGraph
         }
     }
 
-    private static void InferEdges(List<StepDefinition> steps, Dictionary<string, List<string>> upstream)
+    /// <summary>
+    /// Adds an edge wherever a step can read another's output, and returns, by step, the inferred upstream steps whose
+    /// outputs count whole in its key (see <see cref="InferredWholeUpstreamOf"/>).
+    /// </summary>
+    private static Dictionary<string, List<string>> InferEdges(List<StepDefinition> steps, Dictionary<string, List<HashedPath>> hashed, Dictionary<string, List<string>> upstream)
     {
+        var inferredWhole = steps.ToDictionary(s => s.Name, _ => new List<string>(), StringComparer.OrdinalIgnoreCase);
         foreach (var consumer in steps)
         {
-            foreach (var producer in steps)
+            var declared = upstream[consumer.Name].ToList();
+            var reads = hashed[consumer.Name];
+            foreach (var producer in steps.Where(p => p != consumer))
             {
-                if (producer != consumer && !upstream[consumer.Name].Contains(producer.Name) &&
-                    consumer.Inputs.Any(input => producer.Outputs.Any(output => PathOverlap.InputReadsOutput(input, output))))
+                // Running inside an upstream output directory: the command may read anything there (a generated script).
+                var whole = producer.Outputs.Any(o => consumer.WorkingDirectory.Length > 0 && Paths.ProjectPath.IsUnder(consumer.WorkingDirectory, o)) ||
+                            producer.Outputs.Any(o => reads.Any(r => r.MayRead(o)));
+                if (whole && !declared.Contains(producer.Name))
+                {
+                    inferredWhole[consumer.Name].Add(producer.Name);
+                }
+
+                if (!upstream[consumer.Name].Contains(producer.Name) && (whole || producer.Outputs.Any(o => reads.Any(r => r.Reads(o)))))
                 {
                     upstream[consumer.Name].Add(producer.Name);
                 }
             }
         }
+
+        return inferredWhole;
     }
 
     private static List<StepDefinition>? TopologicalOrder(List<StepDefinition> steps, Dictionary<string, List<string>> upstream, List<PipelineDiagnostic> diagnostics)

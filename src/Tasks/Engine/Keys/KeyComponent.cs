@@ -21,6 +21,9 @@ public static class ComponentKind
     public const string Input = "input";
     public const string Output = "output";
     public const string DependsOn = "dependsOn";
+
+    /// <summary>An upstream step's outputs, by content (<see cref="OutputsDigest"/>); the name is the upstream step's.</summary>
+    public const string UpstreamOutputs = "upstreamOutputs";
     public const string CacheVersion = "cacheVersion";
     public const string FileDependency = "fileDep";
     public const string SourceDependency = "sourceDep";

@@ -20,7 +20,10 @@ public static class MissExplainer
         {
             if (!before.TryGetValue((c.Kind, c.Name), out var old))
             {
-                reasons.Add(Describe(c, "added"));
+                if (!SaidByDependsOn(c, after, before))
+                {
+                    reasons.Add(Describe(c, "added"));
+                }
             }
             else if (old.Hash != c.Hash)
             {
@@ -28,7 +31,7 @@ public static class MissExplainer
             }
         }
 
-        reasons.AddRange(before.Values.Where(c => !after.ContainsKey((c.Kind, c.Name))).Select(c => Describe(c, "removed")));
+        reasons.AddRange(before.Values.Where(c => !after.ContainsKey((c.Kind, c.Name)) && !SaidByDependsOn(c, before, after)).Select(c => Describe(c, "removed")));
 
         if (reasons.Count == 0)
         {
@@ -51,6 +54,10 @@ public static class MissExplainer
         return byIdentity;
     }
 
+    // "dependency on X added" already says that X's outputs now count: naming them too would only crowd out a reason.
+    private static bool SaidByDependsOn(KeyComponent c, Dictionary<(string Kind, string Name), KeyComponent> has, Dictionary<(string Kind, string Name), KeyComponent> lacks) =>
+        c.Kind == ComponentKind.UpstreamOutputs && has.ContainsKey((ComponentKind.DependsOn, c.Name)) && !lacks.ContainsKey((ComponentKind.DependsOn, c.Name));
+
     private static string Changed(KeyComponent old, KeyComponent now) => now.Kind switch
     {
         ComponentKind.Parameter when old.Value is not null && now.Value is not null => $"parameter {now.Name} changed ({old.Value} -> {now.Value})",
@@ -71,6 +78,7 @@ public static class MissExplainer
         ComponentKind.StepEnvironment => $"step environment {c.Name} {what}",
         ComponentKind.Output => $"output {c.Name} {what}",
         ComponentKind.DependsOn => $"dependency on {c.Name} {what}",
+        ComponentKind.UpstreamOutputs => $"outputs of upstream step {c.Name} {what}",
         ComponentKind.CacheVersion => $"cache version {what}" + (c.Value is not null ? $" ({c.Value})" : ""),
         ComponentKind.FileDependency => $"file dependency {c.Name} {what}",
         ComponentKind.SourceDependency => $"source {c.Name} {what}",

@@ -20,8 +20,11 @@ public sealed class MissingKeyFileException(string kind, string path) : Exceptio
 /// </summary>
 public sealed class StepKeyCalculator
 {
-    /// <summary>Bumped whenever the meaning of a component changes, so old entries stop matching.</summary>
-    public const string FormatVersion = "1";
+    /// <summary>
+    /// Bumped whenever the meaning of a component changes, so old entries stop matching. 2: upstream steps' outputs
+    /// joined the key (<see cref="ComponentKind.UpstreamOutputs"/>).
+    /// </summary>
+    public const string FormatVersion = "2";
 
     // Values longer than this are kept as hashes only: the explanation then says "changed" without quoting.
     private const int MaxStoredValueLength = 200;
@@ -52,9 +55,27 @@ public sealed class StepKeyCalculator
     /// <summary>Runs a step's <c>CacheKeyCommand</c> and returns its standard output; set by the runner.</summary>
     public Func<StepDefinition, string>? KeyCommandRunner { get; init; }
 
+    /// <summary>
+    /// Upstream steps the graph inferred from where the step runs or from a project's folder
+    /// (<c>PipelineGraph.InferredWholeUpstreamOf</c>), by step name: the step may read any of their outputs, so each
+    /// joins the key as a <c>DependsOn</c> step does. Set by the runner and the planner.
+    /// </summary>
+    public Func<string, IEnumerable<string>>? InferredUpstreamOf { get; init; }
+
     /// <param name="producerKeyOf">For <c>IncludeArtifactIds</c>: the key of the step that produced a file, if any.</param>
     /// <param name="virtualFiles">Content hashes of files that restoring upstream hits will write (for a plan), by path.</param>
-    public StepKey Compute(StepDefinition step, Func<string, string?>? producerKeyOf = null, IReadOnlyDictionary<string, string>? virtualFiles = null)
+    /// <param name="upstreamOutputs">
+    /// An upstream step's <see cref="OutputsDigest"/> by its name (case-insensitive), null when not known. Each step of
+    /// <c>DependsOn</c> and of <see cref="InferredUpstreamOf"/> adds one <see cref="ComponentKind.UpstreamOutputs"/>
+    /// component (SPEC <c>DependsOn</c>: "their outputs (by content) join this step's key"). A digest that is not known
+    /// gives a component no entry can match, so the step executes rather than risk a wrong hit. Without this function
+    /// (callers with no graph) no such component is added; the runner and the planner always pass it.
+    /// </param>
+    public StepKey Compute(
+        StepDefinition step,
+        Func<string, string?>? producerKeyOf = null,
+        IReadOnlyDictionary<string, string>? virtualFiles = null,
+        Func<string, string?>? upstreamOutputs = null)
     {
         var components = new List<KeyComponent>
         {
@@ -105,6 +126,12 @@ public sealed class StepKeyCalculator
 
         components.AddRange(step.Outputs.Select(o => Text(ComponentKind.Output, o, o)));
         components.AddRange(step.DependsOn.Select(d => Text(ComponentKind.DependsOn, d, d)));
+        if (upstreamOutputs is not null)
+        {
+            var upstream = step.DependsOn.Concat(InferredUpstreamOf?.Invoke(step.Name) ?? []).Distinct(StringComparer.OrdinalIgnoreCase);
+            components.AddRange(upstream.Select(u => UpstreamComponent(u, upstreamOutputs(u))));
+        }
+
         AddFiles(components, ComponentKind.FileDependency, "File dependency", step.FileDependencies, virtualFiles);
         AddFiles(components, ComponentKind.SourceDependency, "Source dependency", step.SourceDependencies.Where(d => !ProjectSources.ContainsKey(d)), virtualFiles);
         foreach (var project in step.SourceDependencies.Where(ProjectSources.ContainsKey))
@@ -178,6 +205,10 @@ public sealed class StepKeyCalculator
     // An ignored directory ("logs/") leaves out every file below it.
     private static bool PathOverlapsIgnored(string file, string ignoredPattern) =>
         !ProjectPath.IsGlob(ignoredPattern) && ignoredPattern.Length > 0 && ProjectPath.IsUnder(file, ignoredPattern);
+
+    // Unknown outputs must never match an entry: a one-off hash makes the step execute instead of hitting.
+    private static KeyComponent UpstreamComponent(string step, string? digest) =>
+        new(ComponentKind.UpstreamOutputs, step, digest ?? ContentHash.OfText("unknown outputs " + Guid.NewGuid().ToString("N")));
 
     private static KeyComponent Text(string kind, string name, string value) =>
         new(kind, name, ContentHash.OfText(value), value.Length <= MaxStoredValueLength ? value : null);
