@@ -334,4 +334,44 @@ public sealed class OutputPlacementTests : IDisposable
             live.Kill();
         }
     }
+
+    public static TheoryData<string, string, string> HostileRows => new()
+    {
+        // kind, path, value (a hash for files, a target for links)
+        { "file", "../../escaped.txt", "" },
+        { "file", "/tmp/absolute.txt", "" },
+        { "file", "out/../../escaped.txt", "" },
+        { "file", "out/./a.txt", "" },
+        { "file", "elsewhere.txt", "" },
+        { "file", "out/a.txt", "../../../victim" },
+        { "file", "out/a.txt", "ABCDEF0123456789ABCDEF0123456789" },
+        { "dir", "../outside/", "" },
+        { "dir", "out/sub", "" },
+        { "link", "out/escape", "../../.." },
+        { "link", "out/escape", "/etc" },
+        { "link", "../escape", "out/a.txt" },
+    };
+
+    [Theory]
+    [MemberData(nameof(HostileRows))]
+    public void AManifestRowThatLeavesTheOutputsIsDamageAndNothingIsWritten(string kind, string path, string value)
+    {
+        Write("out/a.txt", "a");
+        var good = Capture("out/");
+        var hash = value.Length > 0 ? value : good.Manifest[0].Hash;
+        var entry = kind switch
+        {
+            "file" => good with { Manifest = [new ManifestFile(path, hash, 1, Convert.ToInt32("4777", 8))] },
+            "dir" => good with { Directories = [.. good.Directories, path] },
+            _ => good with { Links = [new ManifestLink(path, value)] },
+        };
+        Directory.Delete(P("out"), recursive: true);
+        var before = Directory.EnumerateFileSystemEntries(_root.Path, "*", SearchOption.AllDirectories).Order().ToList();
+
+        var outcome = _restorer.Restore(entry, ["out/"]);
+
+        Assert.NotNull(outcome.Damage);
+        Assert.Null(outcome.DamagedObject);
+        Assert.Equal(before, Directory.EnumerateFileSystemEntries(_root.Path, "*", SearchOption.AllDirectories).Order().ToList());
+    }
 }

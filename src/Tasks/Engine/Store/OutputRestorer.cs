@@ -99,6 +99,11 @@ public sealed class OutputRestorer
     /// </summary>
     public RestoreOutcome Restore(CacheEntry entry, IReadOnlyList<string> outputs, Func<bool>? beforeWriting = null)
     {
+        if (Untrusted(entry, outputs) is { } corrupt)
+        {
+            return new RestoreOutcome { Damage = corrupt };
+        }
+
         RestorePlan plan;
         try
         {
@@ -286,6 +291,65 @@ public sealed class OutputRestorer
             entry.Links.Where(l => !inPlace.Contains(l.Path)).ToList(),
             entry.Directories.Where(d => !inPlace.Contains(d)).Order(StringComparer.Ordinal).ToList(),
             remove);
+    }
+
+    /// <summary>
+    /// A store can come from anywhere (another branch's CI cache, a shared folder, a careless edit), so every row is
+    /// checked before use: paths relative, normalised, without <c>..</c> or a root, and inside one of the step's
+    /// declared outputs; object hashes well-formed; link targets resolving inside the project. Returns what is wrong,
+    /// or null. Nothing outside the outputs is ever written or deleted because of a row.
+    /// </summary>
+    private string? Untrusted(CacheEntry entry, IReadOnlyList<string> outputs)
+    {
+        string? Check(string path, bool directory)
+        {
+            var bare = directory ? path.TrimEnd('/') : path;
+            if (bare.Length == 0 || (directory && !path.EndsWith('/')) || Path.IsPathRooted(bare) || bare.Contains('\\', StringComparison.Ordinal) ||
+                bare.Split('/').Any(segment => segment is "" or "." or ".." || segment.Contains('\0', StringComparison.Ordinal)))
+            {
+                return $"its manifest names the path '{path}', which is not a plain project-relative path";
+            }
+
+            return outputs.Any(o => ProjectPath.IsUnder(bare, o)) ? null : $"its manifest names '{path}', which is not among the step's outputs";
+        }
+
+        foreach (var file in entry.Manifest)
+        {
+            if (Check(file.Path, directory: false) is { } problem)
+            {
+                return problem;
+            }
+
+            if (!ObjectStore.IsValidHash(file.Hash) || file.Size < 0)
+            {
+                return $"its manifest gives '{file.Path}' the malformed object hash '{file.Hash}'";
+            }
+        }
+
+        foreach (var directory in entry.Directories)
+        {
+            if (Check(directory, directory: true) is { } problem)
+            {
+                return problem;
+            }
+        }
+
+        foreach (var link in entry.Links)
+        {
+            if (Check(link.Path, directory: false) is { } problem)
+            {
+                return problem;
+            }
+
+            var folder = Path.GetDirectoryName(ProjectPath.ToFull(_projectDirectory, link.Path))!;
+            if (link.Target.Length == 0 || Path.IsPathRooted(link.Target) ||
+                !ProjectPath.TryNormalize(_projectDirectory, Path.GetFullPath(Path.Combine(folder, link.Target)), out _))
+            {
+                return $"its manifest gives the link '{link.Path}' the target '{link.Target}', outside the project";
+            }
+        }
+
+        return null;
     }
 
     /// <summary>A regular file with the entry's size, mode and content (by its stamp: no read when it is unchanged).</summary>
