@@ -104,7 +104,7 @@ public sealed class PipelineRunner
 
         var ordered = steps.Select(s => results[s.Name]).ToList();
         var result = new PipelineRunResult(runId, ordered.Select(r => r.Result).ToList(), _clock.GetUtcNow() - started);
-        _store.SaveFileStamps(_hasher.StampsToPersist(_clock.GetUtcNow().UtcDateTime));
+        _store.SaveFileStamps(_hasher.StampsToPersist());
         _store.FinishRun(
             run with { EndedAt = _clock.GetUtcNow(), Status = cancellationToken.IsCancellationRequested ? "cancelled" : result.Succeeded ? "succeeded" : "failed" },
             ordered.Select(r => new StepRunRecord(r.Result.Name, r.Result.Key, r.Components, r.Result.Outcome.ToString().ToLowerInvariant(), r.Result.MissReason, r.StartedAt, r.Result.Duration) { Saved = r.Saved }).ToList());
@@ -405,7 +405,10 @@ public sealed class PipelineRunner
             }
 
             File.Move(temp, target, overwrite: true);
-            _hasher.Remember(target, file.Size, File.GetLastWriteTimeUtc(target).Ticks, file.Hash);
+            if (FileIdentity.Of(target) is { } identity)
+            {
+                _hasher.Remember(target, identity, file.Hash);
+            }
         }
 
         CreateDirectories(entry);
