@@ -100,13 +100,16 @@ public sealed class KeyKnobTests(SdkPackage package, ITestOutputHelper output)
         Assert.Contains(hashed, path => path.EndsWith("/config.txt", StringComparison.Ordinal));
         Assert.DoesNotContain(hashed, path => path.EndsWith("/big.bin", StringComparison.Ordinal));
 
-        // Other bytes of the same size, and the same modification time: nothing is hashed, so nothing changed.
+        // Nothing touched: the same identity.
+        workspace.RunPipeline().EnsureSucceeded().EnsureHit("train");
+
+        // Other bytes of the same size, and the same modification time: the change time moved, so the identity did.
         workspace.WriteFile("data/big.bin", "BBBBBBBB");
         workspace.SetLastWriteTimeUtc("data/big.bin", written);
-        workspace.RunPipeline().EnsureSucceeded().EnsureHit("train");
-        Assert.Equal("AAAAAAAA", workspace.ReadFile("model.txt"));
+        workspace.RunPipeline().EnsureSucceeded().EnsureMiss("train", "input data/big.bin identity changed");
+        Assert.Equal("BBBBBBBB", workspace.ReadFile("model.txt"));
 
-        // Only touched: the same bytes, a new modification time.
+        // Only touched: the same bytes, a new modification time. Not the content: the identity.
         workspace.SetLastWriteTimeUtc("data/big.bin", written.AddHours(1));
         workspace.RunPipeline().EnsureSucceeded().EnsureMiss("train", "input data/big.bin identity changed");
         Assert.Equal("BBBBBBBB", workspace.ReadFile("model.txt"));
