@@ -51,8 +51,8 @@ public sealed class FileHasher
     public int FilesRead => _filesRead;
 
     /// <summary>
-    /// The content hash of a file (a symbolic link is followed): 32 lowercase hex digits. Costs one stat when the
-    /// remembered stamp still holds, else one stat and one sequential read.
+    /// The content hash of a file (a symbolic link is followed): 32 lowercase hex digits. Costs one stat (two for a
+    /// link) when the remembered stamp still holds, else that and one sequential read.
     /// </summary>
     /// <param name="fullPath">An absolute path, the same spelling each time (stamps are keyed by it, ordinally).</param>
     /// <exception cref="FileNotFoundException">Nothing is there, it is a directory, or a symbolic link on it dangles.</exception>

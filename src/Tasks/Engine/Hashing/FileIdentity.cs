@@ -18,7 +18,7 @@ namespace MLPipelines.Engine.Hashing;
 /// <param name="LastWriteUnixNs">Modification time (<c>st_mtime</c>; Windows: LastWriteTime), ns since the Unix epoch.</param>
 /// <param name="ChangeUnixNs">Status change time (<c>st_ctime</c>; Windows: ChangeTime), ns since the Unix epoch.</param>
 /// <param name="Inode">Inode number (Windows: the 64-bit file index).</param>
-/// <param name="Device">Device of the file system (Linux: major in the high 32 bits, minor in the low; Windows: volume serial number).</param>
+/// <param name="Device">Device of the file system (Linux: major in the high 32 bits, minor in the low; macOS: <c>st_dev</c>; Windows: volume serial number).</param>
 /// <param name="LinkInode">The symbolic link's own inode when the path is one, else 0.</param>
 /// <param name="LinkChangeUnixNs">The symbolic link's own change time when the path is one, else 0.</param>
 public readonly record struct FileIdentity(

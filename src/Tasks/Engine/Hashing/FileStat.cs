@@ -82,7 +82,7 @@ internal static class FileStat
         private const int ENOSYS = 38;
         private const int ELOOP = 40;
 
-        private static volatile bool s_noLibcWrapper;
+        private static volatile bool _noLibcWrapper;
 
         public static FileIdentity? Identity(ref byte cPath, string path)
         {
@@ -118,7 +118,7 @@ internal static class FileStat
         /// <summary>False when nothing is at the path (or a link on it dangles or loops); throws on other errors.</summary>
         private static bool TryStatx(ref byte cPath, int flags, string path, out Statx buffer)
         {
-            var result = s_noLibcWrapper ? SyscallStatx(ref cPath, flags, out buffer) : LibcStatx(ref cPath, flags, out buffer);
+            var result = _noLibcWrapper ? SyscallStatx(ref cPath, flags, out buffer) : LibcStatx(ref cPath, flags, out buffer);
             if (result == 0)
             {
                 return true;
@@ -143,7 +143,7 @@ internal static class FileStat
             catch (EntryPointNotFoundException)
             {
                 // Remembered: a failed binding is retried, and throws again, on every call.
-                s_noLibcWrapper = true;
+                _noLibcWrapper = true;
                 return SyscallStatx(ref cPath, flags, out buffer);
             }
         }
