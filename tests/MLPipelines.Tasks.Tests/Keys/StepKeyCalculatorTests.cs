@@ -185,6 +185,35 @@ public sealed class StepKeyCalculatorTests : IDisposable
     }
 
     [Fact]
+    public void IncludeArtifactIdsSeesARewriteThatKeepsSizeAndModificationTime()
+    {
+        var step = Train() with { IncludeArtifactValues = false, IncludeArtifactIds = true };
+        var path = _project.Combine("data/train.csv");
+        var written = new DateTime(2030, 1, 1, 0, 0, 0, DateTimeKind.Utc);
+        File.SetLastWriteTimeUtc(path, written);
+        var before = Key(step);
+        Assert.Equal(before.Value, Key(step).Value);
+
+        // Longer than a file clock's tick, so the rewrite gets a later change time.
+        Thread.Sleep(50);
+        File.WriteAllText(path, new string('z', (int)new FileInfo(path).Length));
+        File.SetLastWriteTimeUtc(path, written);
+
+        Assert.NotEqual(before.Value, Key(step).Value);
+    }
+
+    [Fact]
+    public void IncludeArtifactIdsOfAMissingInputIsNotFound()
+    {
+        var step = Train() with { IncludeArtifactValues = false, IncludeArtifactIds = true };
+        var path = _project.Combine("data/train.csv");
+        File.Delete(path);
+        File.CreateSymbolicLink(path, "gone.csv");
+
+        Assert.Throws<FileNotFoundException>(() => Key(step));
+    }
+
+    [Fact]
     public void IncludeArtifactIdsUsesTheProducersKeyForAnUpstreamOutput()
     {
         var step = Train() with { IncludeArtifactValues = false, IncludeArtifactIds = true };

@@ -194,18 +194,31 @@ public sealed class CacheStoreTests : IDisposable
         Assert.Throws<CorruptEntryException>(() => store.FindEntry("k1"));
     }
 
+    /// <summary>A stamp whose every field differs from the others' (inodes and devices beyond long.MaxValue too).</summary>
+    private static FileStamp Stamp(int n, string hash) => new(
+        new FileIdentity(
+            Size: 10 + n,
+            LastWriteUnixNs: 1_704_067_200_123_456_789 + n,
+            ChangeUnixNs: 1_796_000_000_987_654_321 + n,
+            Inode: ulong.MaxValue - (ulong)n,
+            Device: 0x8000_00FE_0000_0001UL + (ulong)n,
+            LinkInode: n % 2 == 0 ? 0 : 77_000UL + (ulong)n,
+            LinkChangeUnixNs: n % 2 == 0 ? 0 : 1_796_000_001_000_000_007 + n),
+        hash,
+        HashedAtUnixNs: 1_796_000_100_000_000_003 + n);
+
     [Fact]
-    public void FileStampsRoundTripAndAreReplacedByPath()
+    public void FileStampsRoundTripWithEveryFieldAndAreReplacedByPath()
     {
         using (var store = CacheStore.Open(StoreDirectory))
         {
             Assert.Empty(store.LoadFileStamps());
             store.SaveFileStamps(new Dictionary<string, FileStamp>
             {
-                ["/p/a.csv"] = new(10, 638_000_000_000_000_000, "aa"),
-                ["/p/b.csv"] = new(20, 638_000_000_000_000_001, "bb"),
+                ["/p/a.csv"] = Stamp(0, "aa"),
+                ["/p/b.csv"] = Stamp(1, "bb"),
             });
-            store.SaveFileStamps(new Dictionary<string, FileStamp> { ["/p/a.csv"] = new(11, 638_000_000_000_000_002, "a2") });
+            store.SaveFileStamps(new Dictionary<string, FileStamp> { ["/p/a.csv"] = Stamp(2, "a2") });
             store.SaveFileStamps(new Dictionary<string, FileStamp>());
         }
 
@@ -213,24 +226,30 @@ public sealed class CacheStoreTests : IDisposable
         var stamps = reopened.LoadFileStamps();
 
         Assert.Equal(2, stamps.Count);
-        Assert.Equal(new FileStamp(11, 638_000_000_000_000_002, "a2"), stamps["/p/a.csv"]);
-        Assert.Equal(new FileStamp(20, 638_000_000_000_000_001, "bb"), stamps["/p/b.csv"]);
+        Assert.Equal(Stamp(2, "a2"), stamps["/p/a.csv"]);
+        Assert.Equal(Stamp(1, "bb"), stamps["/p/b.csv"]);
     }
 
     [Fact]
     public void PruningForgetsTheStampsOfFilesThatNoLongerExist()
     {
         var kept = _directory.Write("data/kept.csv", "1,2");
+        var link = _directory.Combine("data/link.csv");
+        File.CreateSymbolicLink(link, "kept.csv");
+        var dangling = _directory.Combine("data/dangling.csv");
+        File.CreateSymbolicLink(dangling, "deleted.csv");
         using var store = CacheStore.Open(StoreDirectory);
         store.SaveFileStamps(new Dictionary<string, FileStamp>
         {
-            [kept] = new(3, 638_000_000_000_000_000, "aa"),
-            [_directory.Combine("data/deleted.csv")] = new(3, 638_000_000_000_000_000, "bb"),
+            [kept] = Stamp(0, "aa"),
+            [link] = Stamp(1, "aa"),
+            [_directory.Combine("data/deleted.csv")] = Stamp(2, "bb"),
+            [dangling] = Stamp(3, "bb"),
         });
 
         store.Prune(T0, TimeSpan.FromDays(28), maxSize: null);
 
-        Assert.Equal([kept], store.LoadFileStamps().Keys);
+        Assert.Equal([kept, link], store.LoadFileStamps().Keys.Order(StringComparer.Ordinal));
     }
 
     [Fact]
@@ -287,7 +306,7 @@ public sealed class CacheStoreTests : IDisposable
             for (var i = 0; i < perStore; i++)
             {
                 Record(store, Entry(store, $"s{index}-k{i}", step: $"step{i % 4}", createdAt: T0.AddMilliseconds(i)));
-                store.SaveFileStamps(new Dictionary<string, FileStamp> { [$"/p/{index}/{i}"] = new(i, i, "h") });
+                store.SaveFileStamps(new Dictionary<string, FileStamp> { [$"/p/{index}/{i}"] = Stamp(i, "h") });
                 Assert.NotNull(store.FindNewestEntry("iris", $"step{i % 4}"));
             }
         })).ToArray();

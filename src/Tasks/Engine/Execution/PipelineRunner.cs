@@ -113,7 +113,7 @@ public sealed class PipelineRunner
 
         var ordered = steps.Select(s => results[s.Name]).ToList();
         var result = new PipelineRunResult(runId, ordered.Select(r => r.Result).ToList(), _clock.GetUtcNow() - started);
-        _store.SaveFileStamps(_hasher.StampsToPersist(_clock.GetUtcNow().UtcDateTime));
+        _store.SaveFileStamps(_hasher.StampsToPersist());
         _store.FinishRun(
             run with { EndedAt = _clock.GetUtcNow(), Status = cancellationToken.IsCancellationRequested ? "cancelled" : result.Succeeded ? "succeeded" : "failed" },
             ordered.Select(r => new StepRunRecord(r.Result.Name, r.Result.Key, r.Components, r.Result.Outcome.ToString().ToLowerInvariant(), r.Result.MissReason, r.StartedAt, r.Result.Duration) { Saved = r.Saved }).ToList());

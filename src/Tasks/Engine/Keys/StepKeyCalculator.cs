@@ -191,9 +191,13 @@ public sealed class StepKeyCalculator
             return ContentHash.OfText("producer:" + producerKey);
         }
 
-        // No hashing: for inputs too big to read on every run, size and time stand for the content.
-        var info = new FileInfo(ProjectPath.ToFull(_projectDirectory, file));
-        return ContentHash.OfText(string.Create(CultureInfo.InvariantCulture, $"{file}|{info.Length}|{info.LastWriteTimeUtc.Ticks}"));
+        // No hashing: for inputs too big to read on every run, the identity a hash stamp is trusted by stands for
+        // the content (size, mtime and ctime in ns, inode, device, a link's own part), so a rewrite that restores
+        // size and mtime still changes it.
+        var full = ProjectPath.ToFull(_projectDirectory, file);
+        var id = FileIdentity.Of(full) ?? throw new FileNotFoundException($"Could not find file '{full}'.", full);
+        return ContentHash.OfText(string.Create(CultureInfo.InvariantCulture,
+            $"{file}|{id.Size}|{id.LastWriteUnixNs}|{id.ChangeUnixNs}|{id.Inode}|{id.Device}|{id.LinkInode}|{id.LinkChangeUnixNs}"));
     }
 
     private string Normalize(string pattern)

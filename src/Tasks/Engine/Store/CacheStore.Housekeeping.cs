@@ -1,3 +1,5 @@
+using MLPipelines.Engine.Hashing;
+
 namespace MLPipelines.Engine.Store;
 
 /// <summary>What a housekeeping operation removed.</summary>
@@ -88,7 +90,10 @@ public sealed partial class CacheStore
         return report + CollectGarbage(now);
     }
 
-    /// <summary>Drops the hash stamps of files that no longer exist, so <c>file_stamps</c> does not grow without end.</summary>
+    /// <summary>
+    /// Drops the hash stamps of files that no longer exist (a dangling link included), so <c>file_stamps</c> does not
+    /// grow without end.
+    /// </summary>
     private void ForgetVanishedFiles()
     {
         lock (_lock)
@@ -100,7 +105,7 @@ public sealed partial class CacheStore
                 using var reader = cmd.ExecuteReader();
                 while (reader.Read())
                 {
-                    if (!File.Exists(reader.GetString(0)))
+                    if (HasVanished(reader.GetString(0)))
                     {
                         vanished.Add(reader.GetString(0));
                     }
@@ -114,6 +119,20 @@ public sealed partial class CacheStore
             }
 
             tx.Commit();
+        }
+    }
+
+    // File.Exists says true for a dangling link; the hasher, like open(2), says nothing is there. A file that can
+    // no longer be stat'ed is forgotten too: a forgotten stamp costs at most one read.
+    private static bool HasVanished(string path)
+    {
+        try
+        {
+            return FileIdentity.Of(path) is null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return true;
         }
     }
 

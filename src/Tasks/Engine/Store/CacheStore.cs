@@ -136,8 +136,14 @@ public sealed partial class CacheStore : IDisposable
             CREATE TABLE IF NOT EXISTS file_stamps (
                 path TEXT PRIMARY KEY,
                 size INTEGER NOT NULL,
-                mtime INTEGER NOT NULL,
-                hash TEXT NOT NULL) WITHOUT ROWID;
+                mtime_ns INTEGER NOT NULL,
+                ctime_ns INTEGER NOT NULL,
+                inode INTEGER NOT NULL,
+                device INTEGER NOT NULL,
+                link_inode INTEGER NOT NULL,
+                link_ctime_ns INTEGER NOT NULL,
+                hash TEXT NOT NULL,
+                hashed_at_ns INTEGER NOT NULL) WITHOUT ROWID;
             """, tx);
         Execute(connection, $"INSERT OR REPLACE INTO meta (name, value) VALUES ('schema', '{SchemaVersion}')", tx);
         using (var cmd = connection.CreateCommand())
@@ -263,23 +269,34 @@ public sealed partial class CacheStore : IDisposable
         }
     }
 
+    /// <summary>The hash stamps later runs may trust, by full path (see <see cref="FileHasher"/>).</summary>
     public Dictionary<string, FileStamp> LoadFileStamps()
     {
         lock (_lock)
         {
             using var cmd = _connection.CreateCommand();
-            cmd.CommandText = "SELECT path, size, mtime, hash FROM file_stamps";
+            cmd.CommandText = "SELECT path, size, mtime_ns, ctime_ns, inode, device, link_inode, link_ctime_ns, hash, hashed_at_ns FROM file_stamps";
             using var reader = cmd.ExecuteReader();
             var stamps = new Dictionary<string, FileStamp>(StringComparer.Ordinal);
             while (reader.Read())
             {
-                stamps[reader.GetString(0)] = new FileStamp(reader.GetInt64(1), reader.GetInt64(2), reader.GetString(3));
+                // Inodes and devices are unsigned 64-bit; SQLite integers are signed: stored bit for bit.
+                var identity = new FileIdentity(
+                    reader.GetInt64(1),
+                    reader.GetInt64(2),
+                    reader.GetInt64(3),
+                    unchecked((ulong)reader.GetInt64(4)),
+                    unchecked((ulong)reader.GetInt64(5)),
+                    unchecked((ulong)reader.GetInt64(6)),
+                    reader.GetInt64(7));
+                stamps[reader.GetString(0)] = new FileStamp(identity, reader.GetString(8), reader.GetInt64(9));
             }
 
             return stamps;
         }
     }
 
+    /// <summary>Adds or replaces stamps by path, in one transaction.</summary>
     public void SaveFileStamps(IReadOnlyDictionary<string, FileStamp> stamps)
     {
         if (stamps.Count == 0)
@@ -292,17 +309,33 @@ public sealed partial class CacheStore : IDisposable
             using var tx = _connection.BeginTransaction(deferred: false);
             using var cmd = _connection.CreateCommand();
             cmd.Transaction = tx;
-            cmd.CommandText = "INSERT OR REPLACE INTO file_stamps (path, size, mtime, hash) VALUES ($path, $size, $mtime, $hash)";
+            cmd.CommandText = """
+                INSERT OR REPLACE INTO file_stamps (path, size, mtime_ns, ctime_ns, inode, device, link_inode, link_ctime_ns, hash, hashed_at_ns)
+                VALUES ($path, $size, $mtime, $ctime, $inode, $device, $linkInode, $linkCtime, $hash, $hashedAt)
+                """;
             var path = cmd.Parameters.Add("$path", SqliteType.Text);
             var size = cmd.Parameters.Add("$size", SqliteType.Integer);
             var mtime = cmd.Parameters.Add("$mtime", SqliteType.Integer);
+            var ctime = cmd.Parameters.Add("$ctime", SqliteType.Integer);
+            var inode = cmd.Parameters.Add("$inode", SqliteType.Integer);
+            var device = cmd.Parameters.Add("$device", SqliteType.Integer);
+            var linkInode = cmd.Parameters.Add("$linkInode", SqliteType.Integer);
+            var linkCtime = cmd.Parameters.Add("$linkCtime", SqliteType.Integer);
             var hash = cmd.Parameters.Add("$hash", SqliteType.Text);
+            var hashedAt = cmd.Parameters.Add("$hashedAt", SqliteType.Integer);
             foreach (var (p, stamp) in stamps)
             {
+                var id = stamp.Identity;
                 path.Value = p;
-                size.Value = stamp.Size;
-                mtime.Value = stamp.LastWriteTicks;
+                size.Value = id.Size;
+                mtime.Value = id.LastWriteUnixNs;
+                ctime.Value = id.ChangeUnixNs;
+                inode.Value = unchecked((long)id.Inode);
+                device.Value = unchecked((long)id.Device);
+                linkInode.Value = unchecked((long)id.LinkInode);
+                linkCtime.Value = id.LinkChangeUnixNs;
                 hash.Value = stamp.Hash;
+                hashedAt.Value = stamp.HashedAtUnixNs;
                 cmd.ExecuteNonQuery();
             }
 

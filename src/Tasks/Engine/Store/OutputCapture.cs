@@ -28,8 +28,8 @@ public static class OutputCapture
     /// <summary>
     /// Captures <paramref name="outputs"/> (project-relative declared outputs; a trailing <c>/</c> marks a
     /// directory). <paramref name="excluded"/> is a project-relative folder never captured (the store itself, when it
-    /// lies inside an output folder). <paramref name="hashed"/> is told each stored file's absolute path and hash,
-    /// so the caller can remember it without reading the file again.
+    /// lies inside an output folder). A file just written is racy (git's rule), so its hash is not remembered as a
+    /// stamp: a downstream key reads it once more.
     /// </summary>
     /// <exception cref="UncacheableOutputException">A symbolic link among the outputs points outside the project.</exception>
     /// <exception cref="IOException">A file could not be read or stored.</exception>
@@ -37,8 +37,7 @@ public static class OutputCapture
         string projectDirectory,
         IEnumerable<string> outputs,
         ObjectStore objects,
-        string? excluded = null,
-        Action<string, string>? hashed = null)
+        string? excluded = null)
     {
         var files = new List<ManifestFile>();
         var directories = new List<string>();
@@ -63,7 +62,6 @@ public static class OutputCapture
                         break;
                     default:
                         var (hash, size) = objects.Add(node.FullPath);
-                        hashed?.Invoke(node.FullPath, hash);
                         var mode = OperatingSystem.IsWindows() ? 0 : (int)File.GetUnixFileMode(node.FullPath) & PermissionMask;
                         files.Add(new ManifestFile(node.Path, hash, size, mode));
                         break;

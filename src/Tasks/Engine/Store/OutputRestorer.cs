@@ -164,7 +164,10 @@ public sealed class OutputRestorer
                 Directory.CreateDirectory(Path.GetDirectoryName(target)!);
                 File.Move(temp, target, overwrite: true);
                 CrashPoint.Reach(CrashPoint.RestorePartial);
-                _hasher.Remember(target, file.Size, File.GetLastWriteTimeUtc(target).Ticks, file.Hash);
+                if (FileIdentity.Of(target) is { } identity)
+                {
+                    _hasher.Remember(target, identity, file.Hash); // Trusted once it is past the racy window.
+                }
             }
 
             foreach (var link in plan.Links)
