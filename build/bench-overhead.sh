@@ -52,4 +52,4 @@ printf '  empty target: %.2fs   %s cached steps: %.2fs   %s cached steps: %.2fs\
 printf '  %s steps, every output deleted and restored: %.2fs\n' "$steps" "$restore"
 awk -v e="$empty" -v a="$cached_few" -v b="$cached" -v m="$few" -v n="$steps" \
   'BEGIN { per = (b - a) / (n - m); printf "  fixed cost of a cached run: %.0f ms; each further cached step: %.1f ms\n", (a - e - per * m) * 1000, per * 1000 }'
-printf '  %s MiB input: first run %.2fs (%s), cached run %.2fs (%s: size+mtime stamp, no read)\n' "$mib" "$first" "$read_first" "$big_cached" "$read_cached"
+printf '  %s MiB input: first run %.2fs (%s), cached run %.2fs (%s: stamp unchanged, no read)\n' "$mib" "$first" "$read_first" "$big_cached" "$read_cached"
