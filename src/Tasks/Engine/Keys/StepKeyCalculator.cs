@@ -20,8 +20,11 @@ public sealed class MissingKeyFileException(string kind, string path) : Exceptio
 /// </summary>
 public sealed class StepKeyCalculator
 {
-    /// <summary>Bumped whenever the meaning of a component changes, so old entries stop matching.</summary>
-    public const string FormatVersion = "1";
+    /// <summary>
+    /// Bumped whenever the meaning of a component changes, so old entries stop matching. 2: the same command text
+    /// now runs with <c>sh -e</c>; an entry stored when a command failed half-way but exited 0 must not be reused.
+    /// </summary>
+    public const string FormatVersion = "2";
 
     // Values longer than this are kept as hashes only: the explanation then says "changed" without quoting.
     private const int MaxStoredValueLength = 200;
