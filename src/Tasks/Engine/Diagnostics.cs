@@ -33,6 +33,7 @@ public static class ErrorCodes
     public const string CacheKeyCommandFailed = "MLP2006";
     public const string ResumeUnavailable = "MLP2007";
     public const string RecursiveRun = "MLP2008";
+    public const string InputGlobMatchesNothing = "MLP2010";
 
     public const string StoreUnavailable = "MLP3001";
     public const string DamagedEntry = "MLP3002";

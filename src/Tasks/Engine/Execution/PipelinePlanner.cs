@@ -33,6 +33,7 @@ public sealed class PipelinePlanner
     private readonly CacheStore _store;
     private readonly StepKeyCalculator _keys;
     private readonly CacheLookup _lookup;
+    private readonly IPipelineLog _log;
 
     public PipelinePlanner(PipelineOptions options, PipelineGraph graph, CacheStore store, IPipelineLog log, TimeProvider? clock = null, CancellationToken cancellationToken = default)
     {
@@ -46,6 +47,7 @@ public sealed class PipelinePlanner
             KeyCommandRunner = step => KeyCommand.Run(step, options.ProjectDirectory, log, cancellationToken),
         };
         _lookup = new CacheLookup(options, store, log, clock ?? TimeProvider.System);
+        _log = log;
     }
 
     public IReadOnlyList<PlannedStep> Plan()
@@ -74,6 +76,7 @@ public sealed class PipelinePlanner
         try
         {
             key = _keys.Compute(step, file => ProducerKeyOf(file, plan), restoredFiles);
+            key.Warnings.ToList().ForEach(_log.Warning);
         }
         catch (MissingKeyFileException e)
         {
@@ -98,6 +101,12 @@ public sealed class PipelinePlanner
         foreach (var file in entry.Manifest)
         {
             restoredFiles[file.Path] = file.Hash;
+        }
+
+        // A restored output directory exists even when empty: a '/' path marks it, no file (see InputFiles.Expand).
+        foreach (var directory in entry.Directories)
+        {
+            restoredFiles[directory] = "";
         }
 
         return new PlannedStep(step.Name, PlanStatus.Hit, "", key.Value);
