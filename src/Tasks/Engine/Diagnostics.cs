@@ -39,6 +39,7 @@ public static class ErrorCodes
     public const string DamagedEntry = "MLP3002";
     public const string StoreWriteFailed = "MLP3003";
     public const string StoreReset = "MLP3004";
+    public const string PipelineLockTimeout = "MLP3005";
 
     public const string UnsupportedHost = "MLP4001";
     public const string NativeLibraryMissing = "MLP4002";
