@@ -23,6 +23,7 @@ public static class ErrorCodes
     public const string UnknownSelectedStep = "MLP1015";
     public const string UnknownResumeStep = "MLP1016";
     public const string UnknownRun = "MLP1017";
+    public const string WildcardOutput = "MLP1018";
 
     public const string StepFailed = "MLP2001";
     public const string OutputMissing = "MLP2002";
@@ -34,11 +35,13 @@ public static class ErrorCodes
     public const string RecursiveRun = "MLP2008";
     public const string InputChangedDuringStep = "MLP2009";
     public const string OutputsNotWritable = "MLP2011";
+    public const string InputGlobMatchesNothing = "MLP2010";
 
     public const string StoreUnavailable = "MLP3001";
     public const string DamagedEntry = "MLP3002";
     public const string StoreWriteFailed = "MLP3003";
     public const string StoreReset = "MLP3004";
+    public const string PipelineLockTimeout = "MLP3005";
     public const string UncacheableOutput = "MLP3006";
 
     public const string UnsupportedHost = "MLP4001";

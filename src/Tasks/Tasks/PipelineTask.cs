@@ -41,6 +41,9 @@ public abstract class PipelineTask : Microsoft.Build.Utilities.Task, ICancelable
     public string? CacheMaxAge { get; set; }
     public string? CacheMaxSize { get; set; }
 
+    /// <summary><c>PipelineLockTimeout</c>: seconds or a TimeSpan; only <c>RunPipeline</c> waits for the lock.</summary>
+    public string? LockTimeout { get; set; }
+
     protected CancellationToken Cancellation => _cancel.Token;
 
     public void Cancel() => _cancel.Cancel();

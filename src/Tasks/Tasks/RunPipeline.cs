@@ -3,7 +3,10 @@ using Microsoft.Build.Framework;
 
 namespace MLPipelines.Tasks;
 
-/// <summary>The <c>RunPipeline</c> target's task: hands the validated pipeline to <see cref="PipelineRunner"/>.</summary>
+/// <summary>
+/// The <c>RunPipeline</c> target's task: takes the pipeline's <see cref="PipelineLock"/> (waiting for another build of
+/// the same project's pipeline), then hands the validated pipeline to <see cref="PipelineRunner"/>.
+/// </summary>
 public sealed class RunPipeline : PipelineTask
 {
     /// <summary>One item per step that ran or was restored, with <c>Outcome</c>, <c>Key</c> and <c>Reason</c> metadata.</summary>
@@ -25,6 +28,16 @@ public sealed class RunPipeline : PipelineTask
         }
 
         log.Detail($"Opened the pipeline cache at {options.CacheDirectory} in {clock.ElapsedMilliseconds} ms.");
+
+        // One build of this project's pipeline at a time; the runner (and its file stamps) starts only once it is ours.
+        var taking = PipelineLock.AcquireAsync(options, log, Cancellation);
+        log.Pump(taking);
+        using var pipelineLock = taking.GetAwaiter().GetResult();
+        if (pipelineLock is null)
+        {
+            return;
+        }
+
         var run = new PipelineRunner(options, graph, store, log).RunAsync(Cancellation);
         log.Pump(run);
         StepResults = run.GetAwaiter().GetResult().Steps.Select(TaskInputs.ToItem).ToArray();

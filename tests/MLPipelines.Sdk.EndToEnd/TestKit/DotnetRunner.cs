@@ -23,6 +23,9 @@ public sealed class DotnetRunner
     /// <summary>A <c>-v:</c> value; null leaves the command's default (minimal for build, normal for msbuild).</summary>
     public string? Verbosity { get; init; }
 
+    /// <summary>Sees each line of the build's output as it is written (on a reader thread), while the build runs.</summary>
+    public Action<string>? OnLine { get; init; }
+
     /// <summary>Extra variables for the build (a null value removes one): what a step may read, or a cache dependency.</summary>
     public IDictionary<string, string?> Environment { get; } = new Dictionary<string, string?>(StringComparer.Ordinal);
 
@@ -72,7 +75,8 @@ public sealed class DotnetRunner
             commandLine,
             Workspace.ProjectDirectory,
             environment,
-            Timeout);
+            Timeout,
+            OnLine);
         var result = new BuildResult(process);
         Workspace.Output?.WriteLine(result.ToString());
         return result;

@@ -59,14 +59,16 @@ public static class ProcessRunner
 
     /// <summary>
     /// Runs <paramref name="fileName"/> to completion. <paramref name="environment"/> adds or (with a null value)
-    /// removes variables on top of the cleaned environment.
+    /// removes variables on top of the cleaned environment. <paramref name="onLine"/> sees each line as it arrives,
+    /// on a reader thread: how a test reacts to a process while it still runs.
     /// </summary>
     public static ProcessResult Run(
         string fileName,
         IEnumerable<string> arguments,
         string workingDirectory,
         IEnumerable<KeyValuePair<string, string?>>? environment = null,
-        TimeSpan? timeout = null)
+        TimeSpan? timeout = null,
+        Action<string>? onLine = null)
     {
         ArgumentNullException.ThrowIfNull(arguments);
         TimeSpan limit = timeout ?? DefaultTimeout;
@@ -102,6 +104,8 @@ public static class ProcessRunner
                 {
                     output.Append(e.Data).Append('\n');
                 }
+
+                onLine?.Invoke(e.Data);
             }
         }
 

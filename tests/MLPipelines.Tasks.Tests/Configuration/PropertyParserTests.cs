@@ -39,6 +39,34 @@ public sealed class PropertyParserTests
     }
 
     [Theory]
+    [InlineData("1", 1.0)]
+    [InlineData("0.5", 0.5)]
+    [InlineData("0", 0.0)]
+    [InlineData("00:00:00", 0.0)]
+    [InlineData("1.00:00:00", 86400.0)]
+    public void ATimeoutMayBeZero(string text, double seconds)
+    {
+        Assert.Equal(TimeSpan.FromSeconds(seconds), PropertyParser.ParseDuration(text, "PipelineLockTimeout", _diagnostics, allowZero: true));
+        Assert.Empty(_diagnostics);
+    }
+
+    [Theory]
+    [InlineData("0")]
+    [InlineData("-1")]
+    [InlineData("soon")]
+    public void AnAgeMayNotBeZeroAndATimeoutNotNegative(string text)
+    {
+        Assert.Null(PropertyParser.ParseDuration(text, "PipelineCacheMaxAge", _diagnostics));
+        if (text != "0")
+        {
+            Assert.Null(PropertyParser.ParseDuration(text, "PipelineLockTimeout", _diagnostics, allowZero: true));
+            Assert.Equal($"Property PipelineLockTimeout='{text}' is not valid: give seconds (0 or more) or a TimeSpan (1.00:00:00).", _diagnostics[^1].Message);
+        }
+
+        Assert.All(_diagnostics, d => Assert.Equal(ErrorCodes.InvalidProperty, d.Code));
+    }
+
+    [Theory]
     [InlineData("1024", 1024L)]
     [InlineData("500MB", 500L << 20)]
     [InlineData("10gb", 10L << 30)]

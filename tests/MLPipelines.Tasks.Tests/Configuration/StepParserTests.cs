@@ -180,6 +180,20 @@ public sealed class StepParserTests : IDisposable
     }
 
     [Theory]
+    [InlineData("model/*.bin", "Output 'model/*.bin' of step 'train' is a wildcard; declare the directory ('model/') or the files.")]
+    [InlineData("model/**/weights.bin", "Output 'model/**/weights.bin' of step 'train' is a wildcard; declare the directory ('model/') or the files.")]
+    [InlineData("out/run?/", "Output 'out/run?/' of step 'train' is a wildcard; declare the directory ('out/') or the files.")]
+    [InlineData("*.bin", "Output '*.bin' of step 'train' is a wildcard; declare the files, or write them into a directory and declare that.")]
+    public void AWildcardOutputIsMLP1018(string output, string message)
+    {
+        var diagnostic = ParseInvalid(Raw.Step("train", "run", ("Outputs", "model.txt;" + output)));
+
+        Assert.Equal(ErrorCodes.WildcardOutput, diagnostic.Code);
+        Assert.Equal("train", diagnostic.Step);
+        Assert.Equal(message, diagnostic.Message);
+    }
+
+    [Theory]
     [InlineData("v 1")]
     [InlineData("v1.0")]
     [InlineData("v1;v2")]

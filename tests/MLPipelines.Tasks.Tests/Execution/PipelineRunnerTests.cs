@@ -355,6 +355,52 @@ public sealed class PipelineRunnerTests : IDisposable
     }
 
     [Fact]
+    public async Task AMissingInputDirectoryIsMLP2005AndTheStepDoesNotRun()
+    {
+        _pipeline.Step("train", Counted("train", "true"), ("Inputs", "raw/"));
+
+        var run = await _pipeline.RunAsync();
+
+        run.AssertOutcome("train", StepOutcome.Failed);
+        Assert.Equal("Input 'raw/' of step 'train' does not exist. Create it, produce it in an upstream step, or remove it from the step.",
+            run.SingleError(ErrorCodes.InputMissing).Message);
+        Assert.Equal(0, Executions("train"));
+    }
+
+    [Fact]
+    public async Task ADanglingSymbolicLinkAmongTheInputsIsMLP2005NamingTheLink()
+    {
+        Project.Write("data/real.csv", "x");
+        File.CreateSymbolicLink(Project.Combine("data/link.csv"), "moved.csv");
+        _pipeline.Step("train", Counted("train", "true"), ("Inputs", "data/"));
+
+        var run = await _pipeline.RunAsync();
+
+        run.AssertOutcome("train", StepOutcome.Failed);
+        var error = run.SingleError(ErrorCodes.InputMissing);
+        Assert.Equal(("train", "Input 'data/link.csv' of step 'train' is a symbolic link to 'moved.csv', which does not exist. Create it, produce it in an upstream step, or remove it from the step."),
+            (error.Step, error.Message));
+        Assert.DoesNotContain(run.Log.Errors, e => e.Code == ErrorCodes.UnexpectedFailure);
+        Assert.Equal(0, Executions("train"));
+    }
+
+    [Fact]
+    public async Task AnInputGlobThatMatchesNothingIsMLP2010AndTheStepRuns()
+    {
+        Project.Write("data/a.csv", "a");
+        _pipeline.Step("train", Counted("train", "printf t > model.txt"), ("Inputs", "data/*.csv;data/*.parquet"), ("Outputs", "model.txt"));
+
+        var run = await _pipeline.RunAsync();
+
+        run.AssertOutcome("train", StepOutcome.Executed);
+        var warning = run.SingleWarning(ErrorCodes.InputGlobMatchesNothing);
+        Assert.Equal("train", warning.Step);
+        Assert.Contains("'data/*.parquet'", warning.Message, StringComparison.Ordinal);
+        Assert.Empty(run.Log.Errors);
+        Assert.Equal(1, Executions("train"));
+    }
+
+    [Fact]
     public async Task AnInferredDependencyRunsTheProducerFirst()
     {
         _pipeline

@@ -35,6 +35,47 @@ public sealed class StepProcessTests : IDisposable
     }
 
     [Fact]
+    public async Task ACommandStopsAtItsFirstFailingCommand()
+    {
+        var exitCode = await RunAsync("echo a > a; false; echo b > b");
+
+        Assert.Equal(1, exitCode);
+        Assert.True(_directory.Exists("a"));
+        Assert.False(_directory.Exists("b"));
+    }
+
+    [Fact]
+    public async Task AMultiLineCommandStopsAtItsFirstFailingLineWithThatLinesExitCode()
+    {
+        var exitCode = await RunAsync("echo one\nexit 4\necho three > three.txt\n");
+
+        Assert.Equal(4, exitCode);
+        Assert.Equal(["one"], _lines);
+        Assert.False(_directory.Exists("three.txt"));
+    }
+
+    [Fact]
+    public async Task AFailureTheCommandTestsDoesNotStopIt()
+    {
+        // sh -e exempts conditions and all but the last command of && and || lists: the command handles those.
+        var exitCode = await RunAsync("false || echo recovered\nif false; then echo no; fi\ntest -f absent && echo no\nwhile false; do :; done\necho end");
+
+        Assert.Equal(0, exitCode);
+        Assert.Equal(["recovered", "end"], _lines);
+    }
+
+    [Theory]
+    [InlineData("echo a", "echo a")]
+    [InlineData("echo a > a\nexit /b 1\necho b > b", "echo a > a && exit /b 1 && echo b > b")]
+    [InlineData("\r\n    echo a\r\n\r\n    echo b   \r\n  ", "echo a && echo b")]
+    [InlineData("REM set up\necho a\n:: done\nrem\nremove.exe x", "echo a && remove.exe x")]
+    [InlineData("echo a & echo b", "echo a & echo b")]
+    public void OnWindowsTheLinesAreJoinedWithAndAnd(string command, string expected)
+    {
+        Assert.Equal(expected, StepProcess.JoinLinesForCmd(command));
+    }
+
+    [Fact]
     public async Task TheCommandRunsInTheWorkingDirectoryWithTheEnvironment()
     {
         var exitCode = await RunAsync("printf \"$MLP_A|$MLP_B\" > env.txt", [new("MLP_A", "one"), new("MLP_B", "two words")]);

@@ -1,3 +1,4 @@
+using MLPipelines.Engine;
 using MLPipelines.Engine.Configuration;
 using MLPipelines.Engine.Hashing;
 using MLPipelines.Engine.Keys;
@@ -203,14 +204,15 @@ public sealed class StepKeyCalculatorTests : IDisposable
     }
 
     [Fact]
-    public void IncludeArtifactIdsOfAMissingInputIsNotFound()
+    public void IncludeArtifactIdsOfADanglingLinkIsAMissingInput()
     {
         var step = Train() with { IncludeArtifactValues = false, IncludeArtifactIds = true };
         var path = _project.Combine("data/train.csv");
         File.Delete(path);
         File.CreateSymbolicLink(path, "gone.csv");
 
-        Assert.Throws<FileNotFoundException>(() => Key(step));
+        var error = Assert.Throws<MissingKeyFileException>(() => Key(step));
+        Assert.Equal("data/train.csv", error.Path);
     }
 
     [Fact]
@@ -414,6 +416,126 @@ public sealed class StepKeyCalculatorTests : IDisposable
 
         Assert.Equal(("Input", "data/absent.csv"), (missingInput.Kind, missingInput.Path));
         Assert.Equal(("Code file", "gone.cs"), (missingCode.Kind, missingCode.Path));
+    }
+
+    [Theory]
+    [InlineData("Input")]
+    [InlineData("Code file")]
+    [InlineData("File dependency")]
+    [InlineData("Source dependency")]
+    public void AMissingDirectoryIsReportedLikeAMissingFile(string kind)
+    {
+        var step = kind switch
+        {
+            "Input" => Train() with { Inputs = ["raw/"] },
+            "Code file" => Train() with { Code = ["lib/"] },
+            "File dependency" => Train() with { FileDependencies = ["conf/"] },
+            _ => Train() with { SourceDependencies = ["tools/"] },
+        };
+
+        var missing = Assert.Throws<MissingKeyFileException>(() => Key(step));
+
+        Assert.Equal(kind, missing.Kind);
+        Assert.Equal(step.Inputs.Concat(step.Code).Concat(step.FileDependencies).Concat(step.SourceDependencies).Single(p => p.EndsWith('/')), missing.Path);
+        Assert.Equal("does not exist", missing.Problem);
+    }
+
+    [Fact]
+    public void AGlobThatMatchesNoFileIsAWarningNamingTheStepAndTheGlob()
+    {
+        var step = Train() with { Inputs = ["data/*.csv", "data/*.parquet"], FileDependencies = ["conf/*.json"], Code = ["train.cs", "lib/**/*.cs"] };
+
+        var key = Key(step);
+
+        Assert.Equal(
+            [
+                "Code file glob 'lib/**/*.cs' of step 'train' matches no file, so the step's key holds no file for it. Check the pattern, or remove it from the step.",
+                "Input glob 'data/*.parquet' of step 'train' matches no file, so the step's key holds no file for it. Check the pattern, or remove it from the step.",
+                "File dependency glob 'conf/*.json' of step 'train' matches no file, so the step's key holds no file for it. Check the pattern, or remove it from the step.",
+            ],
+            key.Warnings.Select(w => w.Message));
+        Assert.All(key.Warnings, w => Assert.Equal((ErrorCodes.InputGlobMatchesNothing, "train"), (w.Code, w.Step)));
+        Assert.Contains(key.Components, c => c is { Kind: ComponentKind.Input, Name: "data/train.csv" });
+        Assert.Empty(Key(Train()).Warnings);
+    }
+
+    [Fact]
+    public void AGlobWhoseFilesAreAllIgnoredIsNoWarning()
+    {
+        var key = Key(Train() with { Inputs = ["data/*.txt"], IgnoredInputs = ["data/log.txt"] });
+
+        Assert.Empty(key.Warnings);
+        Assert.DoesNotContain(key.Components, c => c.Kind == ComponentKind.Input);
+    }
+
+    [Fact]
+    public void AnUpstreamDirectoryAPlanExpectsRestoredCountsAsExisting()
+    {
+        var calculator = new StepKeyCalculator(_project.Path, "iris", new FileHasher(), Secret);
+        var step = Train() with { Inputs = ["model/", "features/"] };
+        var restored = new Dictionary<string, string> { ["model/"] = "", ["features/f.csv"] = ContentHash.OfText("f") };
+
+        var key = calculator.Compute(step, virtualFiles: restored);
+
+        Assert.Equal(["features/f.csv"], key.Components.Where(c => c.Kind == ComponentKind.Input).Select(c => c.Name));
+    }
+
+    [Fact]
+    public void ADanglingSymbolicLinkIsReportedAsMissingNamingTheLink()
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return; // Creating symbolic links needs a privilege there.
+        }
+
+        _project.Subdirectory("lib");
+        File.CreateSymbolicLink(_project.Combine("data/link.csv"), "gone.csv");
+        File.CreateSymbolicLink(_project.Combine("lib/helper.cs"), _project.Combine("nowhere/helper.cs"));
+        File.CreateSymbolicLink(_project.Combine("deps.txt"), "requirements.old");
+
+        var declared = Assert.Throws<MissingKeyFileException>(() => Key(Train() with { Inputs = ["data/link.csv"] }));
+        var inDirectory = Assert.Throws<MissingKeyFileException>(() => Key(Train() with { Inputs = ["data/"] }));
+        var code = Assert.Throws<MissingKeyFileException>(() => Key(Train() with { Code = ["lib/"] }));
+        var dependency = Assert.Throws<MissingKeyFileException>(() => Key(Train() with { FileDependencies = ["*.txt"] }));
+        var byIdentity = Assert.Throws<MissingKeyFileException>(() =>
+            Key(Train() with { Inputs = ["data/"], IncludeArtifactValues = false, IncludeArtifactIds = true }));
+
+        Assert.Equal(("Input", "data/link.csv", "gone.csv"), (declared.Kind, declared.Path, declared.LinkTarget));
+        Assert.Equal("is a symbolic link to 'gone.csv', which does not exist", declared.Problem);
+        Assert.Equal(("Input", "data/link.csv"), (inDirectory.Kind, inDirectory.Path));
+        Assert.Equal(("Code file", "lib/helper.cs"), (code.Kind, code.Path));
+        Assert.Equal(("File dependency", "deps.txt"), (dependency.Kind, dependency.Path));
+        Assert.Equal(("Input", "data/link.csv"), (byIdentity.Kind, byIdentity.Path));
+    }
+
+    [Fact]
+    public void ASymbolicLinkToItselfIsReportedAsMissing()
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return; // Creating symbolic links needs a privilege there.
+        }
+
+        File.CreateSymbolicLink(_project.Combine("data/loop.csv"), "loop.csv");
+
+        var missing = Assert.Throws<MissingKeyFileException>(() => Key(Train() with { Inputs = ["data/"] }));
+
+        Assert.Equal(("Input", "data/loop.csv", "loop.csv"), (missing.Kind, missing.Path, missing.LinkTarget));
+    }
+
+    [Fact]
+    public void ASymbolicLinkToAFileCountsItsTargetsContent()
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return; // Creating symbolic links needs a privilege there.
+        }
+
+        File.CreateSymbolicLink(_project.Combine("data/link.csv"), "train.csv");
+
+        var key = Key(Train() with { Inputs = ["data/link.csv"] });
+
+        Assert.Contains(key.Components, c => c is { Kind: ComponentKind.Input, Name: "data/link.csv" } && c.Hash == ContentHash.OfText("x,y\n1,2\n"));
     }
 
     [Fact]

@@ -50,25 +50,60 @@ public sealed class InputFilesTests : IDisposable
         Assert.Equal(["raw/extra/wine.csv", "raw/iris.csv"], Expand("raw/**/*.csv"));
     }
 
-    [Fact]
-    public void AMissingFileIsFlagged()
+    [Theory]
+    [InlineData("raw/missing.csv")]
+    [InlineData("nowhere/")]
+    [InlineData("nowhere")]
+    [InlineData("config.json/")]
+    public void AMissingFileOrDirectoryIsFlagged(string declared)
     {
-        Assert.Empty(Expand("raw/missing.csv", expectMissing: true));
+        // A directory is no more optional than a file: expanding to nothing would hash nothing and hide the mistake.
+        Assert.Empty(Expand(declared, expectMissing: true));
     }
 
     [Fact]
-    public void AnEmptyOrMissingDirectoryAndAnUnmatchedGlobAreEmptyNotMissing()
+    public void AnEmptyDirectoryAndAnUnmatchedGlobAreEmptyNotMissing()
     {
         _project.Subdirectory("empty");
 
         Assert.Empty(Expand("empty/"));
-        Assert.Empty(Expand("nowhere/"));
         Assert.Empty(Expand("raw/*.parquet"));
+        Assert.Empty(Expand("nowhere/*.csv"));
     }
 
     [Fact]
-    public void AFileDeclaredAsADirectoryIsNotTakenForAFile()
+    public void VirtualFilesOfAMissingDirectoryMakeItExist()
     {
-        Assert.Empty(Expand("config.json/"));
+        var files = InputFiles.Expand(_project.Path, "model/", out var missing, ["model/w.bin", "model/sub/c.json", "other/x.bin"]);
+
+        Assert.False(missing);
+        Assert.Equal(["model/sub/c.json", "model/w.bin"], files);
+    }
+
+    [Theory]
+    [InlineData("model/")]
+    [InlineData("model")]
+    [InlineData("out/")]
+    public void ARestoredDirectoryExistsEvenEmptyAndIsNoFile(string declared)
+    {
+        // "model/" and "out/sub/" are directories a plan expects restored, with no file in them.
+        var files = InputFiles.Expand(_project.Path, declared, out var missing, ["model/", "out/sub/"]);
+
+        Assert.False(missing);
+        Assert.Empty(files);
+    }
+
+    [Fact]
+    public void ARestoredDirectoryBelowADeclaredOneDoesNotMakeItsSiblingsExist()
+    {
+        Assert.Empty(InputFiles.Expand(_project.Path, "out/other/", out var missing, ["out/sub/"]));
+        Assert.True(missing);
+    }
+
+    [Fact]
+    public void ARestoredDirectoryIsNeverMatchedByAGlob()
+    {
+        Assert.Empty(InputFiles.Expand(_project.Path, "model/*", out var missing, ["model/"]));
+        Assert.False(missing);
     }
 }

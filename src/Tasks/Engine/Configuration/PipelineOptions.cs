@@ -43,6 +43,16 @@ public sealed record PipelineOptions
 
     public TimeSpan CacheMaxAge { get; init; } = TimeSpan.FromDays(28);
     public long? CacheMaxSizeBytes { get; init; }
+
+    /// <summary>
+    /// <c>PipelineLockTimeout</c>'s default: a day. A run can take hours (training) and the holder of the lock is always
+    /// a live build (the lock dies with its process), so a second build gains nothing by giving up early; the bound is
+    /// for unattended builds behind a hung one.
+    /// </summary>
+    public static readonly TimeSpan DefaultLockTimeout = TimeSpan.FromDays(1);
+
+    /// <summary><c>PipelineLockTimeout</c>: how long <c>RunPipeline</c> waits for another build of the same project's pipeline; zero: not at all.</summary>
+    public TimeSpan LockTimeout { get; init; } = DefaultLockTimeout;
 }
 
 /// <summary>Where a resumed run starts: <c>&lt;step&gt;</c> or <c>&lt;run-id&gt;:&lt;step&gt;</c>.</summary>

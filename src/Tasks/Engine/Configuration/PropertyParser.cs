@@ -37,21 +37,29 @@ public static class PropertyParser
         return null;
     }
 
-    public static TimeSpan? ParseDuration(string? text, string property, List<PipelineDiagnostic> diagnostics)
+    /// <summary>Positive seconds (<c>86400</c>) or a TimeSpan (<c>28.00:00:00</c>); with <paramref name="allowZero"/>, zero too.</summary>
+    public static TimeSpan? ParseDuration(string? text, string property, List<PipelineDiagnostic> diagnostics, bool allowZero = false)
     {
         if (string.IsNullOrWhiteSpace(text))
         {
             return null;
         }
 
-        var value = StepParser.ParseDuration(text.Trim());
+        var trimmed = text.Trim();
+        var value = StepParser.ParseDuration(trimmed) ?? (allowZero && IsZero(trimmed) ? TimeSpan.Zero : null);
         if (value is null)
         {
-            diagnostics.Add(new(ErrorCodes.InvalidProperty, null, $"Property {property}='{text}' is not valid: give seconds (86400) or a TimeSpan (28.00:00:00)."));
+            diagnostics.Add(new(ErrorCodes.InvalidProperty, null, allowZero
+                ? $"Property {property}='{text}' is not valid: give seconds (0 or more) or a TimeSpan (1.00:00:00)."
+                : $"Property {property}='{text}' is not valid: give seconds (86400) or a TimeSpan (28.00:00:00)."));
         }
 
         return value;
     }
+
+    private static bool IsZero(string text) =>
+        (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) && seconds == 0) ||
+        (TimeSpan.TryParse(text, CultureInfo.InvariantCulture, out var span) && span == TimeSpan.Zero);
 
     /// <summary>Bytes, or a number with a 1024-based unit: <c>500MB</c>, <c>10GB</c>, <c>1.5TB</c>.</summary>
     public static long? ParseSize(string? text, string property, List<PipelineDiagnostic> diagnostics)

@@ -52,6 +52,17 @@ public static partial class StepParser
         var outputs = new List<string>();
         foreach (var output in SplitList(Get("Outputs")))
         {
+            // Our choice, as Bazel's and DVC's: a wildcard cannot say which files the step writes, so they could be
+            // neither removed before it runs nor restored exactly; the step's directory can.
+            if (ProjectPath.IsGlob(output))
+            {
+                var directory = new Glob(output.Replace('\\', '/')).BaseDirectory;
+                Error(ErrorCodes.WildcardOutput, directory.Length > 0
+                    ? $"Output '{output}' of step '{name}' is a wildcard; declare the directory ('{directory}/') or the files."
+                    : $"Output '{output}' of step '{name}' is a wildcard; declare the files, or write them into a directory and declare that.");
+                continue;
+            }
+
             if (!ProjectPath.TryNormalize(projectDirectory, output, out var normalized) || normalized.Length == 0)
             {
                 Error(ErrorCodes.OutputOutsideProject,

@@ -10,7 +10,11 @@ public sealed class KeyCommandFailedException(int exitCode) : Exception($"CacheK
     public int ExitCode { get; } = exitCode;
 }
 
-/// <summary>Runs a step's <c>CacheKeyCommand</c> (a user's own cache function) and returns its standard output.</summary>
+/// <summary>
+/// Runs a step's <c>CacheKeyCommand</c> (a user's own cache function) and returns its standard output. It runs as a
+/// step's command does (<see cref="StepProcess"/>: <c>sh -e</c>), so a line that fails makes the whole key command
+/// fail (MLP2006) instead of giving a key made of the output of the lines that worked.
+/// </summary>
 public static class KeyCommand
 {
     public static string Run(StepDefinition step, string projectDirectory, IPipelineLog log, CancellationToken cancellationToken)

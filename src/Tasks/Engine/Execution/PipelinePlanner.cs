@@ -33,6 +33,7 @@ public sealed class PipelinePlanner
     private readonly CacheStore _store;
     private readonly StepKeyCalculator _keys;
     private readonly CacheLookup _lookup;
+    private readonly IPipelineLog _log;
 
     public PipelinePlanner(PipelineOptions options, PipelineGraph graph, CacheStore store, IPipelineLog log, TimeProvider? clock = null, CancellationToken cancellationToken = default)
     {
@@ -47,6 +48,7 @@ public sealed class PipelinePlanner
             InferredUpstreamOf = graph.InferredWholeUpstreamOf,
         };
         _lookup = new CacheLookup(options, store, log, clock ?? TimeProvider.System);
+        _log = log;
     }
 
     public IReadOnlyList<PlannedStep> Plan()
@@ -77,6 +79,7 @@ public sealed class PipelinePlanner
         try
         {
             key = _keys.Compute(step, file => ProducerKeyOf(file, plan), restoredFiles, restoredOutputs.GetValueOrDefault);
+            key.Warnings.ToList().ForEach(_log.Warning);
         }
         catch (MissingKeyFileException e)
         {
@@ -104,6 +107,11 @@ public sealed class PipelinePlanner
         }
 
         restoredOutputs[step.Name] = OutputsDigest.Of(entry);
+        // A restored output directory exists even when empty: a '/' path marks it, no file (see InputFiles.Expand).
+        foreach (var directory in entry.Directories)
+        {
+            restoredFiles[directory] = "";
+        }
 
         return new PlannedStep(step.Name, PlanStatus.Hit, "", key.Value);
     }

@@ -203,10 +203,11 @@ public sealed class PipelineRunner
         try
         {
             key = _keys.Compute(step, ProducerKeyOf, upstreamOutputs: UpstreamOutputsOf);
+            key.Warnings.ToList().ForEach(_log.Warning);
         }
         catch (MissingKeyFileException e)
         {
-            Error(ErrorCodes.InputMissing, step, $"{e.Kind} '{e.Path}' of step '{step.Name}' does not exist. Create it, produce it in an upstream step, or remove it from the step.");
+            Error(ErrorCodes.InputMissing, step, $"{e.Kind} '{e.Path}' of step '{step.Name}' {e.Problem}. Create it, produce it in an upstream step, or remove it from the step.");
             return Finish(StepOutcome.Failed, null, e.Message);
         }
         catch (KeyCommandFailedException e)

@@ -32,4 +32,11 @@ public static class ComponentKind
 }
 
 /// <summary>A computed key: its value and the components folded into it, in canonical order.</summary>
-public sealed record StepKey(string Value, IReadOnlyList<KeyComponent> Components);
+public sealed record StepKey(string Value, IReadOnlyList<KeyComponent> Components)
+{
+    /// <summary>
+    /// What the calculator noticed but did not fail on (MLP2010: a glob that matched no file), for the caller to log:
+    /// the calculator has no log. Not part of the key.
+    /// </summary>
+    public IReadOnlyList<PipelineDiagnostic> Warnings { get; init; } = [];
+}

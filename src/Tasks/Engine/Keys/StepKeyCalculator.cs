@@ -7,11 +7,25 @@ using MLPipelines.Engine.Paths;
 
 namespace MLPipelines.Engine.Keys;
 
-/// <summary>Where the key of a step could not be computed: a declared file that does not exist.</summary>
-public sealed class MissingKeyFileException(string kind, string path) : Exception($"{kind} '{path}' does not exist.")
+/// <summary>
+/// Where the key of a step could not be computed: a declared file or directory that does not exist, or a file (maybe
+/// found in a declared directory) that is a symbolic link whose target does not exist.
+/// </summary>
+/// <param name="kind">What the path is to the step, capitalised: <c>Input</c>, <c>Code file</c>, <c>File dependency</c>, <c>Source dependency</c>.</param>
+/// <param name="path">The path as declared, or the file below a declared directory: project-relative, <c>/</c>-separated.</param>
+/// <param name="linkTarget">The target of a dangling symbolic link, as the link holds it; null for a path that does not exist.</param>
+public sealed class MissingKeyFileException(string kind, string path, string? linkTarget = null)
+    : Exception($"{kind} '{path}' {ProblemOf(linkTarget)}.")
 {
     public string Kind { get; } = kind;
     public string Path { get; } = path;
+    public string? LinkTarget { get; } = linkTarget;
+
+    /// <summary>What is wrong, to follow the path in a sentence: "does not exist" or "is a symbolic link to '…', which does not exist".</summary>
+    public string Problem => ProblemOf(LinkTarget);
+
+    private static string ProblemOf(string? linkTarget) =>
+        linkTarget is null ? "does not exist" : $"is a symbolic link to '{linkTarget}', which does not exist";
 }
 
 /// <summary>
@@ -22,7 +36,8 @@ public sealed class StepKeyCalculator
 {
     /// <summary>
     /// Bumped whenever the meaning of a component changes, so old entries stop matching. 2: upstream steps' outputs
-    /// joined the key (<see cref="ComponentKind.UpstreamOutputs"/>).
+    /// joined the key (<see cref="ComponentKind.UpstreamOutputs"/>), and the same command text now runs with
+    /// <c>sh -e</c> (an entry stored when a command failed half-way but exited 0 must not be reused).
     /// </summary>
     public const string FormatVersion = "2";
 
@@ -63,7 +78,10 @@ public sealed class StepKeyCalculator
     public Func<string, IEnumerable<string>>? InferredUpstreamOf { get; init; }
 
     /// <param name="producerKeyOf">For <c>IncludeArtifactIds</c>: the key of the step that produced a file, if any.</param>
-    /// <param name="virtualFiles">Content hashes of files that restoring upstream hits will write (for a plan), by path.</param>
+    /// <param name="virtualFiles">
+    /// Content hashes of files that restoring upstream hits will write (for a plan), by path; a path ending in
+    /// <c>/</c> is a directory the restore creates (its value is unused).
+    /// </param>
     /// <param name="upstreamOutputs">
     /// An upstream step's <see cref="OutputsDigest"/> by its name (case-insensitive), null when not known. Each step of
     /// <c>DependsOn</c> and of <see cref="InferredUpstreamOf"/> adds one <see cref="ComponentKind.UpstreamOutputs"/>
@@ -71,12 +89,15 @@ public sealed class StepKeyCalculator
     /// gives a component no entry can match, so the step executes rather than risk a wrong hit. Without this function
     /// (callers with no graph) no such component is added; the runner and the planner always pass it.
     /// </param>
+    /// <returns>The key, with a warning (MLP2010) for each glob that matched no file.</returns>
+    /// <exception cref="MissingKeyFileException">A declared path does not exist, or a file to hash is a dangling symbolic link.</exception>
     public StepKey Compute(
         StepDefinition step,
         Func<string, string?>? producerKeyOf = null,
         IReadOnlyDictionary<string, string>? virtualFiles = null,
         Func<string, string?>? upstreamOutputs = null)
     {
+        var warnings = new List<PipelineDiagnostic>();
         var components = new List<KeyComponent>
         {
             Text(ComponentKind.Format, "", FormatVersion),
@@ -91,7 +112,7 @@ public sealed class StepKeyCalculator
             components.Add(Text(ComponentKind.Command, "", step.Command));
             components.Add(Text(ComponentKind.WorkingDirectory, "", step.WorkingDirectory));
             components.AddRange(step.Environment.Select(e => new KeyComponent(ComponentKind.StepEnvironment, e.Name, ContentHash.OfText(e.Value))));
-            AddFiles(components, ComponentKind.Code, "Code file", step.Code, virtualFiles);
+            AddFiles(components, ComponentKind.Code, "Code file", step.Code, step, virtualFiles, warnings);
         }
 
         if (step.IncludeStepParameters)
@@ -104,17 +125,12 @@ public sealed class StepKeyCalculator
         var ignored = step.IgnoredInputs.Select(pattern => new Glob(Normalize(pattern))).ToList();
         foreach (var input in step.Inputs)
         {
-            var files = Expand(input, out var missing, virtualFiles?.Keys);
-            if (missing)
-            {
-                throw new MissingKeyFileException("Input", input);
-            }
-
+            var files = Expand("Input", input, step, virtualFiles, warnings);
             foreach (var file in files.Where(f => !ignored.Any(g => g.IsMatch(f) || PathOverlapsIgnored(f, g.Pattern))))
             {
                 if (step.IncludeArtifactValues)
                 {
-                    components.Add(new KeyComponent(ComponentKind.Input, file, HashOf(file, virtualFiles)));
+                    components.Add(new KeyComponent(ComponentKind.Input, file, HashOf("Input", file, virtualFiles)));
                 }
 
                 if (step.IncludeArtifactIds)
@@ -132,11 +148,11 @@ public sealed class StepKeyCalculator
             components.AddRange(upstream.Select(u => UpstreamComponent(u, upstreamOutputs(u))));
         }
 
-        AddFiles(components, ComponentKind.FileDependency, "File dependency", step.FileDependencies, virtualFiles);
-        AddFiles(components, ComponentKind.SourceDependency, "Source dependency", step.SourceDependencies.Where(d => !ProjectSources.ContainsKey(d)), virtualFiles);
+        AddFiles(components, ComponentKind.FileDependency, "File dependency", step.FileDependencies, step, virtualFiles, warnings);
+        AddFiles(components, ComponentKind.SourceDependency, "Source dependency", step.SourceDependencies.Where(d => !ProjectSources.ContainsKey(d)), step, virtualFiles, warnings);
         foreach (var project in step.SourceDependencies.Where(ProjectSources.ContainsKey))
         {
-            components.AddRange(ProjectSources[project].Select(f => new KeyComponent(ComponentKind.SourceDependency, f, HashOf(f, virtualFiles))));
+            components.AddRange(ProjectSources[project].Select(f => new KeyComponent(ComponentKind.SourceDependency, f, HashOf("Source dependency", f, virtualFiles))));
         }
 
 
@@ -158,31 +174,44 @@ public sealed class StepKeyCalculator
             components.Add(Text(ComponentKind.CacheVersion, "", step.CacheVersion));
         }
 
-        return KeyFolder.Fold(components);
+        return KeyFolder.Fold(components) with { Warnings = warnings };
     }
 
-    private void AddFiles(List<KeyComponent> components, string kind, string description, IEnumerable<string> declared, IReadOnlyDictionary<string, string>? virtualFiles)
+    private void AddFiles(List<KeyComponent> components, string kind, string description, IEnumerable<string> declared, StepDefinition step,
+        IReadOnlyDictionary<string, string>? virtualFiles, List<PipelineDiagnostic> warnings)
     {
         foreach (var path in declared)
         {
-            var files = Expand(path, out var missing, virtualFiles?.Keys);
-            if (missing)
-            {
-                throw new MissingKeyFileException(description, path);
-            }
-
-            components.AddRange(files.Select(f => new KeyComponent(kind, f, HashOf(f, virtualFiles))));
+            var files = Expand(description, path, step, virtualFiles, warnings);
+            components.AddRange(files.Select(f => new KeyComponent(kind, f, HashOf(description, f, virtualFiles))));
         }
     }
 
-    private IReadOnlyList<string> Expand(string declared, out bool missing, IEnumerable<string>? virtualFiles)
+    /// <summary>
+    /// The files of one declared path. Every kind of path is held to the same rule: a file or directory that does not
+    /// exist is an error (it would silently count as nothing); a glob that matches nothing only a warning, since a
+    /// pattern may rightly match nothing today (an optional extra file).
+    /// </summary>
+    private IReadOnlyList<string> Expand(string kind, string declared, StepDefinition step, IReadOnlyDictionary<string, string>? virtualFiles, List<PipelineDiagnostic> warnings)
     {
-        var files = InputFiles.Expand(_projectDirectory, declared, out missing, virtualFiles);
-        return StoreDirectory is null ? files : files.Where(f => !ProjectPath.IsUnder(f, StoreDirectory)).ToList();
+        var files = InputFiles.Expand(_projectDirectory, declared, out var missing, virtualFiles?.Keys);
+        if (missing)
+        {
+            throw new MissingKeyFileException(kind, declared);
+        }
+
+        files = StoreDirectory is null ? files : files.Where(f => !ProjectPath.IsUnder(f, StoreDirectory)).ToList();
+        if (files.Count == 0 && ProjectPath.IsGlob(declared))
+        {
+            warnings.Add(new PipelineDiagnostic(ErrorCodes.InputGlobMatchesNothing, step.Name,
+                $"{kind} glob '{declared}' of step '{step.Name}' matches no file, so the step's key holds no file for it. Check the pattern, or remove it from the step."));
+        }
+
+        return files;
     }
 
-    private string HashOf(string file, IReadOnlyDictionary<string, string>? virtualFiles) =>
-        virtualFiles is not null && virtualFiles.TryGetValue(file, out var hash) ? hash : _hasher.Hash(ProjectPath.ToFull(_projectDirectory, file));
+    private string HashOf(string kind, string file, IReadOnlyDictionary<string, string>? virtualFiles) =>
+        virtualFiles is not null && virtualFiles.TryGetValue(file, out var hash) ? hash : OnDisk(kind, file, _hasher.Hash);
 
     private string IdentityOf(string file, Func<string, string?>? producerKeyOf)
     {
@@ -193,11 +222,66 @@ public sealed class StepKeyCalculator
 
         // No hashing: for inputs too big to read on every run, the identity a hash stamp is trusted by stands for
         // the content (size, mtime and ctime in ns, inode, device, a link's own part), so a rewrite that restores
-        // size and mtime still changes it.
+        // size and mtime still changes it. A dangling link has no identity: MLP2005, as hashing would say.
+        return OnDisk("Input", file, full =>
+        {
+            var id = FileIdentity.Of(full) ?? throw new FileNotFoundException(null, full);
+            return ContentHash.OfText(string.Create(CultureInfo.InvariantCulture,
+                $"{file}|{id.Size}|{id.LastWriteUnixNs}|{id.ChangeUnixNs}|{id.Inode}|{id.Device}|{id.LinkInode}|{id.LinkChangeUnixNs}"));
+        });
+    }
+
+    /// <summary>
+    /// Reads <paramref name="file"/> through <paramref name="read"/>; a file gone since it was listed, or a symbolic
+    /// link whose target does not exist, becomes <see cref="MissingKeyFileException"/> (MLP2005, naming the link),
+    /// not an unexpected failure.
+    /// </summary>
+    private string OnDisk(string kind, string file, Func<string, string> read)
+    {
         var full = ProjectPath.ToFull(_projectDirectory, file);
-        var id = FileIdentity.Of(full) ?? throw new FileNotFoundException($"Could not find file '{full}'.", full);
-        return ContentHash.OfText(string.Create(CultureInfo.InvariantCulture,
-            $"{file}|{id.Size}|{id.LastWriteUnixNs}|{id.ChangeUnixNs}|{id.Inode}|{id.Device}|{id.LinkInode}|{id.LinkChangeUnixNs}"));
+        try
+        {
+            return read(full);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            throw new MissingKeyFileException(kind, file, LinkTargetOf(full));
+        }
+        catch (IOException) when (IsLinkLoop(full))
+        {
+            // ELOOP: a link that leads back to itself has no target either.
+            throw new MissingKeyFileException(kind, file, LinkTargetOf(full));
+        }
+    }
+
+    private static string? LinkTargetOf(string full)
+    {
+        try
+        {
+            return new FileInfo(full).LinkTarget;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    private static bool IsLinkLoop(string full)
+    {
+        if (LinkTargetOf(full) is null)
+        {
+            return false;
+        }
+
+        try
+        {
+            File.ResolveLinkTarget(full, returnFinalTarget: true);
+            return false;
+        }
+        catch (IOException)
+        {
+            return true;
+        }
     }
 
     private string Normalize(string pattern)

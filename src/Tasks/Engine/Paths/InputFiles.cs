@@ -5,10 +5,15 @@ public static class InputFiles
 {
     /// <summary>
     /// Files of one declared path, sorted, in the path's own form (project-relative, or absolute when the user
-    /// pointed outside the project). A plain file that does not exist is reported through <paramref name="missing"/>;
-    /// a directory or glob that matches nothing is simply empty.
+    /// pointed outside the project). A file or directory that does not exist is reported through
+    /// <paramref name="missing"/> (so is a path declared as a directory, <c>raw/</c>, that is a file); an existing
+    /// directory with no file in it, or a glob that matches nothing, is simply empty (the key calculator warns of the
+    /// glob).
     /// </summary>
-    /// <param name="virtualFiles">Files known to exist once earlier steps are restored (a plan's view), matched too.</param>
+    /// <param name="virtualFiles">
+    /// Paths known to exist once earlier steps are restored (a plan's view), matched too. One ending in <c>/</c> is a
+    /// restored directory, maybe empty: it is no file, but it and the directories above it exist.
+    /// </param>
     public static IReadOnlyList<string> Expand(string projectDirectory, string declared, out bool missing, IEnumerable<string>? virtualFiles = null)
     {
         var files = ExpandOnDisk(projectDirectory, declared, out missing);
@@ -18,7 +23,19 @@ public static class InputFiles
         }
 
         var glob = ProjectPath.IsGlob(declared) ? new Glob(declared) : null;
-        var matched = virtualFiles.Where(v => glob?.IsMatch(v) ?? ProjectPath.IsUnder(v, declared)).ToList();
+        var matched = new List<string>();
+        foreach (var path in virtualFiles)
+        {
+            if (ProjectPath.IsDirectory(path))
+            {
+                missing &= glob is not null || !ProjectPath.IsUnder(path, declared);
+            }
+            else if (glob?.IsMatch(path) ?? ProjectPath.IsUnder(path, declared))
+            {
+                matched.Add(path);
+            }
+        }
+
         if (matched.Count == 0)
         {
             return files;
@@ -51,7 +68,8 @@ public static class InputFiles
             return [declared];
         }
 
-        missing = !ProjectPath.IsDirectory(declared);
+        // A declared directory that does not exist is as wrong as a missing file: hashing nothing would hide it.
+        missing = true;
         return [];
     }
 }
