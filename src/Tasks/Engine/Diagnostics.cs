@@ -24,6 +24,7 @@ public static class ErrorCodes
     public const string UnknownResumeStep = "MLP1016";
     public const string UnknownRun = "MLP1017";
     public const string WildcardOutput = "MLP1018";
+    public const string OutputInStore = "MLP1019";
 
     public const string StepFailed = "MLP2001";
     public const string OutputMissing = "MLP2002";

@@ -2,6 +2,7 @@ using MLPipelines.Engine;
 using MLPipelines.Engine.Configuration;
 using MLPipelines.Engine.Execution;
 using MLPipelines.Engine.Graph;
+using MLPipelines.Engine.Paths;
 using MLPipelines.Engine.Store;
 using Microsoft.Build.Framework;
 
@@ -89,6 +90,15 @@ public abstract class PipelineTask : Microsoft.Build.Utilities.Task, ICancelable
             var unknown = options.SelectedSteps.Concat(options.ForcedSteps.Where(f => f != "*")).Where(name => !graph.Contains(name));
             diagnostics.AddRange(unknown.Select(name => new PipelineDiagnostic(ErrorCodes.UnknownSelectedStep, name,
                 $"'{name}' (from PipelineSteps or PipelineForce) is not a step of pipeline {options.PipelineName}.")));
+            // The store inside an output folder is left out of it; an output inside the store (or the store itself)
+            // would be cleared, stored and restored along with the cache: never a faithful result.
+            if (options.StoreDirectoryInProject is { } store)
+            {
+                diagnostics.AddRange(graph.Steps.SelectMany(step => step.Outputs.Where(o => ProjectPath.IsUnder(o, store)).Select(o =>
+                    new PipelineDiagnostic(ErrorCodes.OutputInStore, step.Name,
+                        $"Output '{o}' of step '{step.Name}' lies in the pipeline cache ('{store}', PipelineCacheDir). Point PipelineCacheDir elsewhere, or write the output somewhere else."))));
+            }
+
             if (options.ResumeFrom is { } resume && !graph.Contains(resume.Step))
             {
                 diagnostics.Add(new PipelineDiagnostic(ErrorCodes.UnknownResumeStep, resume.Step,

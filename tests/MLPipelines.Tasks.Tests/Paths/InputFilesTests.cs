@@ -106,4 +106,17 @@ public sealed class InputFilesTests : IDisposable
         Assert.Empty(InputFiles.Expand(_project.Path, "model/*", out var missing, ["model/"]));
         Assert.False(missing);
     }
+
+    [Fact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public void ALinkToAFolderIsFollowedButALoopOfLinksIsEnteredOnce()
+    {
+        _project.Write("datasets/wine/red.csv", "red");
+        File.CreateSymbolicLink(_project.Combine("raw/linked"), "../datasets/wine");
+        File.CreateSymbolicLink(_project.Combine("raw/loop"), ".");
+        File.CreateSymbolicLink(_project.Combine("raw/extra/up"), "..");
+
+        Assert.Equal(["raw/extra/wine.csv", "raw/iris.csv", "raw/linked/red.csv", "raw/readme.txt"], Expand("raw/"));
+        Assert.Equal(["raw/extra/wine.csv", "raw/iris.csv", "raw/linked/red.csv"], Expand("raw/**/*.csv"));
+    }
 }

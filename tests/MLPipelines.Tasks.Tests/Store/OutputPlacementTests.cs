@@ -282,7 +282,7 @@ public sealed class OutputPlacementTests : IDisposable
     }
 
     [Fact]
-    public void ClearDeletesFilesAndLinksAndEmptiesFoldersWithoutFollowingLinks()
+    public void ClearDeletesFilesLinksAndWholeFoldersWithoutFollowingLinks()
     {
         Write("out/a.txt", "a");
         Write("out/sub/b.txt", "b");
@@ -295,7 +295,7 @@ public sealed class OutputPlacementTests : IDisposable
 
         _restorer.Clear(["out/", "single.txt", "linked.txt", "missing.txt"]);
 
-        Assert.Equal(["out/", "unrelated.txt"], Tree());
+        Assert.Equal(["unrelated.txt"], Tree());
         Assert.Equal("keep", _root.Read("outside/precious.txt"));
     }
 
@@ -318,16 +318,18 @@ public sealed class OutputPlacementTests : IDisposable
     public void SweepRemovesStagingOfDeadBuildsAndKeepsThatOfLiveOnes()
     {
         var staging = _root.Combine("store/staging");
-        var dead = Directory.CreateDirectory(Path.Combine(staging, "999999999-abc")).FullName;
+        var dead = Directory.CreateDirectory(Path.Combine(staging, "999999999-" + new string('a', 32))).FullName;
         File.WriteAllText(Path.Combine(dead, "half"), "x");
         using var live = System.Diagnostics.Process.Start("sleep", "30");
-        var alive = Directory.CreateDirectory(Path.Combine(staging, $"{live.Id}-def")).FullName;
+        var alive = Directory.CreateDirectory(Path.Combine(staging, $"{live.Id}-" + new string('d', 32))).FullName;
+        var userFolder = Directory.CreateDirectory(Path.Combine(staging, "not-ours")).FullName;
         try
         {
             OutputRestorer.SweepStaging(_objects);
 
             Assert.False(Directory.Exists(dead));
             Assert.True(Directory.Exists(alive));
+            Assert.True(Directory.Exists(userFolder));
         }
         finally
         {
@@ -373,5 +375,77 @@ public sealed class OutputPlacementTests : IDisposable
         Assert.NotNull(outcome.Damage);
         Assert.Null(outcome.DamagedObject);
         Assert.Equal(before, Directory.EnumerateFileSystemEntries(_root.Path, "*", SearchOption.AllDirectories).Order().ToList());
+    }
+
+    [Fact]
+    public void ASweepNeverFollowsAStagingFolderThatIsALink()
+    {
+        var outside = _root.Subdirectory("outside");
+        var victim = Directory.CreateDirectory(Path.Combine(outside, "999999999-" + new string('a', 32))).FullName;
+        Directory.CreateDirectory(_root.Combine("store"));
+        File.CreateSymbolicLink(_root.Combine("store/staging"), outside);
+
+        OutputRestorer.SweepStaging(_objects);
+
+        Assert.True(Directory.Exists(victim));
+    }
+
+    [Fact]
+    public void ALinkChainThatLeavesTheProjectCannotBeStored()
+    {
+        Write("out/f.txt", "f");
+        File.CreateSymbolicLink(P("out/sub"), "..");
+        File.CreateSymbolicLink(P("out/l"), "sub/..");
+
+        var error = Assert.Throws<UncacheableOutputException>(() => Capture("out/"));
+
+        Assert.Equal("out/l", error.Path);
+    }
+
+    [Fact]
+    public void ATamperedEntryWithALinkChainOutOfTheProjectIsDamageAndTheLinkIsGone()
+    {
+        Write("out/f.txt", "f");
+        var good = Capture("out/");
+        var entry = good with { Links = [new ManifestLink("out/sub", ".."), new ManifestLink("out/l", "sub/..")] };
+        Directory.Delete(P("out"), recursive: true);
+
+        var outcome = _restorer.Restore(entry, ["out/"]);
+
+        Assert.NotNull(outcome.Damage);
+        Assert.False(File.Exists(P("out/l")) || Directory.Exists(P("out/l")));
+    }
+
+    [Fact]
+    public void AFileBelowALinkOfTheSameEntryIsDamageAndNothingIsWrittenThroughTheLink()
+    {
+        Write("out/f.txt", "f");
+        var good = Capture("out/");
+        var entry = good with
+        {
+            Links = [new ManifestLink("out/up", "..")],
+            Manifest = [.. good.Manifest, good.Manifest[0] with { Path = "out/up/pipeline.proj" }],
+        };
+        Write("pipeline.proj", "<Project />");
+        Directory.Delete(P("out"), recursive: true);
+
+        var outcome = _restorer.Restore(entry, ["out/"]);
+
+        Assert.NotNull(outcome.Damage);
+        Assert.Equal("<Project />", File.ReadAllText(P("pipeline.proj")));
+    }
+
+    [Fact]
+    public void APipeAmongTheOutputsCannotBeStoredAndDoesNotHang()
+    {
+        Directory.CreateDirectory(P("out"));
+        using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", P("out/pipe")))
+        {
+            mkfifo.WaitForExit();
+        }
+
+        var error = Assert.Throws<UncacheableOutputException>(() => Capture("out/"));
+
+        Assert.Equal("out/pipe", error.Path);
     }
 }

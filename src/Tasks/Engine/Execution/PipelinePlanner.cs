@@ -78,7 +78,7 @@ public sealed class PipelinePlanner
         StepKey key;
         try
         {
-            key = _keys.Compute(step, file => ProducerKeyOf(file, plan), restoredFiles, restoredOutputs.GetValueOrDefault);
+            key = _keys.Compute(step, file => ProducerOutputsOf(file, restoredOutputs), restoredFiles, restoredOutputs.GetValueOrDefault);
             key.Warnings.ToList().ForEach(_log.Warning);
         }
         catch (MissingKeyFileException e)
@@ -116,6 +116,7 @@ public sealed class PipelinePlanner
         return new PlannedStep(step.Name, PlanStatus.Hit, "", key.Value);
     }
 
-    private string? ProducerKeyOf(string file, Dictionary<string, PlannedStep> plan) =>
-        _graph.ProducerOf(file) is { } producer && plan.TryGetValue(producer, out var p) ? p.Key : null;
+    // As in the run: the producer's outputs by content (an upstream hit's entry), never its key.
+    private string? ProducerOutputsOf(string file, Dictionary<string, string> restoredOutputs) =>
+        _graph.ProducerOf(file) is { } producer ? restoredOutputs.GetValueOrDefault(producer) : null;
 }

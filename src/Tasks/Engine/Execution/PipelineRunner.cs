@@ -202,7 +202,7 @@ public sealed class PipelineRunner
         StepKey key;
         try
         {
-            key = _keys.Compute(step, ProducerKeyOf, upstreamOutputs: UpstreamOutputsOf);
+            key = _keys.Compute(step, ProducerOutputsOf, upstreamOutputs: UpstreamOutputsOf);
             key.Warnings.ToList().ForEach(_log.Warning);
         }
         catch (MissingKeyFileException e)
@@ -359,7 +359,7 @@ public sealed class PipelineRunner
         string? change;
         try
         {
-            var now = _keys.Compute(step, ProducerKeyOf, upstreamOutputs: UpstreamOutputsOf);
+            var now = _keys.Compute(step, ProducerOutputsOf, upstreamOutputs: UpstreamOutputsOf);
             change = now.Value == key.Value ? null : MissExplainer.Explain(key.Components, now.Components);
         }
         catch (MissingKeyFileException e)
@@ -581,8 +581,12 @@ public sealed class PipelineRunner
         }
     }
 
-    /// <summary>For <c>IncludeArtifactIds</c>: the key of the step whose declared output holds <paramref name="file"/>.</summary>
-    private string? ProducerKeyOf(string file)
+    /// <summary>
+    /// For <c>IncludeArtifactIds</c>: the <see cref="OutputsDigest"/> of the step whose declared output holds
+    /// <paramref name="file"/>. Its outputs by content, not its key: a producer can execute again under the same key
+    /// (expired, forced, cache disabled) and write something else.
+    /// </summary>
+    private string? ProducerOutputsOf(string file)
     {
         if (_graph.ProducerOf(file) is not { } producer)
         {
@@ -591,7 +595,7 @@ public sealed class PipelineRunner
 
         lock (_producedLock)
         {
-            return _producedKeys.GetValueOrDefault(producer);
+            return _producedOutputs.GetValueOrDefault(producer);
         }
     }
 

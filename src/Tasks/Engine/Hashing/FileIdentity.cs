@@ -36,7 +36,8 @@ public readonly record struct FileIdentity(
     /// <summary>
     /// Reads the identity of <paramref name="fullPath"/> with one system call (<c>statx</c> on Linux, <c>lstat</c> on
     /// macOS), and a second one only when the path is a symbolic link. Returns null when nothing is there, when the
-    /// path is a directory, or when it is a symbolic link whose target is missing (dangling) or a loop.
+    /// path is not a regular file (a directory, a FIFO, a socket, a device: nothing to hash, and opening a FIFO would
+    /// block), or when it is a symbolic link whose target is missing (dangling), a loop, or not a regular file.
     /// </summary>
     /// <exception cref="UnauthorizedAccessException">A folder on the way may not be searched.</exception>
     /// <exception cref="IOException">Any other failure of the system call (the message names it).</exception>

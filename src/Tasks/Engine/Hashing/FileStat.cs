@@ -19,6 +19,7 @@ internal static class FileStat
     private const int S_IFMT = 0xF000;
     private const int S_IFDIR = 0x4000;
     private const int S_IFLNK = 0xA000;
+    private const int S_IFREG = 0x8000;
 
     public static FileIdentity? Linux(string path)
     {
@@ -94,11 +95,12 @@ internal static class FileStat
             var type = own.Mode & S_IFMT;
             if (type != S_IFLNK)
             {
-                return type == S_IFDIR ? null : IdentityOf(in own, linkInode: 0, linkChange: 0);
+                // Only regular files have content to hash: opening a FIFO would wait for a writer forever.
+                return type != S_IFREG ? null : IdentityOf(in own, linkInode: 0, linkChange: 0);
             }
 
             // A missing target, or a loop of links: the file is not there, as for open(2).
-            if (!TryStatx(ref cPath, 0, path, out var target) || (target.Mode & S_IFMT) == S_IFDIR)
+            if (!TryStatx(ref cPath, 0, path, out var target) || (target.Mode & S_IFMT) != S_IFREG)
             {
                 return null;
             }
@@ -211,10 +213,11 @@ internal static class FileStat
             var type = own.Mode & S_IFMT;
             if (type != S_IFLNK)
             {
-                return type == S_IFDIR ? null : IdentityOf(in own, linkInode: 0, linkChange: 0);
+                // Only regular files have content to hash: opening a FIFO would wait for a writer forever.
+                return type != S_IFREG ? null : IdentityOf(in own, linkInode: 0, linkChange: 0);
             }
 
-            if (!TryStat(ref cPath, follow: true, path, out var target) || (target.Mode & S_IFMT) == S_IFDIR)
+            if (!TryStat(ref cPath, follow: true, path, out var target) || (target.Mode & S_IFMT) != S_IFREG)
             {
                 return null;
             }

@@ -14,15 +14,18 @@ namespace MLPipelines.Engine.Keys;
 /// <param name="kind">What the path is to the step, capitalised: <c>Input</c>, <c>Code file</c>, <c>File dependency</c>, <c>Source dependency</c>.</param>
 /// <param name="path">The path as declared, or the file below a declared directory: project-relative, <c>/</c>-separated.</param>
 /// <param name="linkTarget">The target of a dangling symbolic link, as the link holds it; null for a path that does not exist.</param>
-public sealed class MissingKeyFileException(string kind, string path, string? linkTarget = null)
-    : Exception($"{kind} '{path}' {ProblemOf(linkTarget)}.")
+public sealed class MissingKeyFileException(string kind, string path, string? linkTarget = null, string? problem = null)
+    : Exception($"{kind} '{path}' {problem ?? ProblemOf(linkTarget)}.")
 {
     public string Kind { get; } = kind;
     public string Path { get; } = path;
     public string? LinkTarget { get; } = linkTarget;
 
-    /// <summary>What is wrong, to follow the path in a sentence: "does not exist" or "is a symbolic link to '…', which does not exist".</summary>
-    public string Problem => ProblemOf(LinkTarget);
+    /// <summary>
+    /// What is wrong, to follow the path in a sentence: "does not exist", "is a symbolic link to '…', which does not
+    /// exist", or why a path that exists has no content to hash (a pipe, a link to a folder).
+    /// </summary>
+    public string Problem { get; } = problem ?? ProblemOf(linkTarget);
 
     private static string ProblemOf(string? linkTarget) =>
         linkTarget is null ? "does not exist" : $"is a symbolic link to '{linkTarget}', which does not exist";
@@ -77,7 +80,10 @@ public sealed class StepKeyCalculator
     /// </summary>
     public Func<string, IEnumerable<string>>? InferredUpstreamOf { get; init; }
 
-    /// <param name="producerKeyOf">For <c>IncludeArtifactIds</c>: the key of the step that produced a file, if any.</param>
+    /// <param name="producerOutputsOf">
+    /// For <c>IncludeArtifactIds</c>: the <see cref="OutputsDigest"/> of the step that produced a file, if any (its
+    /// outputs by content: a producer may execute again under the same key and write something else).
+    /// </param>
     /// <param name="virtualFiles">
     /// Content hashes of files that restoring upstream hits will write (for a plan), by path; a path ending in
     /// <c>/</c> is a directory the restore creates (its value is unused).
@@ -93,7 +99,7 @@ public sealed class StepKeyCalculator
     /// <exception cref="MissingKeyFileException">A declared path does not exist, or a file to hash is a dangling symbolic link.</exception>
     public StepKey Compute(
         StepDefinition step,
-        Func<string, string?>? producerKeyOf = null,
+        Func<string, string?>? producerOutputsOf = null,
         IReadOnlyDictionary<string, string>? virtualFiles = null,
         Func<string, string?>? upstreamOutputs = null)
     {
@@ -135,7 +141,7 @@ public sealed class StepKeyCalculator
 
                 if (step.IncludeArtifactIds)
                 {
-                    components.Add(new KeyComponent(ComponentKind.Input, file + "#id", IdentityOf(file, producerKeyOf)));
+                    components.Add(new KeyComponent(ComponentKind.Input, file + "#id", IdentityOf(file, producerOutputsOf)));
                 }
             }
         }
@@ -213,11 +219,11 @@ public sealed class StepKeyCalculator
     private string HashOf(string kind, string file, IReadOnlyDictionary<string, string>? virtualFiles) =>
         virtualFiles is not null && virtualFiles.TryGetValue(file, out var hash) ? hash : OnDisk(kind, file, _hasher.Hash);
 
-    private string IdentityOf(string file, Func<string, string?>? producerKeyOf)
+    private string IdentityOf(string file, Func<string, string?>? producerOutputsOf)
     {
-        if (producerKeyOf?.Invoke(file) is { } producerKey)
+        if (producerOutputsOf?.Invoke(file) is { } producerOutputs)
         {
-            return ContentHash.OfText("producer:" + producerKey);
+            return ContentHash.OfText("producer:" + producerOutputs);
         }
 
         // No hashing: for inputs too big to read on every run, the identity a hash stamp is trusted by stands for
@@ -245,12 +251,40 @@ public sealed class StepKeyCalculator
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
-            throw new MissingKeyFileException(kind, file, LinkTargetOf(full));
+            throw new MissingKeyFileException(kind, file, LinkTargetOf(full), NotAFileProblem(full));
         }
         catch (IOException) when (IsLinkLoop(full))
         {
             // ELOOP: a link that leads back to itself has no target either.
             throw new MissingKeyFileException(kind, file, LinkTargetOf(full));
+        }
+    }
+
+    /// <summary>
+    /// For a path that exists but has no content to hash, what it is: a pipe, socket or device (opening a pipe would
+    /// wait forever), or a link to a folder (enumerating an input folder does not follow those, to avoid cycles).
+    /// Null when the path, or its link's target, simply does not exist.
+    /// </summary>
+    private static string? NotAFileProblem(string full)
+    {
+        try
+        {
+            var link = new FileInfo(full).LinkTarget;
+            if (link is not null)
+            {
+                return File.ResolveLinkTarget(full, returnFinalTarget: true) switch
+                {
+                    DirectoryInfo { Exists: true } => $"is a symbolic link to the folder '{link}', which is not followed inside an input folder: declare that folder itself as an input",
+                    FileInfo { Exists: true } => $"is a symbolic link to '{link}', which is not a regular file (a pipe, socket or device)",
+                    _ => null,
+                };
+            }
+
+            return Directory.Exists(full) ? null : File.Exists(full) ? "is not a regular file (a pipe, socket or device)" : null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
         }
     }
 

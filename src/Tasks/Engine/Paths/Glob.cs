@@ -37,7 +37,7 @@ public sealed class Glob
 
         // A pattern that points outside the project matches absolute paths; one inside it, project-relative ones.
         var rooted = Path.IsPathRooted(Pattern);
-        return Directory.EnumerateFiles(root, "*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0 })
+        return InputFiles.FilesBelow(root)
             .Select(f => rooted ? f.Replace('\\', '/') : ProjectPath.FromFull(projectDirectory, f))
             .Where(IsMatch)
             .Order(StringComparer.Ordinal);

@@ -57,7 +57,7 @@ public static class InputFiles
         if (Directory.Exists(full))
         {
             var prefix = declared.TrimEnd('/');
-            return Directory.EnumerateFiles(full, "*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0 })
+            return FilesBelow(full)
                 .Select(f => (prefix.Length == 0 ? "" : prefix + "/") + Path.GetRelativePath(full, f).Replace('\\', '/'))
                 .Order(StringComparer.Ordinal)
                 .ToList();
@@ -71,5 +71,49 @@ public static class InputFiles
         // A declared directory that does not exist is as wrong as a missing file: hashing nothing would hide it.
         missing = true;
         return [];
+    }
+
+    /// <summary>
+    /// Every non-folder entry below <paramref name="fullDirectory"/> (absolute paths, unsorted): files, links to files,
+    /// and whatever else is there (a dangling link or a pipe, which hashing then reports as MLP2005). Links to folders
+    /// are followed, since data sets are often linked in, but each real folder is entered once: a link back to a
+    /// folder above (<c>data/loop -&gt; .</c>) would otherwise repeat the tree until the path is too long, as
+    /// .NET's own recursive enumeration does.
+    /// </summary>
+    public static IEnumerable<string> FilesBelow(string fullDirectory)
+    {
+        var visited = new HashSet<string>(ProjectPath.PathComparison == StringComparison.Ordinal ? StringComparer.Ordinal : StringComparer.OrdinalIgnoreCase);
+        var pending = new Stack<(string Path, string Physical)>();
+        pending.Push((fullDirectory, PhysicalPath.Resolve(fullDirectory) ?? fullDirectory));
+        while (pending.TryPop(out var folder))
+        {
+            if (!visited.Add(folder.Physical))
+            {
+                continue;
+            }
+
+            foreach (var entry in new DirectoryInfo(folder.Path).EnumerateFileSystemInfos("*", new EnumerationOptions { AttributesToSkip = 0 }))
+            {
+                if (entry.LinkTarget is null)
+                {
+                    if (entry is DirectoryInfo)
+                    {
+                        pending.Push((entry.FullName, Path.Join(folder.Physical, entry.Name)));
+                    }
+                    else
+                    {
+                        yield return entry.FullName;
+                    }
+                }
+                else if (Directory.Exists(entry.FullName) && PhysicalPath.Resolve(entry.FullName) is { } physical)
+                {
+                    pending.Push((entry.FullName, physical));
+                }
+                else
+                {
+                    yield return entry.FullName;
+                }
+            }
+        }
     }
 }

@@ -1,3 +1,4 @@
+using MLPipelines.Engine.Hashing;
 using MLPipelines.Engine.Paths;
 
 namespace MLPipelines.Engine.Store;
@@ -61,6 +62,12 @@ public static class OutputCapture
                         links.Add(new ManifestLink(node.Path, StorableTarget(projectDirectory, node)));
                         break;
                     default:
+                        if (FileIdentity.Of(node.FullPath) is null)
+                        {
+                            // Opening a FIFO would wait for a writer forever; a socket or device has no content to keep.
+                            throw new UncacheableOutputException(node.Path, "is not a regular file (a pipe, socket or device)");
+                        }
+
                         var (hash, size) = objects.Add(node.FullPath);
                         var mode = OperatingSystem.IsWindows() ? 0 : (int)File.GetUnixFileMode(node.FullPath) & PermissionMask;
                         files.Add(new ManifestFile(node.Path, hash, size, mode));
@@ -75,14 +82,15 @@ public static class OutputCapture
     /// <summary>
     /// The target to store for a link: relative targets as they are; an absolute target inside the project made
     /// relative to the link's folder, so a moved checkout restores a working link. A target outside the project
-    /// cannot be restored faithfully elsewhere and makes the result uncacheable.
+    /// cannot be restored faithfully elsewhere and makes the result uncacheable. "Outside" is judged where the link
+    /// really leads, every link on the way followed, not by its text (<see cref="PhysicalPath"/>).
     /// </summary>
     private static string StorableTarget(string projectDirectory, OutputNode link)
     {
         var target = new FileInfo(link.FullPath).LinkTarget!;
         var folder = Path.GetDirectoryName(link.FullPath)!;
         var resolved = Path.GetFullPath(Path.Combine(folder, target));
-        if (!ProjectPath.TryNormalize(projectDirectory, resolved, out _))
+        if (!ProjectPath.TryNormalize(projectDirectory, resolved, out _) || !PhysicalPath.LeadsInside(link.FullPath, projectDirectory))
         {
             throw new UncacheableOutputException(link.Path, $"is a symbolic link to '{target}', outside the project");
         }

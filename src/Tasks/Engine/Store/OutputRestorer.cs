@@ -39,7 +39,7 @@ public sealed record RestoreOutcome
 /// touched and a crash never leaves a half-written or temporary file among the outputs. Symbolic links are never
 /// followed: a link in an output folder is removed or replaced as a link, whatever it points to.
 /// </summary>
-public sealed class OutputRestorer
+public sealed partial class OutputRestorer
 {
     // A staging folder whose build is gone is swept at the next run; one older than this is swept whatever its owner.
     private static readonly TimeSpan StagingGrace = TimeSpan.FromDays(1);
@@ -62,8 +62,10 @@ public sealed class OutputRestorer
     }
 
     /// <summary>
-    /// Removes a step's declared outputs before it executes: a file or link is deleted, a directory emptied (the
-    /// folder itself stays). Nothing outside the outputs is touched, and links are deleted, never followed.
+    /// Removes a step's declared outputs before it executes, as DVC does: a file, link or whole folder is deleted, so
+    /// the step writes into what a fresh checkout has (nothing), and its result cannot depend on an earlier run's
+    /// leftovers (an empty folder kept would turn <c>mv tmp out</c> into <c>out/tmp</c>). Links are deleted, never
+    /// followed; the store, when it lies inside an output folder, is kept.
     /// </summary>
     /// <exception cref="IOException">An output could not be removed (permissions, a busy file).</exception>
     public void Clear(IEnumerable<string> outputs)
@@ -71,23 +73,26 @@ public sealed class OutputRestorer
         foreach (var output in outputs)
         {
             var full = ProjectPath.ToFull(_projectDirectory, output);
-            switch (OutputTree.KindOf(full))
+            if (OutputTree.KindOf(full) is not { } kind)
             {
-                case OutputNodeKind.Directory:
-                    foreach (var child in new DirectoryInfo(full).EnumerateFileSystemInfos("*", new EnumerationOptions { AttributesToSkip = 0 }))
-                    {
-                        var relative = ProjectPath.FromFull(_projectDirectory, child.FullName);
-                        if (!IsExcluded(relative))
-                        {
-                            Delete(child.FullName, child.LinkTarget is null && child is DirectoryInfo ? OutputNodeKind.Directory : OutputNodeKind.File);
-                        }
-                    }
-
-                    break;
-                case { } kind:
-                    Delete(full, kind);
-                    break;
+                continue;
             }
+
+            if (kind == OutputNodeKind.Directory && _excluded is not null && ProjectPath.IsUnder(_excluded, output))
+            {
+                // The store lies inside this output folder: empty the folder around it instead.
+                foreach (var child in new DirectoryInfo(full).EnumerateFileSystemInfos("*", new EnumerationOptions { AttributesToSkip = 0 }))
+                {
+                    if (!IsExcluded(ProjectPath.FromFull(_projectDirectory, child.FullName)))
+                    {
+                        Delete(child.FullName, child.LinkTarget is null && child is DirectoryInfo ? OutputNodeKind.Directory : OutputNodeKind.File);
+                    }
+                }
+
+                continue;
+            }
+
+            Delete(full, kind);
         }
     }
 
@@ -124,7 +129,13 @@ public sealed class OutputRestorer
             return new RestoreOutcome { Failure = EntryGone };
         }
 
-        var staging = Path.Combine(StagingRoot(_objects), string.Create(CultureInfo.InvariantCulture, $"{Environment.ProcessId}-{Guid.NewGuid():N}"));
+        var stagingRoot = StagingRoot(_objects);
+        if (OutputTree.KindOf(stagingRoot) == OutputNodeKind.Link)
+        {
+            File.Delete(stagingRoot); // Ours by name: staging must stay inside the store, never lead elsewhere.
+        }
+
+        var staging = Path.Combine(stagingRoot, string.Create(CultureInfo.InvariantCulture, $"{Environment.ProcessId}-{Guid.NewGuid():N}"));
         try
         {
             // 1. Every object copied and verified first: a damaged entry is found before any output is touched.
@@ -177,7 +188,19 @@ public sealed class OutputRestorer
                 File.CreateSymbolicLink(target, link.Target);
             }
 
-            return new RestoreOutcome { Placed = plan.Files.Count + plan.Links.Count, Removed = plan.Remove.Count };
+            // Only now can a chain of links be followed (out/l -> sub/.. with out/sub -> ..): one that leads out of
+            // the project came from a tampered row, since capture never stores one. It goes, and the entry is damaged.
+            foreach (var link in entry.Links)
+            {
+                var target = ProjectPath.ToFull(_projectDirectory, link.Path);
+                if (!PhysicalPath.LeadsInside(target, _projectDirectory))
+                {
+                    File.Delete(target);
+                    return new RestoreOutcome { Damage = $"its link '{link.Path}' leads out of the project" };
+                }
+            }
+
+            return new RestoreOutcome { Placed = plan.Files.Count + plan.Links.Count, Removed = plan.Extras };
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -199,13 +222,18 @@ public sealed class OutputRestorer
     public static void SweepStaging(ObjectStore objects)
     {
         var root = StagingRoot(objects);
-        if (!Directory.Exists(root))
+        if (OutputTree.KindOf(root) != OutputNodeKind.Directory)
         {
-            return;
+            return; // Nothing there, or a link: a sweep never follows one out of the store.
         }
 
         foreach (var folder in new DirectoryInfo(root).EnumerateDirectories())
         {
+            if (folder.LinkTarget is not null || !StagingName().IsMatch(folder.Name))
+            {
+                continue; // Not a staging folder of ours (a shared PipelineCacheDir may hold anything).
+            }
+
             var dash = folder.Name.IndexOf('-', StringComparison.Ordinal);
             var owner = dash > 0 && int.TryParse(folder.Name[..dash], NumberStyles.None, CultureInfo.InvariantCulture, out var pid) ? pid : -1;
             if (owner != Environment.ProcessId && (!IsAlive(owner) || DateTime.UtcNow - folder.CreationTimeUtc > StagingGrace))
@@ -214,6 +242,9 @@ public sealed class OutputRestorer
             }
         }
     }
+
+    [System.Text.RegularExpressions.GeneratedRegex("^[0-9]+-[0-9a-f]{32}$")]
+    private static partial System.Text.RegularExpressions.Regex StagingName();
 
     private static string StagingRoot(ObjectStore objects) => Path.Combine(Path.GetDirectoryName(objects.Root)!, "staging");
 
@@ -239,7 +270,8 @@ public sealed class OutputRestorer
         }
     }
 
-    private sealed record RestorePlan(List<ManifestFile> Files, List<ManifestLink> Links, List<string> Directories, List<OutputNode> Remove)
+    /// <param name="Extras">How many of <paramref name="Remove"/> the entry does not hold at all (not a changed file).</param>
+    private sealed record RestorePlan(List<ManifestFile> Files, List<ManifestLink> Links, List<string> Directories, List<OutputNode> Remove, int Extras)
     {
         public bool IsEmpty => Files.Count == 0 && Links.Count == 0 && Directories.Count == 0 && Remove.Count == 0;
     }
@@ -253,6 +285,7 @@ public sealed class OutputRestorer
         var directories = entry.Directories.ToHashSet(comparer);
         var inPlace = new HashSet<string>(comparer);
         var remove = new List<OutputNode>();
+        var extras = 0;
 
         foreach (var output in outputs)
         {
@@ -282,6 +315,12 @@ public sealed class OutputRestorer
                 }
 
                 remove.Add(node);
+                var bare = node.Path.TrimEnd('/');
+                if (!files.ContainsKey(bare) && !links.ContainsKey(bare) && !directories.Contains(bare + "/"))
+                {
+                    extras++;
+                }
+
                 if (node.Kind == OutputNodeKind.Directory)
                 {
                     removedDirectory = node.Path;
@@ -293,7 +332,8 @@ public sealed class OutputRestorer
             entry.Manifest.Where(f => !inPlace.Contains(f.Path)).ToList(),
             entry.Links.Where(l => !inPlace.Contains(l.Path)).ToList(),
             entry.Directories.Where(d => !inPlace.Contains(d)).Order(StringComparer.Ordinal).ToList(),
-            remove);
+            remove,
+            extras);
     }
 
     /// <summary>
@@ -334,6 +374,20 @@ public sealed class OutputRestorer
             if (Check(directory, directory: true) is { } problem)
             {
                 return problem;
+            }
+        }
+
+        // Nothing may sit below a file or a link of the same entry: restoring it would write through the link.
+        var leaves = entry.Manifest.Select(f => f.Path).Concat(entry.Links.Select(l => l.Path)).ToHashSet(StringComparer.Ordinal);
+        foreach (var path in leaves.Concat(entry.Directories))
+        {
+            var bare = path.TrimEnd('/');
+            for (var slash = bare.LastIndexOf('/'); slash > 0; slash = bare.LastIndexOf('/', slash - 1))
+            {
+                if (leaves.Contains(bare[..slash]))
+                {
+                    return $"its manifest places '{path}' below the file or link '{bare[..slash]}'";
+                }
             }
         }
 
