@@ -219,6 +219,70 @@ public sealed class ExactOutputTests(SdkPackage package, ITestOutputHelper outpu
         workspace.RunPipeline().EnsureSucceeded().EnsureHit("copy");
     }
 
+    /// <summary>A tester's case: a step that builds its folder aside and renames it into place.</summary>
+    [Fact]
+    public void AStepThatRenamesAFolderIntoPlaceGetsTheSameResultAsOnAFreshCheckout()
+    {
+        using Workspace workspace = Workspace.Create(package, output);
+        PipelineProject.Create(package.Version)
+            .PropertyDefault("X", "a")
+            .Step("gen", "rm -rf out.tmp && mkdir out.tmp && echo $PARAM_X > out.tmp/model.txt && mv out.tmp out", parameters: "X=$(X)", outputs: "out/")
+            .Save(workspace);
+
+        workspace.RunPipeline("-p:X=a").EnsureSucceeded();
+        workspace.RunPipeline("-p:X=b").EnsureSucceeded();
+
+        Assert.Equal(["out/model.txt"], workspace.ListFiles("out"));
+        Assert.Equal("b\n", workspace.ReadFile("out/model.txt"));
+    }
+
+    [Fact]
+    public void AStepThatNoLongerWritesItsOutputFolderFailsAsOnAFreshCheckout()
+    {
+        using Workspace workspace = Workspace.Create(package, output);
+        PipelineProject.Create(package.Version)
+            .PropertyDefault("Broken", "false")
+            .Step("gen", "if [ $PARAM_Broken = false ]; then mkdir -p out && echo ok > out/ok.txt; fi", parameters: "Broken=$(Broken)", outputs: "out/")
+            .Save(workspace);
+        workspace.RunPipeline().EnsureSucceeded();
+
+        BuildResult broken = workspace.RunPipeline("-p:Broken=true").EnsureFailed();
+
+        Assert.True(broken.HasError("MLP2002"), $"Expected MLP2002.\n{broken}");
+        Assert.False(workspace.DirectoryExists("out"));
+    }
+
+    [Fact]
+    public void AChainOfLinksOutOfTheProjectIsNotCachedEvenWhenItsTextStaysInside()
+    {
+        using Workspace workspace = Workspace.Create(package, output);
+        PipelineProject.Create(package.Version)
+            .TracedStep("s", "mkdir -p out && echo hi > out/f.txt && ln -s .. out/sub && ln -s sub/.. out/l", outputs: "out/")
+            .Save(workspace);
+
+        BuildResult first = workspace.RunPipeline().EnsureSucceeded();
+
+        BuildMessage warning = Assert.Single(first.Warnings, w => w.Code == "MLP3006");
+        Assert.Contains("'out/l'", warning.Message, StringComparison.Ordinal);
+        Assert.Empty(StoreInspector.Of(workspace).Entries());
+    }
+
+    [Fact]
+    public void AnOutputInsideThePipelineCacheIsMLP1019BeforeAnyStepRuns()
+    {
+        using Workspace workspace = Workspace.Create(package, output);
+        PipelineProject.Create(package.Version)
+            .Property("PipelineCacheDir", "$(MSBuildProjectDirectory)/out")
+            .TracedStep("gen", "mkdir -p out && echo a > out/a.txt", outputs: "out/")
+            .Save(workspace);
+
+        BuildResult result = workspace.RunPipeline().EnsureFailed();
+
+        BuildMessage error = Assert.Single(result.Errors, e => e.Code == "MLP1019");
+        Assert.Contains("Output 'out/' of step 'gen' lies in the pipeline cache", error.Message, StringComparison.Ordinal);
+        Assert.Empty(workspace.Executed());
+    }
+
     /// <summary>Paths below a folder, sorted: folders end in '/', links and files by name; links are not followed.</summary>
     private static List<string> Shape(Workspace workspace, string folder)
     {

@@ -73,6 +73,38 @@ public sealed class InputValidationTests(SdkPackage package, ITestOutputHelper o
         Assert.Empty(workspace.Executed());
     }
 
+    [Fact]
+    public void APipeInAnInputFolderIsMLP2005AndDoesNotHangTheBuild()
+    {
+        using Workspace workspace = Workspace.Create(package, output);
+        workspace.WriteFile("raw/iris.csv", "x,y\n");
+        workspace.Run("mkfifo", "raw/pipe").EnsureSucceeded();
+        PipelineProject.Create(package.Version).TracedStep("train", "cat raw/iris.csv > model.txt", inputs: "raw/", outputs: "model.txt").Save(workspace);
+
+        BuildResult result = workspace.RunPipeline().EnsureFailed();
+
+        BuildMessage error = AssertSingleError(workspace, result, "MLP2005");
+        Assert.StartsWith("Input 'raw/pipe' of step 'train' is not a regular file (a pipe, socket or device).", error.Message, StringComparison.Ordinal);
+        Assert.Empty(workspace.Executed());
+    }
+
+    [Fact]
+    public void ALinkedFolderInAnInputFolderIsFollowedAndALoopOfLinksIsNoError()
+    {
+        using Workspace workspace = Workspace.Create(package, output);
+        workspace.WriteFile("raw/iris.csv", "x,y\n").WriteFile("datasets/wine/red.csv", "red\n");
+        workspace.Run("ln", "-s", "../datasets/wine", "raw/wine").EnsureSucceeded();
+        workspace.Run("ln", "-s", ".", "raw/loop").EnsureSucceeded();
+        PipelineProject.Create(package.Version).TracedStep("train", "cat raw/iris.csv raw/wine/red.csv > model.txt", inputs: "raw/", outputs: "model.txt").Save(workspace);
+
+        workspace.RunPipeline().EnsureSucceeded().EnsureNoStackTrace();
+        workspace.RunPipeline().EnsureSucceeded().EnsureHit("train");
+        workspace.WriteFile("datasets/wine/red.csv", "rose\n");
+        workspace.RunPipeline().EnsureSucceeded().EnsureMiss("train", "input raw/wine/red.csv changed");
+
+        Assert.Equal("x,y\nrose\n", workspace.ReadFile("model.txt"));
+    }
+
     [Theory]
     [InlineData("Inputs", "Input")]
     [InlineData("FileDependencies", "File dependency")]

@@ -165,4 +165,22 @@ public sealed class DependencyTests(SdkPackage package, ITestOutputHelper output
         Assert.True(finished >= 0 && finished < result.IndexOfLine($"Step {consumer} has started."),
             $"Expected {consumer} to start after {producer} finished.\n{result}");
     }
+
+    /// <summary>A tester's case: the producer executes again under the same key (forced) and writes other bytes.</summary>
+    [Fact]
+    public void IncludeArtifactIdsOfAnUpstreamOutputFollowsItsContentNotItsProducersKey()
+    {
+        using Workspace workspace = Workspace.Create(package, output);
+        PipelineProject.Create(package.Version)
+            .Step("fetch", "mkdir -p data && date +%s%N > data/snap.txt", outputs: "data/")
+            .Step("index", "cp data/snap.txt index.txt", inputs: "data/snap.txt", outputs: "index.txt",
+                metadata: [new("IncludeArtifactValues", "false"), new("IncludeArtifactIds", "true")])
+            .Save(workspace);
+        workspace.RunPipeline().EnsureSucceeded();
+
+        BuildResult forced = workspace.RunPipeline("-p:PipelineForce=fetch").EnsureSucceeded();
+
+        forced.EnsureMiss("index", "input data/snap.txt identity changed");
+        Assert.Equal(workspace.ReadFile("data/snap.txt"), workspace.ReadFile("index.txt"));
+    }
 }
