@@ -131,10 +131,7 @@ public sealed class ExactOutputTests(SdkPackage package, ITestOutputHelper outpu
         workspace.RunPipeline().EnsureSucceeded();
         workspace.Delete("model").WriteFile("model/stray.bin", "stray");
 
-        var crashing = new DotnetRunner(workspace);
-        crashing.Environment[ArmVariable] = ArmPhrase;
-        crashing.Environment[PointVariable] = point;
-        BuildResult killed = crashing.RunPipeline();
+        BuildResult killed = Crashing(workspace, point).RunPipeline();
         Assert.False(killed.Succeeded, $"Expected the armed build to die at {point}.\n{killed}");
         Assert.DoesNotContain("Using cached version of train.", killed.Output, StringComparison.Ordinal);
 
@@ -160,10 +157,7 @@ public sealed class ExactOutputTests(SdkPackage package, ITestOutputHelper outpu
             .TracedStep("train", "mkdir -p model && echo w > model/w.bin", outputs: "model/")
             .Save(workspace);
 
-        var crashing = new DotnetRunner(workspace);
-        crashing.Environment[ArmVariable] = ArmPhrase;
-        crashing.Environment[PointVariable] = "objects-stored";
-        Assert.False(crashing.RunPipeline().Succeeded);
+        Assert.False(Crashing(workspace, "objects-stored").RunPipeline().Succeeded);
 
         workspace.RunPipeline().EnsureSucceeded().EnsureMiss("train", "no earlier result");
         workspace.Delete("model");
@@ -281,6 +275,15 @@ public sealed class ExactOutputTests(SdkPackage package, ITestOutputHelper outpu
         BuildMessage error = Assert.Single(result.Errors, e => e.Code == "MLP1019");
         Assert.Contains("Output 'out/' of step 'gen' lies in the pipeline cache", error.Message, StringComparison.Ordinal);
         Assert.Empty(workspace.Executed());
+    }
+
+    /// <summary>A runner whose builds kill themselves at <paramref name="point"/> (the test-only crash switch, armed).</summary>
+    private static DotnetRunner Crashing(Workspace workspace, string point)
+    {
+        var runner = new DotnetRunner(workspace);
+        runner.Environment[ArmVariable] = ArmPhrase;
+        runner.Environment[PointVariable] = point;
+        return runner;
     }
 
     /// <summary>Paths below a folder, sorted: folders end in '/', links and files by name; links are not followed.</summary>
