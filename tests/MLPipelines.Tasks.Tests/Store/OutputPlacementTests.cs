@@ -251,6 +251,8 @@ public sealed class OutputPlacementTests : IDisposable
         _restorer.Restore(entry, ["out/"]);
 
         Assert.Equal(["out/", "out/a.txt"], Tree());
+        Assert.Empty(Directory.EnumerateFiles(_root.Combine("store/staging"), "*", SearchOption.AllDirectories));
+        _restorer.DeleteStaging();
         Assert.Empty(Directory.EnumerateFileSystemEntries(_root.Combine("store/staging")));
     }
 

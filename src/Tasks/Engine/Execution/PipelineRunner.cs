@@ -111,6 +111,7 @@ public sealed class PipelineRunner
             running.Remove(done);
         }
 
+        _outputs.DeleteStaging();
         var ordered = steps.Select(s => results[s.Name]).ToList();
         var result = new PipelineRunResult(runId, ordered.Select(r => r.Result).ToList(), _clock.GetUtcNow() - started);
         _store.SaveFileStamps(_hasher.StampsToPersist());

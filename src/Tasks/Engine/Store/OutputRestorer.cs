@@ -48,6 +48,8 @@ public sealed partial class OutputRestorer
     private readonly ObjectStore _objects;
     private readonly FileHasher _hasher;
     private readonly string? _excluded;
+    private readonly Lock _stagingLock = new();
+    private string? _staging;
 
     /// <param name="projectDirectory">Absolute project directory; every output path is relative to it.</param>
     /// <param name="objects">Where restored content comes from; its store folder holds the staging area.</param>
@@ -129,13 +131,7 @@ public sealed partial class OutputRestorer
             return new RestoreOutcome { Failure = EntryGone };
         }
 
-        var stagingRoot = StagingRoot(_objects);
-        if (OutputTree.KindOf(stagingRoot) == OutputNodeKind.Link)
-        {
-            File.Delete(stagingRoot); // Ours by name: staging must stay inside the store, never lead elsewhere.
-        }
-
-        var staging = Path.Combine(stagingRoot, string.Create(CultureInfo.InvariantCulture, $"{Environment.ProcessId}-{Guid.NewGuid():N}"));
+        var staging = Staging();
         try
         {
             // 1. Every object copied and verified first: a damaged entry is found before any output is touched.
@@ -206,9 +202,42 @@ public sealed partial class OutputRestorer
         {
             return new RestoreOutcome { Failure = e.Message };
         }
-        finally
+    }
+
+    /// <summary>
+    /// This restorer's staging folder, <c>&lt;store&gt;/staging/&lt;pid&gt;-&lt;guid&gt;</c>: one per run, shared by its
+    /// parallel restores (every copy has a name of its own), so a hit costs no folder of its own. The run deletes it
+    /// with <see cref="DeleteStaging"/>; a run that died leaves it to <see cref="SweepStaging"/>.
+    /// </summary>
+    private string Staging()
+    {
+        lock (_stagingLock)
         {
-            TryDeleteDirectory(staging);
+            if (_staging is null)
+            {
+                var root = StagingRoot(_objects);
+                if (OutputTree.KindOf(root) == OutputNodeKind.Link)
+                {
+                    File.Delete(root); // Ours by name: staging must stay inside the store, never lead elsewhere.
+                }
+
+                _staging = Path.Combine(root, string.Create(CultureInfo.InvariantCulture, $"{Environment.ProcessId}-{Guid.NewGuid():N}"));
+            }
+
+            return _staging;
+        }
+    }
+
+    /// <summary>Deletes this run's staging folder (empty unless a restore failed half-way). Call once the run is over.</summary>
+    public void DeleteStaging()
+    {
+        lock (_stagingLock)
+        {
+            if (_staging is not null)
+            {
+                TryDeleteDirectory(_staging);
+                _staging = null;
+            }
         }
     }
 

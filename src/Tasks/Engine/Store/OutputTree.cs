@@ -32,12 +32,13 @@ public static class OutputTree
             return OutputNodeKind.Link;
         }
 
-        if (Directory.Exists(fullPath))
+        // FileInfo.Exists is false for a folder: the common case (a file) costs one stat after the readlink.
+        if (info.Exists)
         {
-            return OutputNodeKind.Directory;
+            return OutputNodeKind.File;
         }
 
-        return info.Exists ? OutputNodeKind.File : null;
+        return Directory.Exists(fullPath) ? OutputNodeKind.Directory : null;
     }
 
     /// <summary>
