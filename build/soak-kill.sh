@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Crash soak: kill -9 a build's whole process group at a random moment, then build again undisturbed and check the
 # result against what running the steps gives. Repeated R times (default 100) on a three-step pipeline whose first
-# step writes a folder, with a random parameter each time so builds execute, restore and switch between entries.
+# step writes a folder, with a random parameter each time so killed builds execute, store or restore, and rebuilds
+# both repeat the killed value and switch to another entry.
 #   build/soak-kill.sh [runs] [seed]
 # Prints one line per run and a closing line: "soak: R runs, W wrong outputs, S stray files, F failed rebuilds".
 # Exits non-zero when any of W, S, F is not 0. Runs from source (samples/FromSource), like the benchmarks.
@@ -50,7 +51,10 @@ shape() { # $1 = folder
 
 wrong=0 stray=0 failed=0
 for run in $(seq 1 "$runs"); do
-  v=$(printf '%s' abc | cut -c$((RANDOM % 3 + 1)))
+  # Half the killed builds use a value never seen (they execute, so the kill lands while steps run or store), half
+  # one of a, b, c (mostly cached: the kill lands while outputs are restored).
+  if [ $((RANDOM % 2)) -eq 0 ]; then v=n$run; else v=$(printf '%s' abc | cut -c$((RANDOM % 3 + 1))); fi
+  killed_v=$v
   delay=$(awk -v r=$RANDOM 'BEGIN { printf "%.2f", 0.2 + (r % 180) / 100 }')
   setsid dotnet msbuild soak.proj -t:RunPipeline -nr:false -tl:off -p:V=$v > "$work/killed.log" 2>&1 &
   pid=$!
@@ -58,7 +62,8 @@ for run in $(seq 1 "$runs"); do
   kill -9 -- -"$pid" 2>/dev/null || true
   wait "$pid" 2>/dev/null || true
 
-  v=$(printf '%s' abc | cut -c$((RANDOM % 3 + 1)))
+  # The rebuild repeats the killed build's value half the time: whatever the kill left must not be served.
+  if [ $((RANDOM % 2)) -eq 0 ]; then v=$killed_v; else v=$(printf '%s' abc | cut -c$((RANDOM % 3 + 1))); fi
   if ! dotnet msbuild soak.proj -t:RunPipeline -nr:false -tl:off -p:V=$v > "$work/rebuild.log" 2>&1; then
     failed=$((failed + 1)); echo "run $run: rebuild FAILED (V=$v, killed after ${delay}s)"; tail -20 "$work/rebuild.log"; continue
   fi
@@ -72,7 +77,7 @@ for run in $(seq 1 "$runs"); do
   [ -d .mlpipelines/staging ] && leftovers=$((leftovers + $(find .mlpipelines/staging -mindepth 1 | wc -l)))
   if [ "$leftovers" -gt 0 ]; then stray=$((stray + 1)); echo "run $run: $leftovers leftover staging files"; fi
   summary=$(grep -o 'Pipeline soak: .*' "$work/rebuild.log" || true)
-  echo "run $run: V=$v, killed after ${delay}s; rebuild: ${summary:-?}"
+  echo "run $run: killed V=$killed_v after ${delay}s, rebuilt V=$v: ${summary:-?}"
 done
 
 echo "soak: $runs runs (seed $seed), $wrong wrong outputs, $stray stray files, $failed failed rebuilds"
