@@ -78,6 +78,54 @@ public sealed class StampTests(SdkPackage package, ITestOutputHelper output)
         Assert.Equal("XYZ", workspace.ReadFile("out.txt"));
     }
 
+    /// <summary>
+    /// The racy window is judged at the moment the file was hashed, not at the end of the run: the input is rewritten
+    /// (same bytes, so its step hits) just before a build in which an independent step then runs 3 s, longer than the
+    /// window. A hit is not checked again after it, so only the hash-time rule keeps the stamp out.
+    /// </summary>
+    [Fact]
+    public void AnInputChangedJustBeforeItWasHashedIsNotKeptEvenWhenTheRunEndsLater()
+    {
+        using Workspace workspace = Workspace.Create(package, output);
+        PipelineProject.Create(package.Version)
+            .TracedStep("upper", "tr a-z A-Z < raw/in.txt > out.txt", inputs: "raw/in.txt", outputs: "out.txt")
+            .Step("slow", "sleep 3", metadata: [new("EnableCache", "false")])
+            .Save(workspace);
+        workspace.WriteFile("raw/in.txt", "abc");
+        workspace.RunPipeline().EnsureSucceeded();
+        var store = StoreInspector.Of(workspace);
+        store.Execute("DELETE FROM file_stamps");
+
+        workspace.WriteFile("raw/in.txt", "abc");
+        workspace.RunPipeline().EnsureSucceeded().EnsureHit("upper");
+
+        Assert.DoesNotContain(store.FileStampPaths(), path => path.EndsWith("/raw/in.txt", StringComparison.Ordinal));
+        workspace.RunPipeline().EnsureSucceeded().EnsureHit("upper");
+        Assert.Contains(store.FileStampPaths(), path => path.EndsWith("/raw/in.txt", StringComparison.Ordinal));
+    }
+
+    /// <summary>The "already in place" check of a hit uses the same stamp: an edited output is restored.</summary>
+    [Fact]
+    public void AnOutputRewrittenWithTheSameSizeAndModificationTimeIsRestoredOnAHit()
+    {
+        using Workspace workspace = Workspace.Create(package, output);
+        workspace.WriteFile("raw/in.txt", "abc");
+        SaveUpperPipeline(workspace, "raw/in.txt");
+        workspace.RunPipeline().EnsureSucceeded();
+        Sh(workspace, "touch -d 2024-01-01 out.txt");
+        Thread.Sleep(TimeSpan.FromSeconds(2.5));
+        workspace.RunPipeline().EnsureSucceeded().EnsureHit("upper");
+        Assert.Contains(StoreInspector.Of(workspace).FileStampPaths(), path => path.EndsWith("/out.txt", StringComparison.Ordinal));
+        DateTime written = workspace.GetLastWriteTimeUtc("out.txt");
+
+        Sh(workspace, "printf QQQ > out.txt && touch -d 2024-01-01 out.txt");
+
+        Assert.Equal(written, workspace.GetLastWriteTimeUtc("out.txt"));
+        workspace.RunPipeline().EnsureSucceeded().EnsureHit("upper").EnsureLine("Restored 1 output file of upper from the cache.");
+        Assert.Equal("ABC", workspace.ReadFile("out.txt"));
+        Assert.Equal(["upper"], workspace.Executed());
+    }
+
     private void SaveUpperPipeline(Workspace workspace, string input) =>
         PipelineProject.Create(package.Version)
             .TracedStep("upper", $"tr a-z A-Z < {input} > out.txt", inputs: input, outputs: "out.txt")
