@@ -25,7 +25,7 @@ public sealed class PipelineRunner
     private readonly FileHasher _hasher;
     private readonly StepKeyCalculator _keys;
     private readonly CacheLookup _lookup;
-    private readonly OutputRestorer _outputs;
+    private readonly StepCache _cache;
     private CancellationToken _cancellation;
     private readonly Dictionary<string, string> _producedKeys = new(StringComparer.OrdinalIgnoreCase);
     private readonly Dictionary<string, string?> _producedOutputs = new(StringComparer.OrdinalIgnoreCase);
@@ -52,7 +52,7 @@ public sealed class PipelineRunner
             InferredUpstreamOf = graph.InferredWholeUpstreamOf,
         };
         _lookup = new CacheLookup(options, store, log, _clock);
-        _outputs = new OutputRestorer(options.ProjectDirectory, store.Objects, _hasher, options.StoreDirectoryInProject);
+        _cache = new StepCache(options, store, new OutputRestorer(options.ProjectDirectory, store.Objects, _hasher, options.StoreDirectoryInProject), _hasher, log, _clock);
     }
 
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> _keyCommandOutputs = new(StringComparer.OrdinalIgnoreCase);
@@ -111,7 +111,7 @@ public sealed class PipelineRunner
             running.Remove(done);
         }
 
-        _outputs.DeleteStaging();
+        _cache.DeleteStaging();
         var ordered = steps.Select(s => results[s.Name]).ToList();
         var result = new PipelineRunResult(runId, ordered.Select(r => r.Result).ToList(), _clock.GetUtcNow() - started);
         _store.SaveFileStamps(_hasher.StampsToPersist());
@@ -231,19 +231,19 @@ public sealed class PipelineRunner
             : _lookup.Find(step, key);
         if (entry is not null)
         {
-            var restored = RestoreEntry(step, entry, runId);
+            var restored = _cache.Restore(step, entry, runId);
             if (restored.Succeeded)
             {
-                LogHit(step, restored);
+                _cache.LogHit(step, restored);
                 Produced(step, key, OutputsDigest.Of(entry));
                 return Finish(StepOutcome.Cached, key, null) with { Saved = entry.Duration };
             }
 
-            reason = WhyNotRestored(step, entry, restored);
+            reason = _cache.WhyNotRestored(step, entry, restored);
         }
 
         _log.Message($"Cache miss for {step.Name}: {reason}.");
-        if (!step.PersistOutputs && ClearOutputs(step) is { } notCleared)
+        if (!step.PersistOutputs && _cache.ClearOutputs(step) is { } notCleared)
         {
             return Finish(StepOutcome.Failed, key, notCleared);
         }
@@ -254,100 +254,10 @@ public sealed class PipelineRunner
             return Finish(StepOutcome.Failed, key, failure);
         }
 
-        var stored = InputsUnchanged(step, key) ? StoreResult(step, key, startedAt, stopwatch.Elapsed, runId) : null;
-        Produced(step, key, stored is null ? OutputsOnDisk(step) : OutputsDigest.Of(stored));
+        var stored = InputsUnchanged(step, key) ? _cache.Store(step, key, startedAt, stopwatch.Elapsed, runId) : null;
+        Produced(step, key, stored is null ? _cache.DigestOnDisk(step) : OutputsDigest.Of(stored));
         _log.Message(string.Create(CultureInfo.InvariantCulture, $"Step {step.Name} has finished in {stopwatch.Elapsed.TotalSeconds:0.000}s."));
         return Finish(StepOutcome.Executed, key, reason);
-    }
-
-    private void LogHit(StepDefinition step, RestoreOutcome restored)
-    {
-        _log.Message($"Using cached version of {step.Name}.");
-        if (restored.Placed > 0)
-        {
-            _log.Message($"Restored {restored.Placed} output file{(restored.Placed == 1 ? "" : "s")} of {step.Name} from the cache.");
-        }
-
-        if (restored.Removed > 0)
-        {
-            _log.Message($"Removed {restored.Removed} path{(restored.Removed == 1 ? "" : "s")} from the outputs of {step.Name} that its cached result does not hold.");
-        }
-    }
-
-    /// <summary>
-    /// Makes the step's outputs exactly the entry's. Objects are leased against a concurrent collection only when
-    /// something must be copied; a hit with everything in place just marks the entry used.
-    /// </summary>
-    private RestoreOutcome RestoreEntry(StepDefinition step, CacheEntry entry, string runId)
-    {
-        var holder = $"{runId}/{entry.Step}";
-        var leased = false;
-        var asked = false;
-        try
-        {
-            var outcome = _outputs.Restore(entry, step.Outputs, () =>
-            {
-                asked = true;
-                return leased = _store.TryLease(entry, holder, _clock.GetUtcNow());
-            });
-            if (!asked)
-            {
-                _store.TouchEntry(entry.Key, _clock.GetUtcNow());
-            }
-
-            return outcome;
-        }
-        finally
-        {
-            if (leased)
-            {
-                _store.ReleaseLeases(holder);
-            }
-        }
-    }
-
-    /// <summary>
-    /// Says why a found entry could not be restored, and deals with it: damage (a missing or altered object) removes
-    /// the entry; a failure on the project's side (permissions, disk full) keeps it for the next build.
-    /// </summary>
-    private string WhyNotRestored(StepDefinition step, CacheEntry entry, RestoreOutcome restored)
-    {
-        if (restored.Failure == OutputRestorer.EntryGone)
-        {
-            return "its entry was removed by another build";
-        }
-
-        if (restored.Damage is { } damage)
-        {
-            Warning(ErrorCodes.DamagedEntry, step, $"The cached result of step '{step.Name}' is damaged ({damage}); the step executes instead and its entry is replaced.");
-            _store.DeleteEntry(entry.Key);
-            if (restored.DamagedObject is { } altered)
-            {
-                _store.Objects.Remove(altered); // A fresh capture stores it again; a missing one is gone already.
-            }
-
-            return "cached result damaged";
-        }
-
-        Warning(ErrorCodes.OutputsNotWritable, step,
-            $"The outputs of step '{step.Name}' could not be restored from the cache ({restored.Failure}); the step executes instead. The cached result is kept.");
-        return "its outputs could not be restored";
-    }
-
-    /// <summary>Removes the step's outputs before it executes; null on success, else why it failed (already logged).</summary>
-    private string? ClearOutputs(StepDefinition step)
-    {
-        try
-        {
-            _outputs.Clear(step.Outputs);
-            return null;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            Error(ErrorCodes.OutputsNotWritable, step,
-                $"The outputs of step '{step.Name}' could not be removed before it runs ({e.Message}). Fix the permissions, or set PersistOutputs=\"true\" if the step updates them in place.");
-            return "outputs could not be removed";
-        }
     }
 
     /// <summary>
@@ -413,10 +323,10 @@ public sealed class PipelineRunner
 
         if (entry is not null)
         {
-            var restored = RestoreEntry(step, entry, runId);
+            var restored = _cache.Restore(step, entry, runId);
             if (restored.Succeeded)
             {
-                LogHit(step, restored);
+                _cache.LogHit(step, restored);
                 Produced(step, key, OutputsDigest.Of(entry));
                 return finish(StepOutcome.Cached, key, null) with { Saved = entry.Duration };
             }
@@ -488,61 +398,6 @@ public sealed class PipelineRunner
         return null;
     }
 
-    /// <summary>
-    /// Copies the outputs into <c>objects/</c>, then records the entry; a store failure costs the cache, not the build.
-    /// Returns what was captured, recorded or not; null when capturing failed.
-    /// </summary>
-    private CacheEntry? StoreResult(StepDefinition step, StepKey key, DateTimeOffset createdAt, TimeSpan duration, string runId)
-    {
-        try
-        {
-            // A concurrent prune may collect objects between their write and the entry's record; store them again then.
-            for (var attempt = 1; ; attempt++)
-            {
-                var entry = BuildEntry(step, key, createdAt, duration, runId);
-                if (_store.RecordEntry(entry))
-                {
-                    return entry;
-                }
-
-                if (attempt == 3)
-                {
-                    Warning(ErrorCodes.StoreWriteFailed, step, $"The result of step '{step.Name}' could not be stored: another build kept collecting its objects; the next run executes it again.");
-                    return entry;
-                }
-            }
-        }
-        catch (UncacheableOutputException e)
-        {
-            Warning(ErrorCodes.UncacheableOutput, step, $"The result of step '{step.Name}' is not cached: {e.Message} A cached copy could not be restored faithfully; make the link relative to a path inside the project, or copy the file.");
-            return null;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or Microsoft.Data.Sqlite.SqliteException)
-        {
-            Warning(ErrorCodes.StoreWriteFailed, step, $"The result of step '{step.Name}' could not be stored ({e.Message}); the next run executes it again.");
-            return null;
-        }
-    }
-
-    private CacheEntry BuildEntry(StepDefinition step, StepKey key, DateTimeOffset createdAt, TimeSpan duration, string runId)
-    {
-        var captured = OutputCapture.Capture(_options.ProjectDirectory, step.Outputs, _store.Objects, _options.StoreDirectoryInProject);
-        CrashPoint.Reach(CrashPoint.ObjectsStored);
-        return new CacheEntry
-        {
-            Pipeline = _options.PipelineName,
-            Step = step.Name,
-            Key = key.Value,
-            CreatedAt = createdAt,
-            Duration = duration,
-            Components = key.Components,
-            Manifest = captured.Files,
-            Directories = captured.Directories,
-            Links = captured.Links,
-            RunId = runId,
-        };
-    }
-
     /// <summary>Remembers what a finished step gave: its key and the <see cref="OutputsDigest"/> of its outputs (null: unknown).</summary>
     private void Produced(StepDefinition step, StepKey key, string? outputs)
     {
@@ -559,26 +414,6 @@ public sealed class PipelineRunner
         lock (_producedLock)
         {
             return _producedOutputs.GetValueOrDefault(step);
-        }
-    }
-
-    /// <summary>
-    /// The digest of a step's outputs as they are on disk, for a result that could not be captured into the store;
-    /// null when they cannot be read either, which makes every downstream step execute.
-    /// </summary>
-    private string? OutputsOnDisk(StepDefinition step)
-    {
-        try
-        {
-            var nodes = step.Outputs.SelectMany(o => OutputTree.Walk(_options.ProjectDirectory, o)).ToList();
-            var files = nodes.Where(n => n.Kind == OutputNodeKind.File).Select(n => new ManifestFile(n.Path, _hasher.Hash(n.FullPath), 0,
-                OperatingSystem.IsWindows() ? 0 : (int)File.GetUnixFileMode(n.FullPath) & OutputCapture.PermissionMask));
-            var links = nodes.Where(n => n.Kind == OutputNodeKind.Link).Select(n => new ManifestLink(n.Path, new FileInfo(n.FullPath).LinkTarget!));
-            return OutputsDigest.Of(files.ToList(), nodes.Where(n => n.Kind == OutputNodeKind.Directory).Select(n => n.Path), links.ToList());
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return null;
         }
     }
 

@@ -1,0 +1,205 @@
+using MLPipelines.Engine.Configuration;
+using MLPipelines.Engine.Hashing;
+using MLPipelines.Engine.Keys;
+using MLPipelines.Engine.Store;
+
+namespace MLPipelines.Engine.Execution;
+
+/// <summary>
+/// One step's side of the store, for the runner: restoring an entry (objects leased against a concurrent collection
+/// only when something must be copied), telling damage from a failure on the project's side, clearing outputs before
+/// the step executes, and storing its result. Where files go is <see cref="OutputRestorer"/>'s and
+/// <see cref="OutputCapture"/>'s job; this class decides what to do with their outcomes and says so in the log.
+/// </summary>
+public sealed class StepCache
+{
+    private readonly PipelineOptions _options;
+    private readonly CacheStore _store;
+    private readonly OutputRestorer _outputs;
+    private readonly FileHasher _hasher;
+    private readonly IPipelineLog _log;
+    private readonly TimeProvider _clock;
+
+    public StepCache(PipelineOptions options, CacheStore store, OutputRestorer outputs, FileHasher hasher, IPipelineLog log, TimeProvider clock)
+    {
+        _options = options;
+        _store = store;
+        _outputs = outputs;
+        _hasher = hasher;
+        _log = log;
+        _clock = clock;
+    }
+
+    /// <summary>Deletes the run's staging folder; call once the run is over.</summary>
+    public void DeleteStaging() => _outputs.DeleteStaging();
+
+    /// <summary>Says a step was restored, and what a restore placed or removed.</summary>
+    public void LogHit(StepDefinition step, RestoreOutcome restored)
+    {
+        _log.Message($"Using cached version of {step.Name}.");
+        if (restored.Placed > 0)
+        {
+            _log.Message($"Restored {restored.Placed} output file{(restored.Placed == 1 ? "" : "s")} of {step.Name} from the cache.");
+        }
+
+        if (restored.Removed > 0)
+        {
+            _log.Message($"Removed {restored.Removed} path{(restored.Removed == 1 ? "" : "s")} from the outputs of {step.Name} that its cached result does not hold.");
+        }
+    }
+
+    /// <summary>
+    /// Makes the step's outputs exactly the entry's. Objects are leased against a concurrent collection only when
+    /// something must be copied; a hit with everything in place just marks the entry used.
+    /// </summary>
+    public RestoreOutcome Restore(StepDefinition step, CacheEntry entry, string runId)
+    {
+        var holder = $"{runId}/{entry.Step}";
+        var leased = false;
+        var asked = false;
+        try
+        {
+            var outcome = _outputs.Restore(entry, step.Outputs, () =>
+            {
+                asked = true;
+                return leased = _store.TryLease(entry, holder, _clock.GetUtcNow());
+            });
+            if (!asked)
+            {
+                _store.TouchEntry(entry.Key, _clock.GetUtcNow());
+            }
+
+            return outcome;
+        }
+        finally
+        {
+            if (leased)
+            {
+                _store.ReleaseLeases(holder);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Says why a found entry could not be restored, and deals with it: damage (a missing or altered object) removes
+    /// the entry; a failure on the project's side (permissions, disk full) keeps it for the next build.
+    /// </summary>
+    public string WhyNotRestored(StepDefinition step, CacheEntry entry, RestoreOutcome restored)
+    {
+        if (restored.Failure == OutputRestorer.EntryGone)
+        {
+            return "its entry was removed by another build";
+        }
+
+        if (restored.Damage is { } damage)
+        {
+            Warning(ErrorCodes.DamagedEntry, step, $"The cached result of step '{step.Name}' is damaged ({damage}); the step executes instead and its entry is replaced.");
+            _store.DeleteEntry(entry.Key);
+            if (restored.DamagedObject is { } altered)
+            {
+                _store.Objects.Remove(altered); // A fresh capture stores it again; a missing one is gone already.
+            }
+
+            return "cached result damaged";
+        }
+
+        Warning(ErrorCodes.OutputsNotWritable, step,
+            $"The outputs of step '{step.Name}' could not be restored from the cache ({restored.Failure}); the step executes instead. The cached result is kept.");
+        return "its outputs could not be restored";
+    }
+
+    /// <summary>Removes the step's outputs before it executes; null on success, else why it failed (already logged).</summary>
+    public string? ClearOutputs(StepDefinition step)
+    {
+        try
+        {
+            _outputs.Clear(step.Outputs);
+            return null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Error(ErrorCodes.OutputsNotWritable, step,
+                $"The outputs of step '{step.Name}' could not be removed before it runs ({e.Message}). Fix the permissions, or set PersistOutputs=\"true\" if the step updates them in place.");
+            return "outputs could not be removed";
+        }
+    }
+
+    /// <summary>
+    /// Copies the outputs into <c>objects/</c>, then records the entry; a store failure costs the cache, not the build.
+    /// Returns what was captured, recorded or not; null when capturing failed.
+    /// </summary>
+    public CacheEntry? Store(StepDefinition step, StepKey key, DateTimeOffset createdAt, TimeSpan duration, string runId)
+    {
+        try
+        {
+            // A concurrent prune may collect objects between their write and the entry's record; store them again then.
+            for (var attempt = 1; ; attempt++)
+            {
+                var entry = BuildEntry(step, key, createdAt, duration, runId);
+                if (_store.RecordEntry(entry))
+                {
+                    return entry;
+                }
+
+                if (attempt == 3)
+                {
+                    Warning(ErrorCodes.StoreWriteFailed, step, $"The result of step '{step.Name}' could not be stored: another build kept collecting its objects; the next run executes it again.");
+                    return entry;
+                }
+            }
+        }
+        catch (UncacheableOutputException e)
+        {
+            Warning(ErrorCodes.UncacheableOutput, step, $"The result of step '{step.Name}' is not cached: {e.Message} A cached copy could not be restored faithfully; make the link relative to a path inside the project, or copy the file.");
+            return null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or Microsoft.Data.Sqlite.SqliteException)
+        {
+            Warning(ErrorCodes.StoreWriteFailed, step, $"The result of step '{step.Name}' could not be stored ({e.Message}); the next run executes it again.");
+            return null;
+        }
+    }
+
+    private CacheEntry BuildEntry(StepDefinition step, StepKey key, DateTimeOffset createdAt, TimeSpan duration, string runId)
+    {
+        var captured = OutputCapture.Capture(_options.ProjectDirectory, step.Outputs, _store.Objects, _options.StoreDirectoryInProject);
+        CrashPoint.Reach(CrashPoint.ObjectsStored);
+        return new CacheEntry
+        {
+            Pipeline = _options.PipelineName,
+            Step = step.Name,
+            Key = key.Value,
+            CreatedAt = createdAt,
+            Duration = duration,
+            Components = key.Components,
+            Manifest = captured.Files,
+            Directories = captured.Directories,
+            Links = captured.Links,
+            RunId = runId,
+        };
+    }
+
+    /// <summary>
+    /// The digest of a step's outputs as they are on disk, for a result that could not be captured into the store;
+    /// null when they cannot be read either, which makes every downstream step execute.
+    /// </summary>
+    public string? DigestOnDisk(StepDefinition step)
+    {
+        try
+        {
+            var nodes = step.Outputs.SelectMany(o => OutputTree.Walk(_options.ProjectDirectory, o)).ToList();
+            var files = nodes.Where(n => n.Kind == OutputNodeKind.File).Select(n => new ManifestFile(n.Path, _hasher.Hash(n.FullPath), 0,
+                OperatingSystem.IsWindows() ? 0 : (int)File.GetUnixFileMode(n.FullPath) & OutputCapture.PermissionMask));
+            var links = nodes.Where(n => n.Kind == OutputNodeKind.Link).Select(n => new ManifestLink(n.Path, new FileInfo(n.FullPath).LinkTarget!));
+            return OutputsDigest.Of(files.ToList(), nodes.Where(n => n.Kind == OutputNodeKind.Directory).Select(n => n.Path), links.ToList());
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    private void Error(string code, StepDefinition step, string message) => _log.Error(new PipelineDiagnostic(code, step.Name, message));
+
+    private void Warning(string code, StepDefinition step, string message) => _log.Warning(new PipelineDiagnostic(code, step.Name, message));
+}
