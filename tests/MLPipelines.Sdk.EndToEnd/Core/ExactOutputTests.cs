@@ -277,6 +277,45 @@ public sealed class ExactOutputTests(SdkPackage package, ITestOutputHelper outpu
         Assert.Empty(workspace.Executed());
     }
 
+    /// <summary>A second tester's case: a linked folder (common for data sets) would take an output out of the project.</summary>
+    [Fact]
+    public void AnOutputBelowALinkedFolderOutsideTheProjectIsMLP1008AndNothingThereIsTouched()
+    {
+        using Workspace workspace = Workspace.Create(package, output);
+        string outside = Path.Combine(workspace.Root, "outside");
+        Directory.CreateDirectory(Path.Combine(outside, "sub"));
+        File.WriteAllText(Path.Combine(outside, "sub", "precious.txt"), "keep");
+        workspace.Run("ln", "-s", outside, "ext").EnsureSucceeded();
+        PipelineProject.Create(package.Version)
+            .TracedStep("b", "mkdir -p ext/sub && echo gen > ext/sub/gen.txt", outputs: "ext/sub/")
+            .Save(workspace);
+
+        BuildResult result = workspace.RunPipeline().EnsureFailed();
+
+        BuildMessage error = Assert.Single(result.Errors, e => e.Code == "MLP1008");
+        Assert.StartsWith("Output 'ext/sub/' of step 'b' leads outside the project directory through a symbolic link", error.Message, StringComparison.Ordinal);
+        Assert.Equal("keep", File.ReadAllText(Path.Combine(outside, "sub", "precious.txt")));
+        Assert.Empty(workspace.Executed());
+    }
+
+    [Fact]
+    public void OutputsOfTwoStepsThatMeetThroughALinkAreMLP1006()
+    {
+        using Workspace workspace = Workspace.Create(package, output);
+        Directory.CreateDirectory(workspace.GetPath("out"));
+        workspace.Run("ln", "-s", "out", "al").EnsureSucceeded();
+        PipelineProject.Create(package.Version)
+            .TracedStep("a", "mkdir -p out && echo a > out/a.txt", outputs: "out/")
+            .TracedStep("b", "echo b > al/b.txt", outputs: "al/b.txt")
+            .Save(workspace);
+
+        BuildResult result = workspace.RunPipeline().EnsureFailed();
+
+        BuildMessage error = Assert.Single(result.Errors, e => e.Code == "MLP1006");
+        Assert.Contains("Output 'al/b.txt' of step 'b' is the same place as output 'out/' of step 'a'", error.Message, StringComparison.Ordinal);
+        Assert.Empty(workspace.Executed());
+    }
+
     /// <summary>A runner whose builds kill themselves at <paramref name="point"/> (the test-only crash switch, armed).</summary>
     private static DotnetRunner Crashing(Workspace workspace, string point)
     {
