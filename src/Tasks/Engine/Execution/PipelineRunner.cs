@@ -27,7 +27,6 @@ public sealed class PipelineRunner
     private readonly CacheLookup _lookup;
     private readonly StepCache _cache;
     private CancellationToken _cancellation;
-    private readonly Dictionary<string, string> _producedKeys = new(StringComparer.OrdinalIgnoreCase);
     private readonly Dictionary<string, string?> _producedOutputs = new(StringComparer.OrdinalIgnoreCase);
     private readonly Lock _producedLock = new();
     private HashSet<string> _restoreOnly = new(StringComparer.OrdinalIgnoreCase);
@@ -235,7 +234,7 @@ public sealed class PipelineRunner
             if (restored.Succeeded)
             {
                 _cache.LogHit(step, restored);
-                Produced(step, key, OutputsDigest.Of(entry));
+                Produced(step, OutputsDigest.Of(entry));
                 return Finish(StepOutcome.Cached, key, null) with { Saved = entry.Duration };
             }
 
@@ -255,7 +254,7 @@ public sealed class PipelineRunner
         }
 
         var stored = InputsUnchanged(step, key) ? _cache.Store(step, key, startedAt, stopwatch.Elapsed, runId) : null;
-        Produced(step, key, stored is null ? _cache.DigestOnDisk(step) : OutputsDigest.Of(stored));
+        Produced(step, stored is null ? _cache.DigestOnDisk(step) : OutputsDigest.Of(stored));
         _log.Message(string.Create(CultureInfo.InvariantCulture, $"Step {step.Name} has finished in {stopwatch.Elapsed.TotalSeconds:0.000}s."));
         return Finish(StepOutcome.Executed, key, reason);
     }
@@ -327,7 +326,7 @@ public sealed class PipelineRunner
             if (restored.Succeeded)
             {
                 _cache.LogHit(step, restored);
-                Produced(step, key, OutputsDigest.Of(entry));
+                Produced(step, OutputsDigest.Of(entry));
                 return finish(StepOutcome.Cached, key, null) with { Saved = entry.Duration };
             }
 
@@ -398,12 +397,11 @@ public sealed class PipelineRunner
         return null;
     }
 
-    /// <summary>Remembers what a finished step gave: its key and the <see cref="OutputsDigest"/> of its outputs (null: unknown).</summary>
-    private void Produced(StepDefinition step, StepKey key, string? outputs)
+    /// <summary>Remembers what a finished step gave: the <see cref="OutputsDigest"/> of its outputs (null: unknown).</summary>
+    private void Produced(StepDefinition step, string? outputs)
     {
         lock (_producedLock)
         {
-            _producedKeys[step.Name] = key.Value;
             _producedOutputs[step.Name] = outputs;
         }
     }

@@ -181,19 +181,18 @@ public sealed class StepCache
 
     /// <summary>
     /// The digest of a step's outputs as they are on disk, for a result that could not be captured into the store;
-    /// null when they cannot be read either, which makes every downstream step execute.
+    /// null when they cannot be read or described either (a link out of the project), which makes every downstream
+    /// step execute. The same walk as capture, so a stored and an unstored result of the same bytes agree.
     /// </summary>
     public string? DigestOnDisk(StepDefinition step)
     {
         try
         {
-            var nodes = step.Outputs.SelectMany(o => OutputTree.Walk(_options.ProjectDirectory, o)).ToList();
-            var files = nodes.Where(n => n.Kind == OutputNodeKind.File).Select(n => new ManifestFile(n.Path, _hasher.Hash(n.FullPath), 0,
-                OperatingSystem.IsWindows() ? 0 : (int)File.GetUnixFileMode(n.FullPath) & OutputCapture.PermissionMask));
-            var links = nodes.Where(n => n.Kind == OutputNodeKind.Link).Select(n => new ManifestLink(n.Path, new FileInfo(n.FullPath).LinkTarget!));
-            return OutputsDigest.Of(files.ToList(), nodes.Where(n => n.Kind == OutputNodeKind.Directory).Select(n => n.Path), links.ToList());
+            var outputs = OutputCapture.Read(_options.ProjectDirectory, step.Outputs,
+                file => (_hasher.Hash(file), new FileInfo(file).Length), _options.StoreDirectoryInProject);
+            return OutputsDigest.Of(outputs.Files, outputs.Directories, outputs.Links);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or UncacheableOutputException)
         {
             return null;
         }

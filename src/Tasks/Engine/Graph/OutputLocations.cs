@@ -18,6 +18,8 @@ public static class OutputLocations
     {
         var root = PhysicalPath.Resolve(projectDirectory) ?? projectDirectory;
         var located = new List<(StepDefinition Step, string Output, string Physical)>();
+        // Outputs share their folders (out/a.txt, out/b.txt): each folder is resolved once, a stat per part.
+        var folders = new Dictionary<string, string?>(StringComparer.Ordinal);
         foreach (var step in steps)
         {
             foreach (var output in step.Outputs)
@@ -25,7 +27,12 @@ public static class OutputLocations
                 // The folders above the output are followed; the output itself is not: a link there is the step's to
                 // replace (it is deleted, never followed, before the step runs).
                 var full = ProjectPath.ToFull(projectDirectory, output);
-                var parent = PhysicalPath.Resolve(Path.GetDirectoryName(full)!);
+                var folder = Path.GetDirectoryName(full)!;
+                if (!folders.TryGetValue(folder, out var parent))
+                {
+                    folders[folder] = parent = PhysicalPath.Resolve(folder);
+                }
+
                 var physical = parent is null ? null : Path.Join(parent, Path.GetFileName(full)).Replace('\\', '/');
                 if (physical is null || !ProjectPath.IsUnder(physical, root.Replace('\\', '/')) || ProjectPath.IsUnder(root.Replace('\\', '/'), physical))
                 {

@@ -38,6 +38,19 @@ public static class OutputCapture
         string projectDirectory,
         IEnumerable<string> outputs,
         ObjectStore objects,
+        string? excluded = null) =>
+        Read(projectDirectory, outputs, objects.Add, excluded);
+
+    /// <summary>
+    /// The same walk as <see cref="Capture"/>, with <paramref name="content"/> giving each file's hash and size: the
+    /// store keeps the file (<see cref="ObjectStore.Add"/>), or a caller only hashes it, for a digest of outputs that
+    /// were not stored. One walk, so both agree on what the outputs are.
+    /// </summary>
+    /// <exception cref="UncacheableOutputException">A symbolic link leads out of the project, or a file is not a regular file.</exception>
+    public static CapturedOutputs Read(
+        string projectDirectory,
+        IEnumerable<string> outputs,
+        Func<string, (string Hash, long Size)> content,
         string? excluded = null)
     {
         var files = new List<ManifestFile>();
@@ -68,7 +81,7 @@ public static class OutputCapture
                             throw new UncacheableOutputException(node.Path, "is not a regular file (a pipe, socket or device)");
                         }
 
-                        var (hash, size) = objects.Add(node.FullPath);
+                        var (hash, size) = content(node.FullPath);
                         var mode = OperatingSystem.IsWindows() ? 0 : (int)File.GetUnixFileMode(node.FullPath) & PermissionMask;
                         files.Add(new ManifestFile(node.Path, hash, size, mode));
                         break;
