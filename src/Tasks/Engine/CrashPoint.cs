@@ -22,6 +22,9 @@ public static class CrashPoint
     /// <summary>An object's content is written under its temporary name, not yet renamed into place.</summary>
     public const string ObjectWrite = "object-write";
 
+    /// <summary>A garbage collection has deleted its first object; the others it chose are still there.</summary>
+    public const string CollectPartial = "collect-partial";
+
     /// <summary>The value <c>MLPIPELINES_TEST_CRASH_ARM</c> must hold.</summary>
     public const string ArmPhrase = "kill-this-build-for-a-test";
 

@@ -44,6 +44,8 @@ public static class ErrorCodes
     public const string StoreReset = "MLP3004";
     public const string PipelineLockTimeout = "MLP3005";
     public const string UncacheableOutput = "MLP3006";
+    public const string StoreFromNewerVersion = "MLP3007";
+    public const string StoreBusy = "MLP3008";
 
     public const string UnsupportedHost = "MLP4001";
     public const string NativeLibraryMissing = "MLP4002";

@@ -129,12 +129,21 @@ public abstract class PipelineTask : Microsoft.Build.Utilities.Task, ICancelable
             return;
         }
 
-        using var store = OpenStore(options, log);
+        using var store = OpenStore(options, log, runsUncached: false);
         if (store is not null)
         {
             work(options, store);
         }
     }
 
-    private protected static CacheStore? OpenStore(PipelineOptions options, MSBuildPipelineLog log) => TaskInputs.OpenStore(options.CacheDirectory, log);
+    /// <summary>Opens the store (see <see cref="TaskInputs.OpenStore"/>); null, with the error logged, when it cannot be used.</summary>
+    private protected static CacheStore? OpenStore(PipelineOptions options, MSBuildPipelineLog log, bool runsUncached) =>
+        TaskInputs.OpenStore(options.CacheDirectory, log, runsUncached);
+
+    /// <summary>
+    /// The options a run or plan uses against <paramref name="store"/>: against a newer engine's store, which is only
+    /// stood in for by a scratch store, every step's cache is off (each executes, as with <c>EnablePipelineCache=false</c>).
+    /// </summary>
+    private protected static PipelineOptions Against(CacheStore store, PipelineOptions options) =>
+        store.NewerSchema is null ? options : options with { CacheOverride = false };
 }

@@ -28,11 +28,13 @@ public sealed class PlanPipeline : PipelineTask
             return;
         }
 
-        using var store = OpenStore(options, log);
+        using var store = OpenStore(options, log, runsUncached: true);
         if (store is null)
         {
             return;
         }
+
+        options = Against(store, options);
 
         var plan = new PipelinePlanner(options, graph, store, log, cancellationToken: Cancellation).Plan();
         var text = format == "json" ? ToJson(options.PipelineName, plan) : ToText(options.PipelineName, plan);

@@ -21,11 +21,13 @@ public sealed class RunPipeline : PipelineTask
         }
 
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        using var store = OpenStore(options, log);
+        using var store = OpenStore(options, log, runsUncached: true);
         if (store is null)
         {
             return;
         }
+
+        options = Against(store, options);
 
         log.Detail($"Opened the pipeline cache at {options.CacheDirectory} in {clock.ElapsedMilliseconds} ms.");
 

@@ -67,16 +67,41 @@ internal static class TaskInputs
                 StringComparer.Ordinal);
     }
 
-    /// <summary>Opens the store, turning every way that can fail into one clear error.</summary>
-    public static CacheStore? OpenStore(string directory, IPipelineLog log)
+    /// <summary>
+    /// Opens the store, turning every way that can fail into one clear error. A store written by a newer engine that
+    /// this one may not write is never changed: with <paramref name="runsUncached"/> (RunPipeline, PlanPipeline) the
+    /// scratch store stands in for it with one warning; otherwise (the housekeeping targets) it is an error and null.
+    /// </summary>
+    public static CacheStore? OpenStore(string directory, IPipelineLog log, bool runsUncached)
     {
         try
         {
             var store = CacheStore.Open(directory);
+            if (store.NewerSchema is { } newer)
+            {
+                var advice = $"upgrade MLPipelines.Sdk or point PipelineCacheDir elsewhere.";
+                if (runsUncached)
+                {
+                    log.Warning(new(ErrorCodes.StoreFromNewerVersion, null,
+                        $"The pipeline cache at '{directory}' was written by a newer MLPipelines.Sdk (schema {newer}; this build knows {CacheStore.SchemaVersion}). This build runs uncached and leaves the cache unchanged: every step executes, nothing is stored or recorded. To use the cache, {advice}"));
+                    return store;
+                }
+
+                store.Dispose();
+                log.Error(new(ErrorCodes.StoreFromNewerVersion, null,
+                    $"The pipeline cache at '{directory}' was written by a newer MLPipelines.Sdk (schema {newer}; this build knows {CacheStore.SchemaVersion}); nothing was read or changed. To manage it, {advice}"));
+                return null;
+            }
+
             if (store.WasReset)
             {
                 log.Warning(new(ErrorCodes.StoreReset, null,
-                    $"The pipeline cache at '{directory}' was written by an incompatible version of MLPipelines.Sdk and has been emptied; steps execute once to fill it again."));
+                    $"The pipeline cache at '{directory}' was written by an older, incompatible version of MLPipelines.Sdk and has been emptied; steps execute once to fill it again."));
+            }
+
+            if (store.FileSystem == FileSystemKind.Network)
+            {
+                log.Message($"The pipeline cache at '{directory}' is on a network file system: it uses SQLite's rollback journal instead of WAL, which needs memory shared on one machine.");
             }
 
             return store;

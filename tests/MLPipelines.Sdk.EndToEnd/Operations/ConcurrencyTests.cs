@@ -21,6 +21,8 @@ public sealed class ConcurrencyTests(SdkPackage package, ITestOutputHelper outpu
         var store = StoreInspector.Of(workspace);
         workspace.WriteFile("go", "");
         workspace.RunPipeline().EnsureSucceeded();
+        // Old enough to collect: housekeeping spares unreferenced objects younger than an hour.
+        store.AgeObjects(TimeSpan.FromHours(2));
         workspace.Delete("go").Delete("waiting");
 
         // A executes gate (forced) and waits in it; meanwhile B clears every entry, prep's and gate's included.
@@ -55,6 +57,8 @@ public sealed class ConcurrencyTests(SdkPackage package, ITestOutputHelper outpu
         var store = StoreInspector.Of(workspace);
         workspace.WriteFile("go", "");
         workspace.RunPipeline().EnsureSucceeded();
+        // Old enough to collect: housekeeping spares unreferenced objects younger than an hour.
+        store.AgeObjects(TimeSpan.FromHours(2));
         workspace.Delete("go").Delete("waiting");
 
         // A executes the first step (forced) and waits in it before anything of this run is stored; B clears all.
@@ -84,6 +88,8 @@ public sealed class ConcurrencyTests(SdkPackage package, ITestOutputHelper outpu
         var store = StoreInspector.Of(workspace);
         workspace.WriteFile("go", "");
         workspace.RunPipeline().EnsureSucceeded();
+        // Old enough to collect: housekeeping spares unreferenced objects younger than an hour.
+        store.AgeObjects(TimeSpan.FromHours(2));
         workspace.Delete("go").Delete("waiting").Delete("prep.txt");
         // Both entries look unused for 40 days; A is about to use prep (a hit) but not gate's old entry (forced).
         store.SetLastUsed("prep", DateTimeOffset.UtcNow - TimeSpan.FromDays(40)).SetLastUsed("gate", DateTimeOffset.UtcNow - TimeSpan.FromDays(40));

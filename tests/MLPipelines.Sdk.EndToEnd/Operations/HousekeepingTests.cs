@@ -25,6 +25,8 @@ public sealed class HousekeepingTests(SdkPackage package, ITestOutputHelper outp
         var store = StoreInspector.Of(workspace);
         workspace.RunPipeline().EnsureSucceeded();
         new DotnetRunner(workspace).Build("other/other.proj", DotnetRunner.Target("RunPipeline")).EnsureSucceeded();
+        // Old enough to collect: housekeeping spares unreferenced objects younger than an hour.
+        store.AgeObjects(TimeSpan.FromHours(2));
         Assert.Equal(["a", "b", "c", "x"], store.EntrySteps());
 
         BuildResult result = workspace.ClearCache().EnsureSucceeded();
@@ -51,6 +53,8 @@ public sealed class HousekeepingTests(SdkPackage package, ITestOutputHelper outp
             .Save(workspace);
         var store = StoreInspector.Of(workspace);
         workspace.RunPipeline().EnsureSucceeded();
+        // Old enough to collect: housekeeping spares unreferenced objects younger than an hour.
+        store.AgeObjects(TimeSpan.FromHours(2));
         Assert.Equal(3, store.ObjectFiles().Count);
 
         BuildResult clearB = workspace.ClearCache(DotnetRunner.Property("PipelineSteps", "b")).EnsureSucceeded();
@@ -83,6 +87,8 @@ public sealed class HousekeepingTests(SdkPackage package, ITestOutputHelper outp
         SaveThreeSteps(workspace);
         var store = StoreInspector.Of(workspace);
         workspace.RunPipeline().EnsureSucceeded();
+        // Old enough to collect: housekeeping spares unreferenced objects younger than an hour.
+        store.AgeObjects(TimeSpan.FromHours(2));
         string aObject = store.ObjectPath(store.Entry("a").Manifest[0].Hash);
         store.SetLastUsed("a", Now - TimeSpan.FromDays(29)).SetLastUsed("b", Now - TimeSpan.FromDays(27));
 
@@ -113,6 +119,8 @@ public sealed class HousekeepingTests(SdkPackage package, ITestOutputHelper outp
             .Save(workspace);
         var store = StoreInspector.Of(workspace);
         workspace.RunPipeline().EnsureSucceeded();
+        // Old enough to collect: housekeeping spares unreferenced objects younger than an hour.
+        store.AgeObjects(TimeSpan.FromHours(2));
         Assert.Equal((100L, 200L, 300L), (store.Entry("small").TotalSize, store.Entry("medium").TotalSize, store.Entry("large").TotalSize));
         // Least recently used first: large, then small, then medium. Not by size, not by age of creation.
         store.SetLastUsed("large", Now - TimeSpan.FromHours(3))
@@ -139,6 +147,8 @@ public sealed class HousekeepingTests(SdkPackage package, ITestOutputHelper outp
         SaveThreeSteps(workspace);
         var store = StoreInspector.Of(workspace);
         BuildResult first = workspace.RunPipeline().EnsureSucceeded();
+        // Old enough to collect: housekeeping spares unreferenced objects younger than an hour.
+        store.AgeObjects(TimeSpan.FromHours(2));
         Assert.Empty(first.LinesContaining("Pruned the pipeline cache"));
         store.SetLastUsed("a", Now - TimeSpan.FromDays(30)).SetLastUsed("b", Now - TimeSpan.FromHours(2));
 
@@ -174,6 +184,8 @@ public sealed class HousekeepingTests(SdkPackage package, ITestOutputHelper outp
         // ...and an object another build is writing right now, under its temporary name.
         string inFlight = Path.Combine(store.ObjectsDirectory, "tmp", Guid.NewGuid().ToString("N"));
         File.WriteAllText(inFlight, "being written");
+        // Old enough to collect (not the temporary file): housekeeping spares unreferenced objects younger than an hour.
+        store.AgeObjects(TimeSpan.FromHours(2));
 
         BuildResult result = workspace.PruneCache().EnsureSucceeded();
 

@@ -174,7 +174,7 @@ public sealed class CacheStoreTests : IDisposable
         Record(store, Entry(store, "k2"));
 
         store.TouchEntry("k1", T0.AddDays(3));
-        store.DeleteEntry("k2");
+        store.DeleteEntry(store.FindEntry("k2")!.Id);
 
         Assert.Equal(T0.AddDays(3), store.FindEntry("k1")?.LastUsedAt);
         Assert.Null(store.FindEntry("k2"));

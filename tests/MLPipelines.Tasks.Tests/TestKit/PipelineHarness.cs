@@ -22,6 +22,9 @@ internal sealed class PipelineHarness : IDisposable
 
     public string CacheDirectory => Project.Combine(".mlpipelines");
 
+    /// <summary>How the runs open the store (a short busy timeout, another schema); null: the product's defaults.</summary>
+    public StoreSettings? StoreSettings { get; set; }
+
     /// <summary>Declares a step, or redeclares it in place.</summary>
     public PipelineHarness Step(string name, string command, params (string Key, string Value)[] metadata)
     {
@@ -59,7 +62,7 @@ internal sealed class PipelineHarness : IDisposable
 
         log ??= new RecordingLog();
         var options = configure is null ? Options() : configure(Options());
-        using var store = CacheStore.Open(CacheDirectory);
+        using var store = CacheStore.Open(CacheDirectory, StoreSettings);
         var runner = new PipelineRunner(options, graph, store, log, clock);
         var result = await runner.RunAsync(cancellationToken);
         return new PipelineRun(result, log, runner.FilesHashed);

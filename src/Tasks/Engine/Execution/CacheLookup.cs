@@ -29,10 +29,10 @@ public sealed class CacheLookup(PipelineOptions options, CacheStore store, IPipe
         {
             entry = store.FindEntry(key.Value);
         }
-        catch (CorruptEntryException)
+        catch (CorruptEntryException e)
         {
             log.Warning(new(ErrorCodes.DamagedEntry, step.Name, $"The cache entry of step '{step.Name}' is corrupt; the step executes instead and its entry is replaced."));
-            store.DeleteEntry(key.Value);
+            store.DeleteEntry(e.EntryId);
             return (null, "cached result damaged");
         }
 

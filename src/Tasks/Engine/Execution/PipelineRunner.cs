@@ -76,7 +76,8 @@ public sealed class PipelineRunner
             return new PipelineRunResult(runId, [], TimeSpan.Zero);
         }
 
-        _store.StartRun(run);
+        // A busy store costs the run record, never the build (see StoreContention).
+        var recorded = _cache.Contention.Try("the run record", null, () => _store.StartRun(run));
         OutputRestorer.SweepStaging(_store.Objects);
         var steps = _graph.Steps.Where(s => selected.Contains(s.Name)).ToList();
         var results = new Dictionary<string, StepRun>(StringComparer.OrdinalIgnoreCase);
@@ -113,13 +114,17 @@ public sealed class PipelineRunner
         _cache.DeleteStaging();
         var ordered = steps.Select(s => results[s.Name]).ToList();
         var result = new PipelineRunResult(runId, ordered.Select(r => r.Result).ToList(), _clock.GetUtcNow() - started);
-        _store.SaveFileStamps(_hasher.StampsToPersist());
-        _store.FinishRun(
-            run with { EndedAt = _clock.GetUtcNow(), Status = cancellationToken.IsCancellationRequested ? "cancelled" : result.Succeeded ? "succeeded" : "failed" },
-            ordered.Select(r => new StepRunRecord(r.Result.Name, r.Result.Key, r.Components, r.Result.Outcome.ToString().ToLowerInvariant(), r.Result.MissReason, r.StartedAt, r.Result.Duration) { Saved = r.Saved }).ToList());
+        _cache.Contention.Try("saving the file hash stamps", null, () => _store.SaveFileStamps(_hasher.StampsToPersist()));
+        if (recorded)
+        {
+            _cache.Contention.Try("the run record", null, () => _store.FinishRun(
+                run with { EndedAt = _clock.GetUtcNow(), Status = cancellationToken.IsCancellationRequested ? "cancelled" : result.Succeeded ? "succeeded" : "failed" },
+                ordered.Select(r => new StepRunRecord(r.Result.Name, r.Result.Key, r.Components, r.Result.Outcome.ToString().ToLowerInvariant(), r.Result.MissReason, r.StartedAt, r.Result.Duration) { Saved = r.Saved }).ToList()));
+        }
+
         _log.Message(Summary(result));
         phase.Restart();
-        Prune();
+        _cache.Contention.Try("applying the cache limits", null, Prune);
         _log.Detail($"Recorded the run and applied the cache limits in {phase.ElapsedMilliseconds} ms; {_hasher.FilesRead} files were read to hash, the rest were known unchanged.");
         return result;
     }

@@ -20,8 +20,12 @@ public sealed class StepCache
     private readonly IPipelineLog _log;
     private readonly TimeProvider _clock;
 
+    /// <summary>The <see cref="RestoreOutcome.Failure"/> of a restore that could not lease its objects: the store was busy.</summary>
+    public const string StoreBusy = "the pipeline cache was busy";
+
     public StepCache(PipelineOptions options, CacheStore store, OutputRestorer outputs, FileHasher hasher, IPipelineLog log, TimeProvider clock)
     {
+        Contention = new StoreContention(log);
         _options = options;
         _store = store;
         _outputs = outputs;
@@ -29,6 +33,9 @@ public sealed class StepCache
         _log = log;
         _clock = clock;
     }
+
+    /// <summary>Where this run's store writes that lose to a busy store are reported (once a run).</summary>
+    public StoreContention Contention { get; }
 
     /// <summary>Deletes the run's staging folder; call once the run is over.</summary>
     public void DeleteStaging() => _outputs.DeleteStaging();
@@ -57,16 +64,26 @@ public sealed class StepCache
         var holder = $"{runId}/{entry.Step}";
         var leased = false;
         var asked = false;
+        var busy = false;
         try
         {
             var outcome = _outputs.Restore(entry, step.Outputs, () =>
             {
                 asked = true;
-                return leased = _store.TryLease(entry, holder, _clock.GetUtcNow());
+                // Without a lease a concurrent collection could take the objects mid-copy: unleased, the step executes.
+                busy = !Contention.Try($"leasing the cached objects of step '{step.Name}' (it executes instead)", step.Name,
+                    () => leased = _store.TryLease(entry, holder, _clock.GetUtcNow()));
+                return leased;
             });
+            if (busy)
+            {
+                return outcome with { Failure = StoreBusy };
+            }
+
             if (!asked)
             {
-                _store.TouchEntry(entry.Key, _clock.GetUtcNow());
+                // The outputs are already exactly the entry's, so the hit stands; only the entry's age is not renewed.
+                Contention.Try($"marking the cached result of step '{step.Name}' used", step.Name, () => _store.TouchEntry(entry.Key, _clock.GetUtcNow()));
             }
 
             return outcome;
@@ -75,7 +92,8 @@ public sealed class StepCache
         {
             if (leased)
             {
-                _store.ReleaseLeases(holder);
+                // Unreleased, the leases only keep the objects from collection until they expire.
+                Contention.Try($"releasing the leases of step '{step.Name}'", step.Name, () => _store.ReleaseLeases(holder));
             }
         }
     }
@@ -91,10 +109,17 @@ public sealed class StepCache
             return "its entry was removed by another build";
         }
 
+        if (restored.Failure == StoreBusy)
+        {
+            return StoreBusy; // Reported by the contention warning; the entry is fine.
+        }
+
         if (restored.Damage is { } damage)
         {
             Warning(ErrorCodes.DamagedEntry, step, $"The cached result of step '{step.Name}' is damaged ({damage}); the step executes instead and its entry is replaced.");
-            _store.DeleteEntry(entry.Key);
+            // By id: a concurrent build's fresh entry of the same key stays. Left in place when busy: the next build
+            // finds the damage again.
+            Contention.Try($"deleting the damaged entry of step '{step.Name}'", step.Name, () => _store.DeleteEntry(entry.Id));
             if (restored.DamagedObject is { } altered)
             {
                 _store.Objects.Remove(altered); // A fresh capture stores it again; a missing one is gone already.
@@ -130,6 +155,11 @@ public sealed class StepCache
     /// </summary>
     public CacheEntry? Store(StepDefinition step, StepKey key, DateTimeOffset createdAt, TimeSpan duration, string runId)
     {
+        if (_store.NewerSchema is not null)
+        {
+            return null; // A newer engine's store is stood in for by a scratch store: nothing there is ever read back.
+        }
+
         try
         {
             // A concurrent prune may collect objects between their write and the entry's record; store them again then.
@@ -151,6 +181,12 @@ public sealed class StepCache
         catch (UncacheableOutputException e)
         {
             Warning(ErrorCodes.UncacheableOutput, step, $"The result of step '{step.Name}' is not cached: {e.Message} A cached copy could not be restored faithfully; make the link relative to a path inside the project, or copy the file.");
+            return null;
+        }
+        catch (Microsoft.Data.Sqlite.SqliteException e) when (CacheStore.IsBusy(e))
+        {
+            // Its objects, written already, are unreferenced: a later collection takes them once they are old.
+            Contention.Report($"storing the result of step '{step.Name}' (the next run executes it again)", step.Name);
             return null;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or Microsoft.Data.Sqlite.SqliteException)

@@ -3,10 +3,12 @@ using MLPipelines.Engine.Hashing;
 namespace MLPipelines.Engine.Store;
 
 /// <summary>What a housekeeping operation removed.</summary>
-public sealed record HousekeepingReport(int Entries, int Objects, long Bytes)
+/// <param name="Young">Unreferenced objects left because they are younger than <see cref="CacheStore.ObjectGrace"/>.</param>
+public sealed record HousekeepingReport(int Entries, int Objects, long Bytes, int Young = 0)
 {
     public override string ToString() =>
-        $"{Entries} entr{(Entries == 1 ? "y" : "ies")}, {Objects} object{(Objects == 1 ? "" : "s")}, {FormatBytes(Bytes)} removed";
+        $"{Entries} entr{(Entries == 1 ? "y" : "ies")}, {Objects} object{(Objects == 1 ? "" : "s")}, {FormatBytes(Bytes)} removed" +
+        (Young == 0 ? "" : $" ({Young} unreferenced object{(Young == 1 ? "" : "s")} younger than {CacheStore.ObjectGrace.TotalHours:0} h left for a later collection)");
 
     public static string FormatBytes(long bytes) => bytes switch
     {
@@ -17,13 +19,15 @@ public sealed record HousekeepingReport(int Entries, int Objects, long Bytes)
     };
 
     public static HousekeepingReport operator +(HousekeepingReport a, HousekeepingReport b) =>
-        new(a.Entries + b.Entries, a.Objects + b.Objects, a.Bytes + b.Bytes);
+        new(a.Entries + b.Entries, a.Objects + b.Objects, a.Bytes + b.Bytes, a.Young + b.Young);
 }
 
 /// <summary>
-/// Clearing, pruning and garbage collection. Every object deletion happens under SQLite's write lock, which
-/// <see cref="RecordEntry"/> also takes to check its objects, and skips objects leased by a build that is restoring
-/// them: a concurrent build is never left with an entry that points nowhere or a restore that loses its source.
+/// Clearing, pruning and garbage collection, in git's way: what to keep is decided in one short write transaction,
+/// files are deleted outside it (a walk of <c>objects/</c> never holds up another build's writes), and no object
+/// younger than <see cref="ObjectGrace"/> is deleted, so an object a build has just written, or found and freshened,
+/// survives until its entry is recorded. Leased objects (a restore in progress) are kept too. <see cref="RecordEntry"/>
+/// checks its objects inside its own transaction: an entry never points at an object that is gone.
 /// </summary>
 public sealed partial class CacheStore
 {
@@ -32,6 +36,18 @@ public sealed partial class CacheStore
 
     // Leftovers in objects/tmp younger than this may belong to a build that is writing them right now.
     private static readonly TimeSpan TempFileGrace = TimeSpan.FromHours(1);
+
+    /// <summary>
+    /// An unreferenced object whose file is younger than this (by modification time) is not collected (git's
+    /// <c>gc.pruneExpire</c>). A build writes a step's objects, or freshens one that is already there
+    /// (<see cref="ObjectStore.Add"/>), before it records the entry naming them; a collection that decided in between
+    /// that the object is unreferenced would otherwise delete it under the new entry. An hour is far longer than
+    /// capturing one step's outputs takes, and costs at most an hour's worth of unreferenced objects on disk.
+    /// </summary>
+    public static readonly TimeSpan ObjectGrace = TimeSpan.FromHours(1);
+
+    /// <summary>Test seam: called with each object's path just before a collection deletes it (outside any transaction).</summary>
+    internal Action<string>? ObjectCollecting { get; set; }
 
     /// <summary>Deletes the entries of a pipeline (only those of <paramref name="steps"/> when given), then their objects.</summary>
     public HousekeepingReport Clear(string pipeline, IReadOnlyCollection<string> steps, DateTimeOffset now)
@@ -148,39 +164,68 @@ public sealed partial class CacheStore
     }
 
     /// <summary>
-    /// Deletes every object no entry refers to and no live lease protects (orphans of a crash or of removed entries),
-    /// and stale temporary files.
+    /// Deletes every object no entry refers to, no live lease protects and that is older than <see cref="ObjectGrace"/>
+    /// (orphans of a crash or of removed entries), and stale temporary files. Only the decision of what to keep takes
+    /// the write lock; the walk and the deletions run outside it.
     /// </summary>
     public HousekeepingReport CollectGarbage(DateTimeOffset now)
     {
+        HashSet<string> keep;
         lock (_lock)
         {
-            // The write lock makes this exclusive with RecordEntry's check in every process sharing the store.
             using var tx = _connection.BeginTransaction(deferred: false);
             Execute(_connection, "DELETE FROM object_leases WHERE expires_at <= $p0", tx, now.ToUnixTimeMilliseconds());
-            var keep = ReadStrings("SELECT hash FROM entry_objects UNION SELECT hash FROM object_leases", tx);
-            int objects = 0;
-            long bytes = 0;
-            foreach (var file in System.IO.Directory.EnumerateFiles(Objects.Root, "*", SearchOption.AllDirectories))
+            keep = ReadStrings("SELECT hash FROM entry_objects UNION SELECT hash FROM object_leases", tx);
+            tx.Commit();
+        }
+
+        // Anything modified after this is younger than the grace period: a build may be about to record it.
+        var youngSince = now.UtcDateTime - ObjectGrace;
+        int objects = 0, young = 0;
+        long bytes = 0;
+        foreach (var file in System.IO.Directory.EnumerateFiles(Objects.Root, "*", SearchOption.AllDirectories))
+        {
+            var info = new FileInfo(file);
+            if (!info.Exists)
             {
-                var info = new FileInfo(file);
-                var isTemp = Path.GetFileName(info.DirectoryName) == "tmp";
-                var orphan = isTemp ? now.UtcDateTime - info.LastWriteTimeUtc > TempFileGrace : !keep.Contains(info.Name);
-                if (orphan)
-                {
-                    var size = info.Length;
-                    ObjectStore.TryDelete(file);
-                    if (!File.Exists(file))
-                    {
-                        objects++;
-                        bytes += size;
-                    }
-                }
+                continue; // Gone since the listing: another collection took it.
             }
 
-            tx.Commit();
-            return new HousekeepingReport(0, objects, bytes);
+            if (Path.GetFileName(info.DirectoryName) == "tmp")
+            {
+                if (now.UtcDateTime - info.LastWriteTimeUtc > TempFileGrace)
+                {
+                    ObjectStore.TryDelete(file);
+                }
+
+                continue;
+            }
+
+            if (keep.Contains(info.Name))
+            {
+                continue;
+            }
+
+            if (info.LastWriteTimeUtc > youngSince)
+            {
+                young++;
+                continue;
+            }
+
+            var size = info.Length;
+            ObjectCollecting?.Invoke(file);
+            if (Objects.Collect(file, youngSince))
+            {
+                objects++;
+                bytes += size;
+                if (objects == 1)
+                {
+                    CrashPoint.Reach(CrashPoint.CollectPartial);
+                }
+            }
         }
+
+        return new HousekeepingReport(0, objects, bytes, young);
     }
 
     /// <summary>

@@ -14,47 +14,103 @@ namespace MLPipelines.Engine.Store;
 /// </summary>
 public sealed partial class CacheStore : IDisposable
 {
-    private const int SchemaVersion = 3;
+    /// <summary>The schema this engine reads and writes (meta row <c>schema</c>).</summary>
+    public const int SchemaVersion = 3;
+
+    /// <summary>
+    /// The oldest engine schema that may write a store this engine made (meta row <c>min_writer_schema</c>). Raise it
+    /// with <see cref="SchemaVersion"/> when an older engine would misread or damage the new layout; leave it when
+    /// the change is one older engines can live with (a new table they ignore), so they keep sharing the store.
+    /// </summary>
+    public const int MinWriterSchemaVersion = 3;
+
     private readonly SqliteConnection _connection;
     private readonly Lock _lock = new();
+    private readonly string? _scratch;
 
-    private CacheStore(string directory, SqliteConnection connection)
+    private CacheStore(string directory, SqliteConnection connection, string objectsDirectory, string? scratch = null)
     {
         Directory = directory;
         _connection = connection;
-        Objects = new ObjectStore(Path.Combine(directory, "objects"));
+        _scratch = scratch;
+        Objects = new ObjectStore(objectsDirectory);
     }
 
     public string Directory { get; }
 
     public ObjectStore Objects { get; }
 
-    public static CacheStore Open(string directory)
-    {
-        System.IO.Directory.CreateDirectory(directory);
+    /// <summary>True when the store was made by an engine with an older schema and was emptied to be rebuilt.</summary>
+    public bool WasReset { get; private set; }
 
-        // The store is never source: keep it out of git status, so it neither shows up nor makes a checkout "dirty".
-        var gitignore = Path.Combine(directory, ".gitignore");
-        if (!File.Exists(gitignore))
-        {
-            File.WriteAllText(gitignore, "# Created by MLPipelines.Sdk: the pipeline cache is not source.\n*\n");
-        }
+    /// <summary>
+    /// The schema of the store at <see cref="Directory"/> when an engine newer than this one wrote it and does not let
+    /// this one write it; null otherwise. Such a store is left exactly as it is: this instance is a scratch store (an
+    /// in-memory index and a temporary <c>objects/</c>, deleted on dispose) that never hits, so a run executes every
+    /// step and records nothing where the newer engine would see it.
+    /// </summary>
+    public int? NewerSchema { get; private init; }
+
+    /// <summary>The file system <see cref="Directory"/> lies on, as <see cref="Open"/> judged it.</summary>
+    public FileSystemKind FileSystem { get; private init; }
+
+    /// <summary>
+    /// Opens (creating if needed) the store in <paramref name="directory"/>. A store of an older schema is emptied
+    /// (<see cref="WasReset"/>); one that a newer engine wrote and forbids this one to write is not touched at all
+    /// (<see cref="NewerSchema"/>).
+    /// </summary>
+    /// <exception cref="SqliteException">cache.db is not a database, or cannot be opened.</exception>
+    /// <exception cref="IOException">The folder cannot be created or written.</exception>
+    public static CacheStore Open(string directory, StoreSettings? settings = null)
+    {
+        settings ??= new StoreSettings();
+        System.IO.Directory.CreateDirectory(directory);
 
         var builder = new SqliteConnectionStringBuilder
         {
             DataSource = Path.Combine(directory, "cache.db"),
             // A pooled connection would outlive the build in a reused MSBuild node and keep the file open.
             Pooling = false,
-            DefaultTimeout = 60,
+            // Microsoft.Data.Sqlite retries a busy statement until this many seconds pass, on top of SQLite's own
+            // busy_timeout: both get the same budget, so a busy store costs at most about twice the timeout.
+            DefaultTimeout = Math.Max(1, (int)Math.Ceiling(settings.BusyTimeout.TotalSeconds)),
         };
         var connection = new SqliteConnection(builder.ToString());
         try
         {
             connection.Open();
-            Execute(connection, "PRAGMA busy_timeout = 30000; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;");
-            // The common case, a store of this schema, needs no write transaction to open.
-            var reset = !HasCurrentSchema(connection) && CreateSchema(connection, Path.Combine(directory, "objects"));
-            return new CacheStore(directory, connection) { WasReset = reset };
+            Execute(connection, string.Create(CultureInfo.InvariantCulture, $"PRAGMA busy_timeout = {(long)settings.BusyTimeout.TotalMilliseconds};"));
+
+            // Read before anything is written: a store of a newer engine must stay byte for byte what it was (SPEC:
+            // "A store written by a newer engine is never changed by an older one"), so not even the journal mode.
+            if (ReadSchema(connection, null) is { } found && found.Schema > settings.SchemaVersion && found.MinWriter > settings.SchemaVersion)
+            {
+                connection.Dispose();
+                return OpenScratch(directory, found.Schema);
+            }
+
+            var fileSystem = settings.FileSystem ?? FileSystems.KindOf(directory);
+            UseJournal(connection, fileSystem);
+            Execute(connection, "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;");
+
+            // The store is never source: keep it out of git status, so it neither shows up nor makes a checkout "dirty".
+            var gitignore = Path.Combine(directory, ".gitignore");
+            if (!File.Exists(gitignore))
+            {
+                File.WriteAllText(gitignore, "# Created by MLPipelines.Sdk: the pipeline cache is not source.\n*\n");
+            }
+
+            // The common case, a store of this schema (or a newer one that lets us write), needs no write transaction.
+            var state = ReadSchema(connection, null) is { } current && current.Schema >= settings.SchemaVersion
+                ? new SchemaState.Unchanged()
+                : CreateSchema(connection, Path.Combine(directory, "objects"), settings);
+            if (state is SchemaState.Newer { Schema: var newer })
+            {
+                connection.Dispose(); // A newer engine upgraded it between our look and our transaction.
+                return OpenScratch(directory, newer);
+            }
+
+            return new CacheStore(directory, connection, Path.Combine(directory, "objects")) { WasReset = state is SchemaState.Reset, FileSystem = fileSystem };
         }
         catch
         {
@@ -63,26 +119,91 @@ public sealed partial class CacheStore : IDisposable
         }
     }
 
-    private static bool HasCurrentSchema(SqliteConnection connection)
+    /// <summary>
+    /// SQLite's WAL needs shared memory that a network file system does not give (sqlite.org/wal.html, "WAL does not
+    /// work over a network filesystem"): there the rollback journal is used, as SQLite itself advises.
+    /// </summary>
+    private static void UseJournal(SqliteConnection connection, FileSystemKind fileSystem)
+    {
+        var mode = fileSystem == FileSystemKind.Network ? "DELETE" : "WAL";
+        try
+        {
+            Execute(connection, $"PRAGMA journal_mode = {mode};");
+        }
+        catch (SqliteException e) when (IsBusy(e))
+        {
+            // Leaving WAL needs the only connection; another build has it open and the mode stays what it was.
+        }
+    }
+
+    /// <summary>
+    /// For a store whose newer schema forbids this engine to write: an in-memory index and a temporary objects
+    /// folder that nothing ever reads a hit from. The store in <paramref name="directory"/> is not touched.
+    /// </summary>
+    private static CacheStore OpenScratch(string directory, int newerSchema)
+    {
+        var scratch = Path.Combine(Path.GetTempPath(), "mlpipelines-uncached-" + Guid.NewGuid().ToString("N"));
+        var connection = new SqliteConnection("Data Source=:memory:;Pooling=False");
+        try
+        {
+            connection.Open();
+            Execute(connection, "PRAGMA foreign_keys = ON;");
+            CreateSchema(connection, Path.Combine(scratch, "objects"), new StoreSettings());
+            return new CacheStore(directory, connection, Path.Combine(scratch, "objects"), scratch) { NewerSchema = newerSchema, FileSystem = FileSystemKind.Local };
+        }
+        catch
+        {
+            connection.Dispose();
+            throw;
+        }
+    }
+
+    private sealed record StoredSchema(int Schema, int MinWriter);
+
+    /// <summary>The schema rows of <c>meta</c>; null when there is no meta table (a new store). An unreadable
+    /// version counts as 0 (older than any engine): such a store is emptied, as a store of an older schema.</summary>
+    private static StoredSchema? ReadSchema(SqliteConnection connection, SqliteTransaction? tx)
     {
         using var cmd = connection.CreateCommand();
+        cmd.Transaction = tx;
         cmd.CommandText = "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'meta'";
         if (cmd.ExecuteScalar() is null)
         {
-            return false;
+            return null;
         }
 
-        cmd.CommandText = "SELECT value FROM meta WHERE name = 'schema'";
-        return cmd.ExecuteScalar() is string version && version == SchemaVersion.ToString(CultureInfo.InvariantCulture);
+        int Read(string name, int fallback)
+        {
+            cmd.CommandText = "SELECT value FROM meta WHERE name = $name";
+            cmd.Parameters.Clear();
+            cmd.Parameters.AddWithValue("$name", name);
+            return cmd.ExecuteScalar() is string text && int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value) ? value : fallback;
+        }
+
+        var schema = Read("schema", 0);
+        // A store from before min_writer_schema existed was made by an engine that let only its own schema write.
+        return new StoredSchema(schema, Read("min_writer_schema", schema));
     }
 
-    /// <summary>True when the store was made by an engine with another schema and was emptied to be rebuilt.</summary>
-    public bool WasReset { get; private set; }
+    private abstract record SchemaState
+    {
+        public sealed record Unchanged : SchemaState;
+        public sealed record Created : SchemaState;
+        public sealed record Reset : SchemaState;
+        public sealed record Newer(int Schema) : SchemaState;
+    }
 
-    private static bool CreateSchema(SqliteConnection connection, string objectsDirectory)
+    private static SchemaState CreateSchema(SqliteConnection connection, string objectsDirectory, StoreSettings settings)
     {
         using var tx = connection.BeginTransaction(deferred: false);
-        var reset = ResetIfIncompatible(connection, tx, objectsDirectory);
+        // Looked at again under the write lock: another build may have made or upgraded the store meanwhile.
+        var found = ReadSchema(connection, tx);
+        if (found is not null && found.Schema >= settings.SchemaVersion)
+        {
+            return found.Schema > settings.SchemaVersion && found.MinWriter > settings.SchemaVersion ? new SchemaState.Newer(found.Schema) : new SchemaState.Unchanged();
+        }
+
+        var reset = found is not null && ResetOlder(connection, tx, objectsDirectory);
         Execute(connection, """
             CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
             CREATE TABLE IF NOT EXISTS entries (
@@ -145,7 +266,8 @@ public sealed partial class CacheStore : IDisposable
                 hash TEXT NOT NULL,
                 hashed_at_ns INTEGER NOT NULL) WITHOUT ROWID;
             """, tx);
-        Execute(connection, $"INSERT OR REPLACE INTO meta (name, value) VALUES ('schema', '{SchemaVersion}')", tx);
+        Execute(connection, "INSERT OR REPLACE INTO meta (name, value) VALUES ('schema', $p0), ('min_writer_schema', $p1)", tx,
+            settings.SchemaVersion.ToString(CultureInfo.InvariantCulture), settings.MinWriterSchemaVersion.ToString(CultureInfo.InvariantCulture));
         using (var cmd = connection.CreateCommand())
         {
             cmd.Transaction = tx;
@@ -155,29 +277,15 @@ public sealed partial class CacheStore : IDisposable
         }
 
         tx.Commit();
-        return reset;
+        return reset ? new SchemaState.Reset() : new SchemaState.Created();
     }
 
     /// <summary>
-    /// A store written by an engine with another schema is a cache we cannot read: empty it (tables and objects)
-    /// rather than fail or misread it. Runs inside the schema transaction, so one build does it once.
+    /// A store of an older schema is a cache we cannot read: empty it (tables and objects) rather than fail or
+    /// misread it. Runs inside the schema transaction, so one build does it once. Never called for a newer store.
     /// </summary>
-    private static bool ResetIfIncompatible(SqliteConnection connection, SqliteTransaction tx, string objectsDirectory)
+    private static bool ResetOlder(SqliteConnection connection, SqliteTransaction tx, string objectsDirectory)
     {
-        using var cmd = connection.CreateCommand();
-        cmd.Transaction = tx;
-        cmd.CommandText = "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'meta'";
-        if (cmd.ExecuteScalar() is null)
-        {
-            return false;
-        }
-
-        cmd.CommandText = "SELECT value FROM meta WHERE name = 'schema'";
-        if (cmd.ExecuteScalar() is string version && version == SchemaVersion.ToString(CultureInfo.InvariantCulture))
-        {
-            return false;
-        }
-
         Execute(connection, "DROP TABLE IF EXISTS entry_objects; DROP TABLE IF EXISTS entries; DROP TABLE IF EXISTS step_runs; DROP TABLE IF EXISTS runs; DROP TABLE IF EXISTS file_stamps; DROP TABLE IF EXISTS object_leases; DELETE FROM meta WHERE name <> 'secret';", tx);
         if (System.IO.Directory.Exists(objectsDirectory))
         {
@@ -223,14 +331,15 @@ public sealed partial class CacheStore : IDisposable
                 return false;
             }
 
+            var id = NextEntryId(tx);
             Execute(_connection, "DELETE FROM entries WHERE key = $p0", tx, entry.Key);
             using var cmd = _connection.CreateCommand();
             cmd.Transaction = tx;
             cmd.CommandText = """
-                INSERT INTO entries (pipeline, step, key, created_at, last_used_at, duration_ms, total_size, components, manifest, directories, links, run_id)
-                VALUES ($pipeline, $step, $key, $created, $created, $duration, $size, $components, $manifest, $directories, $links, $run)
-                RETURNING id
+                INSERT INTO entries (id, pipeline, step, key, created_at, last_used_at, duration_ms, total_size, components, manifest, directories, links, run_id)
+                VALUES ($id, $pipeline, $step, $key, $created, $created, $duration, $size, $components, $manifest, $directories, $links, $run)
                 """;
+            cmd.Parameters.AddWithValue("$id", id);
             cmd.Parameters.AddWithValue("$pipeline", entry.Pipeline);
             cmd.Parameters.AddWithValue("$step", entry.Step);
             cmd.Parameters.AddWithValue("$key", entry.Key);
@@ -242,7 +351,7 @@ public sealed partial class CacheStore : IDisposable
             cmd.Parameters.AddWithValue("$directories", JsonSerializer.Serialize(entry.Directories.ToList(), StoreJson.Default.ListString));
             cmd.Parameters.AddWithValue("$links", JsonSerializer.Serialize(entry.Links.ToList(), StoreJson.Default.ListManifestLink));
             cmd.Parameters.AddWithValue("$run", (object?)entry.RunId ?? DBNull.Value);
-            var id = (long)cmd.ExecuteScalar()!;
+            cmd.ExecuteNonQuery();
             foreach (var file in entry.Manifest.DistinctBy(f => f.Hash))
             {
                 Execute(_connection, "INSERT OR IGNORE INTO entry_objects (entry_id, hash, size) VALUES ($p0, $p1, $p2)", tx, id, file.Hash, file.Size);
@@ -253,11 +362,34 @@ public sealed partial class CacheStore : IDisposable
         }
     }
 
-    public void DeleteEntry(string key)
+    /// <summary>
+    /// A row id no entry of this store ever had, SQLite's AUTOINCREMENT rule: <see cref="DeleteEntry"/> deletes by id,
+    /// so an entry that replaces a deleted one must never get its id. A plain rowid is the largest plus one, which
+    /// comes back once the largest is deleted. Kept in <c>meta</c> (<c>last_entry_id</c>) rather than by
+    /// AUTOINCREMENT so stores of this schema need no rebuild; an older engine's rows (largest plus one) are
+    /// stepped over.
+    /// </summary>
+    private long NextEntryId(SqliteTransaction tx)
+    {
+        using var cmd = _connection.CreateCommand();
+        cmd.Transaction = tx;
+        cmd.CommandText = """
+            INSERT INTO meta (name, value) VALUES ('last_entry_id', (SELECT COALESCE(MAX(id), 0) + 1 FROM entries))
+            ON CONFLICT (name) DO UPDATE SET value = MAX(CAST(value AS INTEGER), (SELECT COALESCE(MAX(id), 0) FROM entries)) + 1
+            RETURNING CAST(value AS INTEGER)
+            """;
+        return (long)cmd.ExecuteScalar()!;
+    }
+
+    /// <summary>
+    /// Deletes one entry by its row id (<see cref="CacheEntry.Id"/>), the one a build found damaged. Never by key: a
+    /// concurrent build may have replaced the entry of that key with a fresh one meanwhile, and that one must stay.
+    /// </summary>
+    public void DeleteEntry(long id)
     {
         lock (_lock)
         {
-            Execute(_connection, "DELETE FROM entries WHERE key = $p0", null, key);
+            Execute(_connection, "DELETE FROM entries WHERE id = $p0", null, id);
         }
     }
 
@@ -354,19 +486,20 @@ public sealed partial class CacheStore : IDisposable
             var entries = new List<CacheEntry>();
             while (reader.Read())
             {
+                var id = reader.GetInt64(0);
                 entries.Add(new CacheEntry
                 {
-                    Id = reader.GetInt64(0),
+                    Id = id,
                     Pipeline = reader.GetString(1),
                     Step = reader.GetString(2),
                     Key = reader.GetString(3),
                     CreatedAt = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(4)),
                     LastUsedAt = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(5)),
                     Duration = TimeSpan.FromMilliseconds(reader.GetInt64(6)),
-                    Components = Deserialize(reader.GetString(7), StoreJson.Default.ListKeyComponent),
-                    Manifest = Deserialize(reader.GetString(8), StoreJson.Default.ListManifestFile),
-                    Directories = Deserialize(reader.GetString(9), StoreJson.Default.ListString),
-                    Links = Deserialize(reader.GetString(10), StoreJson.Default.ListManifestLink),
+                    Components = Deserialize(id, reader.GetString(7), StoreJson.Default.ListKeyComponent),
+                    Manifest = Deserialize(id, reader.GetString(8), StoreJson.Default.ListManifestFile),
+                    Directories = Deserialize(id, reader.GetString(9), StoreJson.Default.ListString),
+                    Links = Deserialize(id, reader.GetString(10), StoreJson.Default.ListManifestLink),
                     RunId = reader.IsDBNull(11) ? null : reader.GetString(11),
                 });
             }
@@ -376,15 +509,15 @@ public sealed partial class CacheStore : IDisposable
     }
 
     // A corrupt row reads as an empty list; the runner treats an entry whose manifest cannot be trusted as damaged.
-    private static List<T> Deserialize<T>(string json, System.Text.Json.Serialization.Metadata.JsonTypeInfo<List<T>> type)
+    private static List<T> Deserialize<T>(long id, string json, System.Text.Json.Serialization.Metadata.JsonTypeInfo<List<T>> type)
     {
         try
         {
-            return JsonSerializer.Deserialize(json, type) ?? throw new CorruptEntryException();
+            return JsonSerializer.Deserialize(json, type) ?? throw new CorruptEntryException(id);
         }
         catch (JsonException)
         {
-            throw new CorruptEntryException();
+            throw new CorruptEntryException(id);
         }
     }
 
@@ -405,8 +538,29 @@ public sealed partial class CacheStore : IDisposable
         }
     }
 
-    public void Dispose() => _connection.Dispose();
+    /// <summary>True for SQLite's "database is busy" and "table is locked" (codes 5 and 6): another connection holds the
+    /// write lock longer than the busy timeout.</summary>
+    public static bool IsBusy(SqliteException e) => e.SqliteErrorCode is 5 or 6;
+
+    public void Dispose()
+    {
+        _connection.Dispose();
+        if (_scratch is not null)
+        {
+            try
+            {
+                System.IO.Directory.Delete(_scratch, recursive: true);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // A temporary folder; the system's temp cleaning takes what is left.
+            }
+        }
+    }
 }
 
-/// <summary>An entry row whose stored JSON cannot be read.</summary>
-public sealed class CorruptEntryException() : Exception("The cache entry is corrupt.");
+/// <summary>An entry row whose stored JSON cannot be read; <see cref="EntryId"/> is its row id, to delete it by.</summary>
+public sealed class CorruptEntryException(long entryId) : Exception("The cache entry is corrupt.")
+{
+    public long EntryId { get; } = entryId;
+}

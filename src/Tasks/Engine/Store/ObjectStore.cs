@@ -50,8 +50,7 @@ public sealed class ObjectStore
             CrashPoint.Reach(CrashPoint.ObjectWrite);
 
             var final = PathOf(hash);
-            var existing = new FileInfo(final);
-            if (existing.Exists && existing.Length == new FileInfo(temp).Length)
+            if (Freshen(final, new FileInfo(temp).Length))
             {
                 File.Delete(temp); // Same content already stored, maybe by a concurrent build: keep theirs.
             }
@@ -68,6 +67,68 @@ public sealed class ObjectStore
             TryDelete(temp);
             throw;
         }
+    }
+
+    /// <summary>
+    /// git's "freshen": an object about to be named by a new entry gets a new modification time, so a concurrent
+    /// collection treats it as young (<see cref="CacheStore.ObjectGrace"/>) until the entry is recorded. False when
+    /// there is no such object of that size, or its time cannot be set (another user's file): the caller then renames
+    /// its own copy into place, which is fresh.
+    /// </summary>
+    private static bool Freshen(string path, long length)
+    {
+        try
+        {
+            var existing = new FileInfo(path);
+            if (!existing.Exists || existing.Length != length)
+            {
+                return false;
+            }
+
+            File.SetLastWriteTimeUtc(path, DateTime.UtcNow);
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false; // Collected since we looked (FileNotFoundException is an IOException), or not ours to touch.
+        }
+    }
+
+    /// <summary>
+    /// Deletes an unreferenced object for garbage collection, unless it was freshened after
+    /// <paramref name="youngSince"/>. The object is first renamed into <c>tmp/</c> and its time read again there: a
+    /// build that freshened it before the rename is seen (the object is put back), and one that tries after finds it
+    /// gone and writes its own copy. Checking the time and then deleting by name would leave a window between the two.
+    /// True when the object was deleted.
+    /// </summary>
+    public bool Collect(string path, DateTime youngSince)
+    {
+        var aside = Path.Combine(_tempRoot, Guid.NewGuid().ToString("N") + ".collected");
+        try
+        {
+            File.Move(path, aside);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false; // Gone already (another collection) or not ours to delete.
+        }
+
+        if (File.GetLastWriteTimeUtc(aside) > youngSince)
+        {
+            try
+            {
+                File.Move(aside, path); // Freshened by a build that is recording it: it stays.
+            }
+            catch (IOException)
+            {
+                TryDelete(aside); // That build has already written its own copy back.
+            }
+
+            return false;
+        }
+
+        TryDelete(aside);
+        return !File.Exists(aside);
     }
 
     /// <summary>
