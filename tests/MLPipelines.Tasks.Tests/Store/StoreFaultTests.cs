@@ -268,6 +268,51 @@ public sealed class StoreFaultTests : IDisposable
         Assert.Empty(Directory.EnumerateFiles(Path.Combine(store.Objects.Root, "tmp")));
     }
 
+    [Fact]
+    public void ClearingFreesTheObjectsOfTheEntriesItDeletedAtOnceHoweverYoung()
+    {
+        using var store = CacheStore.Open(StoreDirectory);
+        var entry = Entry(store, "k1", "just trained");
+        Assert.True(store.RecordEntry(entry));
+        // An unrelated young orphan (a build that has not recorded its entry yet) keeps its grace period.
+        var pending = store.Objects.Add(_directory.Write("work/pending", "pending"));
+
+        var report = store.Clear("iris", [], Now);
+
+        Assert.False(store.Objects.Contains(entry.Manifest[0].Hash));
+        Assert.True(store.Objects.Contains(pending.Hash));
+        Assert.Equal((1, 1, 1), (report.Entries, report.Objects, report.Young));
+    }
+
+    [Fact]
+    public void PruningBySizeFreesTheObjectsOfTheEntriesItDeletedAtOnce()
+    {
+        using var store = CacheStore.Open(StoreDirectory);
+        var entry = Entry(store, "k1", "a result too big for the cap");
+        Assert.True(store.RecordEntry(entry));
+
+        var report = store.Prune(Now, TimeSpan.FromDays(28), maxSize: 1);
+
+        Assert.Equal((1, 1), (report.Entries, report.Objects));
+        Assert.False(store.Objects.Contains(entry.Manifest[0].Hash));
+    }
+
+    [Fact]
+    public void AnObjectOfAClearedEntryThatABuildFreshensBeforeItsDeletionIsKept()
+    {
+        using var store = CacheStore.Open(StoreDirectory);
+        var entry = Entry(store, "k1", "shared bytes");
+        Assert.True(store.RecordEntry(entry));
+        File.SetLastWriteTimeUtc(store.Objects.PathOf(entry.Manifest[0].Hash), DateTime.UtcNow - TimeSpan.FromSeconds(5));
+        // Another build stores the same content and records its own entry after the clear decided.
+        store.ObjectCollecting = _ => Assert.True(store.RecordEntry(Entry(store, "k2", "shared bytes")));
+
+        var report = store.Clear("iris", ["train"], Now);
+
+        Assert.Equal(0, report.Objects);
+        Assert.True(store.Objects.Contains(entry.Manifest[0].Hash));
+    }
+
     // 5. Network file systems.
 
     [Theory]

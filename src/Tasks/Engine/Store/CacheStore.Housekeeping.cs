@@ -49,29 +49,37 @@ public sealed partial class CacheStore
     /// <summary>Test seam: called with each object's path just before a collection deletes it (outside any transaction).</summary>
     internal Action<string>? ObjectCollecting { get; set; }
 
-    /// <summary>Deletes the entries of a pipeline (only those of <paramref name="steps"/> when given), then their objects.</summary>
+    /// <summary>
+    /// Deletes the entries of a pipeline (only those of <paramref name="steps"/> when given), then their objects: those
+    /// no other entry or lease keeps go at once, whatever their age (an explicit clear is asked to free the space), as
+    /// long as no build freshened them after the entries were deleted; other orphans follow <see cref="ObjectGrace"/>.
+    /// </summary>
     public HousekeepingReport Clear(string pipeline, IReadOnlyCollection<string> steps, DateTimeOffset now)
     {
         int deleted;
+        HashSet<string> released;
         lock (_lock)
         {
             using var tx = _connection.BeginTransaction(deferred: false);
+            var where = steps.Count == 0
+                ? "pipeline = $pipeline"
+                : $"pipeline = $pipeline AND step COLLATE NOCASE IN ({string.Join(", ", steps.Select((_, i) => "$s" + i))})";
             using var cmd = _connection.CreateCommand();
             cmd.Transaction = tx;
-            cmd.CommandText = steps.Count == 0
-                ? "DELETE FROM entries WHERE pipeline = $pipeline"
-                : $"DELETE FROM entries WHERE pipeline = $pipeline AND step COLLATE NOCASE IN ({string.Join(", ", steps.Select((_, i) => "$s" + i))})";
             cmd.Parameters.AddWithValue("$pipeline", pipeline);
             foreach (var (step, i) in steps.Select((s, i) => (s, i)))
             {
                 cmd.Parameters.AddWithValue("$s" + i, step);
             }
 
+            cmd.CommandText = $"SELECT DISTINCT hash FROM entry_objects WHERE entry_id IN (SELECT id FROM entries WHERE {where})";
+            released = ReadStrings(cmd);
+            cmd.CommandText = $"DELETE FROM entries WHERE {where}";
             deleted = cmd.ExecuteNonQuery();
             tx.Commit();
         }
 
-        return new HousekeepingReport(deleted, 0, 0) + CollectGarbage(now);
+        return new HousekeepingReport(deleted, 0, 0) + CollectGarbage(now, released, DateTime.UtcNow);
     }
 
     /// <summary>
@@ -82,16 +90,28 @@ public sealed partial class CacheStore
     public HousekeepingReport Prune(DateTimeOffset now, TimeSpan maxAge, long? maxSize, bool collectAlways = true)
     {
         var deleted = 0;
+        var released = new HashSet<string>(StringComparer.Ordinal);
         lock (_lock)
         {
-            deleted += Execute(_connection, "DELETE FROM entries WHERE last_used_at < $p0", null, (now - maxAge).ToUnixTimeMilliseconds());
+            var cutoff = (now - maxAge).ToUnixTimeMilliseconds();
+            using (var tx = _connection.BeginTransaction(deferred: false))
+            {
+                released.UnionWith(ReadStrings("SELECT DISTINCT hash FROM entry_objects WHERE entry_id IN (SELECT id FROM entries WHERE last_used_at < " + cutoff + ")", tx));
+                deleted += Execute(_connection, "DELETE FROM entries WHERE last_used_at < $p0", tx, cutoff);
+                tx.Commit();
+            }
+
             while (maxSize is { } cap && ReferencedSize() > cap)
             {
-                if (Execute(_connection, "DELETE FROM entries WHERE id = (SELECT id FROM entries ORDER BY last_used_at, id LIMIT 1)", null) == 0)
+                using var tx = _connection.BeginTransaction(deferred: false);
+                const string Oldest = "(SELECT id FROM entries ORDER BY last_used_at, id LIMIT 1)";
+                released.UnionWith(ReadStrings("SELECT hash FROM entry_objects WHERE entry_id = " + Oldest, tx));
+                if (Execute(_connection, "DELETE FROM entries WHERE id = " + Oldest, tx) == 0)
                 {
                     break;
                 }
 
+                tx.Commit();
                 deleted++;
             }
         }
@@ -102,8 +122,9 @@ public sealed partial class CacheStore
             return report;
         }
 
+        var decided = DateTime.UtcNow;
         ForgetVanishedFiles();
-        return report + CollectGarbage(now);
+        return report + CollectGarbage(now, released, decided);
     }
 
     /// <summary>
@@ -168,7 +189,16 @@ public sealed partial class CacheStore
     /// (orphans of a crash or of removed entries), and stale temporary files. Only the decision of what to keep takes
     /// the write lock; the walk and the deletions run outside it.
     /// </summary>
-    public HousekeepingReport CollectGarbage(DateTimeOffset now)
+    public HousekeepingReport CollectGarbage(DateTimeOffset now) => CollectGarbage(now, null, default);
+
+    /// <param name="now">The store's clock: leases expire and the grace period counts from it.</param>
+    /// <param name="released">
+    /// Objects of entries this operation has just deleted: they go even when younger than the grace period, unless
+    /// their file was modified after <paramref name="decidedAtUtc"/> (wall clock, as file times are), when a build
+    /// found and freshened them and may be recording an entry naming them. The grace period exists for objects
+    /// written before their entry; these had one.
+    /// </param>
+    private HousekeepingReport CollectGarbage(DateTimeOffset now, HashSet<string>? released, DateTime decidedAtUtc)
     {
         HashSet<string> keep;
         lock (_lock)
@@ -206,7 +236,8 @@ public sealed partial class CacheStore
                 continue;
             }
 
-            if (info.LastWriteTimeUtc > youngSince)
+            var since = released?.Contains(info.Name) == true ? decidedAtUtc : youngSince;
+            if (info.LastWriteTimeUtc > since)
             {
                 young++;
                 continue;
@@ -214,7 +245,7 @@ public sealed partial class CacheStore
 
             var size = info.Length;
             ObjectCollecting?.Invoke(file);
-            if (Objects.Collect(file, youngSince))
+            if (Objects.Collect(file, since))
             {
                 objects++;
                 bytes += size;
@@ -292,6 +323,11 @@ public sealed partial class CacheStore
         using var cmd = _connection.CreateCommand();
         cmd.Transaction = tx;
         cmd.CommandText = sql;
+        return ReadStrings(cmd);
+    }
+
+    private static HashSet<string> ReadStrings(Microsoft.Data.Sqlite.SqliteCommand cmd)
+    {
         using var reader = cmd.ExecuteReader();
         var set = new HashSet<string>(StringComparer.Ordinal);
         while (reader.Read())
