@@ -43,7 +43,9 @@ public static class KeyCommand
         var workingDirectory = ProjectPath.ToFull(projectDirectory, step.WorkingDirectory);
         if (!Directory.Exists(workingDirectory))
         {
-            throw new KeyCommandFailedException($"its WorkingDirectory '{step.WorkingDirectory}' does not exist");
+            throw new KeyCommandFailedException(
+                $"its WorkingDirectory '{step.WorkingDirectory}' does not exist (a key command runs before its step, and in PlanPipeline, " +
+                "so it creates no folder: create it, produce it in an upstream step, or change WorkingDirectory)");
         }
 
         var output = new StringBuilder();

@@ -29,7 +29,7 @@ public sealed class PipelineRunner
     private readonly StepCache _cache;
     private CancellationToken _cancellation;
     private CancellationToken _buildCancellation;
-    private string? _failedUnexpectedly;
+    private string? _failedUnexpectedly; // The first step that failed unexpectedly (MLP4003), which stopped the others.
     private readonly Dictionary<string, string?> _producedOutputs = new(StringComparer.OrdinalIgnoreCase);
     private readonly Lock _producedLock = new();
     private HashSet<string> _restoreOnly = new(StringComparer.OrdinalIgnoreCase);
@@ -179,11 +179,7 @@ public sealed class PipelineRunner
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            lock (_producedLock)
-            {
-                _failedUnexpectedly ??= step.Name;
-            }
-
+            Interlocked.CompareExchange(ref _failedUnexpectedly, step.Name, null);
             Error(ErrorCodes.UnexpectedFailure, step,
                 $"Step '{step.Name}' failed unexpectedly: {e.GetType().Name}: {e.Message} The other running steps were stopped and no further step starts. Please report this with the build log (-v:d shows details).");
             _log.Trace(e.ToString());
@@ -193,15 +189,10 @@ public sealed class PipelineRunner
     }
 
     /// <summary>Why running steps were stopped and no new step starts: the build's cancellation, or a step's unexpected failure.</summary>
-    private string StopReason()
-    {
-        lock (_producedLock)
-        {
-            return _failedUnexpectedly is { } step && !_buildCancellation.IsCancellationRequested
-                ? $"step {step} failed unexpectedly"
-                : "the build was cancelled";
-        }
-    }
+    private string StopReason() =>
+        Volatile.Read(ref _failedUnexpectedly) is { } step && !_buildCancellation.IsCancellationRequested
+            ? $"step {step} failed unexpectedly"
+            : "the build was cancelled";
 
     /// <summary>
     /// The end-of-run limits (SPEC <c>PipelineCacheMaxAge</c>, <c>PipelineCacheMaxSize</c>). Scanning <c>objects/</c>
@@ -291,8 +282,7 @@ public sealed class PipelineRunner
         }
         catch (KeyCommandFailedException e) when (e.NotStarted is { } why)
         {
-            Error(ErrorCodes.StepCouldNotStart, step, $"The CacheKeyCommand of step '{step.Name}' could not start: {why}, so its key is unknown and the step does not run. " +
-                "A key command runs before its step (and in PlanPipeline) and does not create its working directory: create the folder, produce it in an upstream step, or change WorkingDirectory.");
+            Error(ErrorCodes.StepCouldNotStart, step, $"The CacheKeyCommand of step '{step.Name}' could not start: {why}. Its key is unknown, so the step does not run.");
             return Finish(StepOutcome.Failed, null, e.Message);
         }
         catch (KeyCommandFailedException e)
