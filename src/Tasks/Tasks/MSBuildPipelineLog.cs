@@ -22,6 +22,8 @@ internal sealed class MSBuildPipelineLog(IBuildEngine engine, Microsoft.Build.Ut
 
     public void Detail(string text) => Enqueue(() => log.LogMessage(MessageImportance.Normal, text));
 
+    public void Trace(string text) => Enqueue(() => log.LogMessage(MessageImportance.Low, text));
+
     public void StepOutput(string step, string line) => Enqueue(() => Show($"{step}: {line}"));
 
     public void Warning(PipelineDiagnostic diagnostic) =>

@@ -33,25 +33,21 @@ public sealed class CancellationTests(SdkPackage package, ITestOutputHelper outp
         int sleepPid = 0;
         try
         {
-            sleepPid = WaitForPid(workspace, build);
-            int dotnetPid = FindAncestor(sleepPid, cmdline => cmdline.Contains(PipelineRuns.Project, StringComparison.Ordinal))
-                ?? throw new InvalidOperationException($"No ancestor of process {sleepPid} builds {PipelineRuns.Project}.");
+            sleepPid = ProcessTable.WaitForPid(workspace, "sleep.pid", build);
+            int dotnetPid = ProcessTable.BuildOf(sleepPid);
             workspace.Run("kill", "-INT", dotnetPid.ToString(CultureInfo.InvariantCulture)).EnsureSucceeded();
 
             BuildResult cancelled = await build;
 
             Assert.False(cancelled.TimedOut, cancelled.ToString());
             cancelled.EnsureFailed();
-            Assert.True(WaitUntilGone(sleepPid), $"The step's sleep (pid {sleepPid}) outlived the cancelled build.\n{cancelled}");
+            Assert.True(ProcessTable.WaitUntilGone(sleepPid), $"The step's sleep (pid {sleepPid}) outlived the cancelled build.\n{cancelled}");
             Assert.False(workspace.FileExists("out.txt"), cancelled.ToString());
             Assert.Empty(StoreInspector.Of(workspace).Entries());
         }
         finally
         {
-            if (sleepPid > 0 && IsAlive(sleepPid))
-            {
-                workspace.Run("kill", "-KILL", sleepPid.ToString(CultureInfo.InvariantCulture));
-            }
+            ProcessTable.KillIfAlive(workspace, sleepPid);
 
             // The build's own timeout (2 minutes) bounds this wait.
             await Task.WhenAny(build);
@@ -64,81 +60,49 @@ public sealed class CancellationTests(SdkPackage package, ITestOutputHelper outp
         Assert.Equal(["slow"], workspace.Executed());
     }
 
-    private static int WaitForPid(Workspace workspace, Task<BuildResult> build)
+    [Fact]
+    public async Task CtrlCInATerminalCancelsTheStepAsMLP2004AndClosesTheRunAsCancelled()
     {
-        // A bound, not a timing assertion: how long a loaded machine may take to restore, evaluate and start the step.
-        DateTime deadline = DateTime.UtcNow.AddSeconds(90);
-        while (DateTime.UtcNow < deadline)
+        if (!OperatingSystem.IsLinux())
         {
-            if (build.IsCompleted)
-            {
-                Assert.Fail($"The build ended before the step started its sleep.\n{build.GetAwaiter().GetResult()}");
-            }
-
-            if (workspace.FileExists("sleep.pid")
-                && int.TryParse(workspace.ReadFile("sleep.pid").Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out int pid)
-                && pid > 0)
-            {
-                return pid;
-            }
-
-            Thread.Sleep(100);
+            return; // Walks /proc to find the processes.
         }
 
-        throw new TimeoutException("The step did not write sleep.pid within 90s.");
-    }
+        // A background sleep whose output goes elsewhere (only the step's process group finds it), then a foreground one.
+        using Workspace workspace = Workspace.Create(package, output);
+        PipelineProject.Create(package.Version)
+            .Step("slow", "sh -c 'echo $$ > bg.pid; exec sleep 300' > /dev/null 2>&1 &\nsh -c 'echo $$ > sleep.pid; exec sleep 300'\necho done > out.txt", outputs: "out.txt")
+            .Save(workspace);
 
-    /// <summary>The nearest ancestor of <paramref name="pid"/> whose command line matches, from /proc.</summary>
-    private static int? FindAncestor(int pid, Func<string, bool> matches)
-    {
-        for (int current = ParentOf(pid); current > 1; current = ParentOf(current))
-        {
-            string cmdline = File.ReadAllText($"/proc/{current}/cmdline").Replace('\0', ' ');
-            if (matches(cmdline))
-            {
-                return current;
-            }
-        }
-
-        return null;
-    }
-
-    private static int ParentOf(int pid)
-    {
-        // /proc/<pid>/stat: "pid (comm) state ppid …"; comm may hold spaces and parentheses, so read after the last ')'.
-        string stat = File.ReadAllText($"/proc/{pid}/stat");
-        string[] fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-        return int.Parse(fields[1], CultureInfo.InvariantCulture);
-    }
-
-    /// <summary>Alive and not a zombie (a killed child whose parent is gone may wait for a reaper that never comes).</summary>
-    private static bool IsAlive(int pid)
-    {
+        var runner = new DotnetRunner(workspace) { Timeout = TimeSpan.FromMinutes(2) };
+        Task<BuildResult> build = Task.Run(() => runner.RunPipeline());
+        int sleepPid = 0, backgroundPid = 0;
         try
         {
-            string stat = File.ReadAllText($"/proc/{pid}/stat");
-            return stat[(stat.LastIndexOf(')') + 2)] != 'Z';
+            sleepPid = ProcessTable.WaitForPid(workspace, "sleep.pid", build);
+            backgroundPid = ProcessTable.WaitForPid(workspace, "bg.pid", build);
+            // A terminal sends SIGINT to its foreground process group: the build, its nodes, and (were they in that
+            // group) the step's processes, which would then die of it before the build could cancel them.
+            int dotnetPid = ProcessTable.BuildOf(sleepPid);
+            workspace.Run("kill", ["-INT", .. ProcessTable.ForegroundGroupOf(dotnetPid).Select(p => p.ToString(CultureInfo.InvariantCulture))]).EnsureSucceeded();
+
+            BuildResult cancelled = await build;
+
+            Assert.False(cancelled.TimedOut, cancelled.ToString());
+            cancelled.EnsureFailed();
+            Assert.True(ProcessTable.WaitUntilGone(sleepPid), $"The step's sleep (pid {sleepPid}) outlived the cancelled build.\n{cancelled}");
+            Assert.True(ProcessTable.WaitUntilGone(backgroundPid), $"The step's background sleep (pid {backgroundPid}) outlived the cancelled build.\n{cancelled}");
+            Assert.True(cancelled.HasError("MLP2004"), cancelled.ToString());
+            Assert.False(cancelled.HasError("MLP2001"), cancelled.ToString());
+            RunRow run = StoreInspector.Of(workspace).LatestRun();
+            Assert.Equal("cancelled", run.Status);
+            Assert.NotNull(run.EndedAt);
+            Assert.Empty(StoreInspector.Of(workspace).Entries());
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        finally
         {
-            return false;
+            ProcessTable.KillIfAlive(workspace, sleepPid, backgroundPid);
+            await Task.WhenAny(build);
         }
-    }
-
-    private static bool WaitUntilGone(int pid)
-    {
-        // A killed process is gone within moments; the bound only keeps a failure from hanging.
-        DateTime deadline = DateTime.UtcNow.AddSeconds(10);
-        while (IsAlive(pid))
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                return false;
-            }
-
-            Thread.Sleep(50);
-        }
-
-        return true;
     }
 }

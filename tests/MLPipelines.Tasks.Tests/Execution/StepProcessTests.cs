@@ -131,4 +131,103 @@ public sealed class StepProcessTests : IDisposable
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => run);
         Assert.False(File.Exists(marker));
     }
+
+    // A grandchild that writes its own pid (exec: the pid is sleep's) and sleeps far longer than any test.
+    private const string Sleeper = "sh -c 'echo $$ > bg.pid; exec sleep 300'";
+
+    // A hang bound, not a timing assertion: a command that is held by a background process waits 300 s.
+    private static readonly TimeSpan Hang = TimeSpan.FromSeconds(60);
+
+    private int BackgroundPid() => Processes.ReadPid(_directory.Combine("bg.pid"));
+
+    [Fact]
+    public void OnLinuxCommandsRunInAProcessGroupOfTheirOwn()
+    {
+        Assert.True(!OperatingSystem.IsLinux() || StepProcess.UsesProcessGroups, "setsid was not found: the process-group tests below would prove nothing.");
+    }
+
+    [Theory]
+    [InlineData("exit 0", 0)]
+    [InlineData("exit 3", 3)]
+    public async Task ABackgroundProcessIsKilledWhenTheShellExits(string end, int expected)
+    {
+        // Its output goes elsewhere, so only the process group can find it once the shell is gone.
+        var exitCode = await RunAsync($"{Sleeper} > /dev/null 2>&1 &\nwhile [ ! -s bg.pid ]; do sleep 0.05; done\n{end}").WaitAsync(Hang);
+
+        Assert.Equal(expected, exitCode);
+        var pid = BackgroundPid();
+        try
+        {
+            Assert.True(Processes.WaitUntilGone(pid), $"The background process {pid} outlived the command.");
+        }
+        finally
+        {
+            Processes.KillIfAlive(pid);
+        }
+    }
+
+    [Theory]
+    [InlineData("nohup " + Sleeper + " &")]
+    [InlineData("(" + Sleeper + " &)")]
+    public async Task ABackgroundProcessHoldingTheOutputDoesNotHoldTheCommand(string start)
+    {
+        var exitCode = await RunAsync($"echo before\n{start}\nwhile [ ! -s bg.pid ]; do sleep 0.05; done\necho after").WaitAsync(Hang);
+
+        Assert.Equal(0, exitCode);
+        Assert.Equal(["after", "before"], _lines.Where(l => !l.StartsWith("nohup", StringComparison.Ordinal)).Order(StringComparer.Ordinal));
+        var pid = BackgroundPid();
+        try
+        {
+            Assert.True(Processes.WaitUntilGone(pid), $"The background process {pid} outlived the command.");
+        }
+        finally
+        {
+            Processes.KillIfAlive(pid);
+        }
+    }
+
+    [Fact]
+    public async Task AProcessThatLeftTheGroupIsReadOnlyBrieflyAfterTheShellExits()
+    {
+        // setsid inside the step: a process group (and session) of its own, which the step's group kill cannot
+        // reach. It keeps the output open; reading stops once OutputDrainLimit has passed after the shell's exit.
+        var exitCode = await RunAsync($"echo before\nsetsid {Sleeper} &\nwhile [ ! -s bg.pid ]; do sleep 0.05; done").WaitAsync(Hang);
+
+        var pid = BackgroundPid();
+        try
+        {
+            Assert.Equal(0, exitCode);
+            Assert.Equal(["before"], _lines);
+            Assert.True(Processes.IsAlive(pid), "The test's premise: the process left the step's group and still holds its output.");
+        }
+        finally
+        {
+            Processes.KillIfAlive(pid);
+        }
+    }
+
+    [Fact]
+    public async Task CancellationKillsABackgroundProcessTheShellLostTrackOf()
+    {
+        // (cmd &) leaves a process whose parent (the subshell) is gone: no tree walk from the shell finds it.
+        using var cancel = new CancellationTokenSource();
+        var run = StepProcess.RunAsync($"({Sleeper} > /dev/null 2>&1 &)\nwhile [ ! -s bg.pid ]; do sleep 0.05; done\necho started\nsleep 300", _directory.Path, [], line =>
+        {
+            if (line == "started")
+            {
+                cancel.Cancel();
+            }
+        }, cancel.Token);
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => run.WaitAsync(Hang));
+        var pid = BackgroundPid();
+        try
+        {
+            Assert.True(Processes.WaitUntilGone(pid), $"The background process {pid} outlived the cancelled command.");
+        }
+        finally
+        {
+            Processes.KillIfAlive(pid);
+        }
+    }
 }

@@ -9,6 +9,7 @@ internal sealed class RecordingLog : IPipelineLog
     private readonly Lock _lock = new();
     private readonly List<string> _messages = [];
     private readonly List<string> _details = [];
+    private readonly List<string> _traces = [];
     private readonly List<(string Step, string Line)> _stepOutput = [];
     private readonly List<PipelineDiagnostic> _warnings = [];
     private readonly List<PipelineDiagnostic> _errors = [];
@@ -18,15 +19,25 @@ internal sealed class RecordingLog : IPipelineLog
 
     public IReadOnlyList<string> Messages => Snapshot(_messages);
     public IReadOnlyList<string> Details => Snapshot(_details);
+    public IReadOnlyList<string> Traces => Snapshot(_traces);
     public IReadOnlyList<(string Step, string Line)> StepOutputs => Snapshot(_stepOutput);
     public IReadOnlyList<PipelineDiagnostic> Warnings => Snapshot(_warnings);
     public IReadOnlyList<PipelineDiagnostic> Errors => Snapshot(_errors);
 
     public IReadOnlyList<string> LinesOf(string step) => StepOutputs.Where(o => o.Step == step).Select(o => o.Line).ToList();
 
-    public void Message(string text) => Add(_messages, text);
+    /// <summary>Called for every message, before it is recorded: a test can throw here to stand for an unexpected failure in the engine's work on a step.</summary>
+    public Action<string>? OnMessage { get; init; }
+
+    public void Message(string text)
+    {
+        OnMessage?.Invoke(text);
+        Add(_messages, text);
+    }
 
     public void Detail(string text) => Add(_details, text);
+
+    public void Trace(string text) => Add(_traces, text);
 
     public void StepOutput(string step, string line)
     {

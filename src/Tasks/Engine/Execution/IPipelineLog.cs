@@ -9,6 +9,9 @@ public interface IPipelineLog
     /// <summary>Details worth a look under <c>-v:n</c> and above.</summary>
     void Detail(string text);
 
+    /// <summary>For a bug report only (a stack trace): shown at <c>-v:d</c> and above, never to a user at the default verbosity.</summary>
+    void Trace(string text);
+
     /// <summary>One line a step's command wrote to standard output or error.</summary>
     void StepOutput(string step, string line);
 

@@ -1,13 +1,27 @@
+using System.ComponentModel;
 using System.Text;
 using MLPipelines.Engine.Configuration;
 using MLPipelines.Engine.Paths;
 
 namespace MLPipelines.Engine.Execution;
 
-/// <summary>A <c>CacheKeyCommand</c> that exited non-zero: an error, never a silent miss.</summary>
-public sealed class KeyCommandFailedException(int exitCode) : Exception($"CacheKeyCommand exited with code {exitCode}.")
+/// <summary>
+/// A <c>CacheKeyCommand</c> that exited non-zero (<see cref="ExitCode"/>) or could not start (<see cref="NotStarted"/>):
+/// an error, never a silent miss.
+/// </summary>
+public sealed class KeyCommandFailedException : Exception
 {
-    public int ExitCode { get; } = exitCode;
+    public KeyCommandFailedException(int exitCode)
+        : base($"CacheKeyCommand exited with code {exitCode}.") => ExitCode = exitCode;
+
+    public KeyCommandFailedException(string notStarted)
+        : base($"CacheKeyCommand could not start: {notStarted}.") => NotStarted = notStarted;
+
+    /// <summary>The exit code; null when the command did not start.</summary>
+    public int? ExitCode { get; }
+
+    /// <summary>Why the command could not start (a sentence fragment naming the folder or the system's reason); null when it ran.</summary>
+    public string? NotStarted { get; }
 }
 
 /// <summary>
@@ -17,16 +31,40 @@ public sealed class KeyCommandFailedException(int exitCode) : Exception($"CacheK
 /// </summary>
 public static class KeyCommand
 {
+    /// <summary>
+    /// The key command's standard output. Throws <see cref="KeyCommandFailedException"/> when it exits non-zero or
+    /// cannot start. Unlike the step's <c>Command</c>, it does not create a missing <c>WorkingDirectory</c>: it runs
+    /// before the step, and in <c>PlanPipeline</c>, a dry run that must not change the project; and a folder that
+    /// does not exist once the upstream steps are done holds nothing a key could describe (a typo, or a folder the
+    /// step itself makes).
+    /// </summary>
     public static string Run(StepDefinition step, string projectDirectory, IPipelineLog log, CancellationToken cancellationToken)
     {
+        var workingDirectory = ProjectPath.ToFull(projectDirectory, step.WorkingDirectory);
+        if (!Directory.Exists(workingDirectory))
+        {
+            throw new KeyCommandFailedException(
+                $"its WorkingDirectory '{step.WorkingDirectory}' does not exist (a key command runs before its step, and in PlanPipeline, " +
+                "so it creates no folder: create it, produce it in an upstream step, or change WorkingDirectory)");
+        }
+
         var output = new StringBuilder();
-        var exitCode = StepProcess.RunAsync(
-            step.CacheKeyCommand!,
-            ProjectPath.ToFull(projectDirectory, step.WorkingDirectory),
-            StepProcess.EnvironmentOf(step),
-            line => output.Append(line).Append('\n'),
-            cancellationToken,
-            line => log.StepOutput(step.Name, line)).GetAwaiter().GetResult();
+        int exitCode;
+        try
+        {
+            exitCode = StepProcess.RunAsync(
+                step.CacheKeyCommand!,
+                workingDirectory,
+                StepProcess.EnvironmentOf(step),
+                line => output.Append(line).Append('\n'),
+                cancellationToken,
+                line => log.StepOutput(step.Name, line)).GetAwaiter().GetResult();
+        }
+        catch (Win32Exception e)
+        {
+            throw new KeyCommandFailedException(e.Message);
+        }
+
         return exitCode == 0 ? output.ToString() : throw new KeyCommandFailedException(exitCode);
     }
 }

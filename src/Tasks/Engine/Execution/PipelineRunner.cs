@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.ExceptionServices;
 using MLPipelines.Engine.Configuration;
 using MLPipelines.Engine.Graph;
 using MLPipelines.Engine.Hashing;
@@ -27,6 +28,8 @@ public sealed class PipelineRunner
     private readonly CacheLookup _lookup;
     private readonly StepCache _cache;
     private CancellationToken _cancellation;
+    private CancellationToken _buildCancellation;
+    private string? _failedUnexpectedly; // The first step that failed unexpectedly (MLP4003), which stopped the others.
     private readonly Dictionary<string, string?> _producedOutputs = new(StringComparer.OrdinalIgnoreCase);
     private readonly Lock _producedLock = new();
     private HashSet<string> _restoreOnly = new(StringComparer.OrdinalIgnoreCase);
@@ -59,9 +62,13 @@ public sealed class PipelineRunner
     /// <summary>How many files this run actually read to hash (the rest were known unchanged).</summary>
     public int FilesHashed => _hasher.FilesRead;
 
+    /// <summary>
+    /// Runs the selected steps and records the run. The record is always closed (<c>succeeded</c>, <c>failed</c> or
+    /// <c>cancelled</c>), and no step's process outlives this call, whatever happens in it.
+    /// </summary>
     public async Task<PipelineRunResult> RunAsync(CancellationToken cancellationToken)
     {
-        _cancellation = cancellationToken;
+        _buildCancellation = cancellationToken;
         var started = _clock.GetUtcNow();
         var runId = started.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture) + "-" + Guid.NewGuid().ToString("N")[..6];
         var phase = Stopwatch.StartNew();
@@ -78,56 +85,119 @@ public sealed class PipelineRunner
 
         // A busy store costs the run record, never the build (see StoreContention).
         var recorded = _cache.Contention.Try("the run record", null, () => _store.StartRun(run));
-        OutputRestorer.SweepStaging(_store.Objects);
+
+        // Stops every running step: the build's cancellation (Ctrl+C), or one step's unexpected failure.
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        _cancellation = stop.Token;
         var steps = _graph.Steps.Where(s => selected.Contains(s.Name)).ToList();
         var results = new Dictionary<string, StepRun>(StringComparer.OrdinalIgnoreCase);
         var running = new Dictionary<Task<StepRun>, string>();
-
-        while (true)
+        ExceptionDispatchInfo? escaped = null;
+        try
         {
-            foreach (var step in steps.Where(s => !results.ContainsKey(s.Name) && !running.ContainsValue(s.Name)))
+            OutputRestorer.SweepStaging(_store.Objects);
+            while (true)
             {
-                var upstream = _graph.UpstreamOf(step.Name).Where(selected.Contains).ToList();
-                var blocker = upstream.FirstOrDefault(u => results.TryGetValue(u, out var r) && r.Result.Outcome is StepOutcome.Failed or StepOutcome.NotRun);
-                if (blocker is not null || cancellationToken.IsCancellationRequested)
+                foreach (var step in steps.Where(s => !results.ContainsKey(s.Name) && !running.ContainsValue(s.Name)))
                 {
-                    var why = blocker is null ? "the build was cancelled" : $"upstream step {blocker} did not succeed";
-                    _log.Message($"Step {step.Name} was not run: {why}.");
-                    results[step.Name] = new StepRun(new StepResult(step.Name, StepOutcome.NotRun, null, TimeSpan.Zero, why), null, _clock.GetUtcNow());
+                    var upstream = _graph.UpstreamOf(step.Name).Where(selected.Contains).ToList();
+                    var blocker = upstream.FirstOrDefault(u => results.TryGetValue(u, out var r) && r.Result.Outcome is StepOutcome.Failed or StepOutcome.NotRun);
+                    if (blocker is not null || stop.IsCancellationRequested)
+                    {
+                        var why = blocker is null ? StopReason() : $"upstream step {blocker} did not succeed";
+                        _log.Message($"Step {step.Name} was not run: {why}.");
+                        results[step.Name] = NotRun(step, why);
+                    }
+                    else if (upstream.All(results.ContainsKey) && running.Count < Math.Max(1, _options.MaxParallelism))
+                    {
+                        running[Task.Run(() => RunGuardedAsync(step, runId, stop), CancellationToken.None)] = step.Name;
+                    }
                 }
-                else if (upstream.All(results.ContainsKey) && running.Count < Math.Max(1, _options.MaxParallelism))
-                {
-                    running[Task.Run(() => RunStepAsync(step, runId, cancellationToken), CancellationToken.None)] = step.Name;
-                }
-            }
 
-            if (running.Count == 0)
+                if (running.Count == 0)
+                {
+                    break;
+                }
+
+                var done = await Task.WhenAny(running.Keys).ConfigureAwait(false);
+                results[running[done]] = await done.ConfigureAwait(false);
+                running.Remove(done);
+            }
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // Not a step's failure (each step catches its own): the run's own work. Its steps are stopped and awaited,
+            // the run is recorded as failed, and the task reports the failure (MLP4003).
+            escaped = ExceptionDispatchInfo.Capture(e);
+            await stop.CancelAsync().ConfigureAwait(false);
+            foreach (var (task, name) in running)
             {
-                break;
+                results[name] = await task.ConfigureAwait(false);
             }
-
-            var done = await Task.WhenAny(running.Keys).ConfigureAwait(false);
-            results[running[done]] = await done.ConfigureAwait(false);
-            running.Remove(done);
         }
 
-        _cache.DeleteStaging();
-        var ordered = steps.Select(s => results[s.Name]).ToList();
+        var ordered = steps.Select(s => results.GetValueOrDefault(s.Name) ?? NotRun(s, "the run stopped")).ToList();
         var result = new PipelineRunResult(runId, ordered.Select(r => r.Result).ToList(), _clock.GetUtcNow() - started);
-        _cache.Contention.Try("saving the file hash stamps", null, () => _store.SaveFileStamps(_hasher.StampsToPersist()));
+        var status = cancellationToken.IsCancellationRequested ? "cancelled" : escaped is null && result.Succeeded ? "succeeded" : "failed";
         if (recorded)
         {
             _cache.Contention.Try("the run record", null, () => _store.FinishRun(
-                run with { EndedAt = _clock.GetUtcNow(), Status = cancellationToken.IsCancellationRequested ? "cancelled" : result.Succeeded ? "succeeded" : "failed" },
+                run with { EndedAt = _clock.GetUtcNow(), Status = status },
                 ordered.Select(r => new StepRunRecord(r.Result.Name, r.Result.Key, r.Components, r.Result.Outcome.ToString().ToLowerInvariant(), r.Result.MissReason, r.StartedAt, r.Result.Duration) { Saved = r.Saved }).ToList()));
         }
 
+        _cache.DeleteStaging();
+        escaped?.Throw();
+
+        _cache.Contention.Try("saving the file hash stamps", null, () => _store.SaveFileStamps(_hasher.StampsToPersist()));
         _log.Message(Summary(result));
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return result; // Ctrl+C ends the build at once: the cache limits wait for the next run.
+        }
+
         phase.Restart();
         _cache.Contention.Try("applying the cache limits", null, Prune);
         _log.Detail($"Recorded the run and applied the cache limits in {phase.ElapsedMilliseconds} ms; {_hasher.FilesRead} files were read to hash, the rest were known unchanged.");
         return result;
     }
+
+    private StepRun NotRun(StepDefinition step, string why) =>
+        new(new StepResult(step.Name, StepOutcome.NotRun, null, TimeSpan.Zero, why), null, _clock.GetUtcNow());
+
+    /// <summary>
+    /// One step, whatever happens in it: an exception no one expected (a bug, a busy database, a file system error
+    /// nothing above names) fails this step with MLP4003 naming it and the exception's message; the other running
+    /// steps are stopped (their processes killed) and no further step starts, since the engine's state is in doubt.
+    /// The stack trace goes to the log at <c>-v:d</c> only.
+    /// </summary>
+    private async Task<StepRun> RunGuardedAsync(StepDefinition step, string runId, CancellationTokenSource stop)
+    {
+        var startedAt = _clock.GetUtcNow();
+        try
+        {
+            return await RunStepAsync(step, runId, stop.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            return NotRun(step, StopReason());
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            Interlocked.CompareExchange(ref _failedUnexpectedly, step.Name, null);
+            Error(ErrorCodes.UnexpectedFailure, step,
+                $"Step '{step.Name}' failed unexpectedly: {e.GetType().Name}: {e.Message} The other running steps were stopped and no further step starts. Please report this with the build log (-v:d shows details).");
+            _log.Trace(e.ToString());
+            await stop.CancelAsync().ConfigureAwait(false);
+            return new StepRun(new StepResult(step.Name, StepOutcome.Failed, null, _clock.GetUtcNow() - startedAt, "failed unexpectedly"), null, startedAt);
+        }
+    }
+
+    /// <summary>Why running steps were stopped and no new step starts: the build's cancellation, or a step's unexpected failure.</summary>
+    private string StopReason() =>
+        Volatile.Read(ref _failedUnexpectedly) is { } step && !_buildCancellation.IsCancellationRequested
+            ? $"step {step} failed unexpectedly"
+            : "the build was cancelled";
 
     /// <summary>
     /// The end-of-run limits (SPEC <c>PipelineCacheMaxAge</c>, <c>PipelineCacheMaxSize</c>). Scanning <c>objects/</c>
@@ -215,6 +285,11 @@ public sealed class PipelineRunner
             Error(ErrorCodes.InputMissing, step, $"{e.Kind} '{e.Path}' of step '{step.Name}' {e.Problem}. Create it, produce it in an upstream step, or remove it from the step.");
             return Finish(StepOutcome.Failed, null, e.Message);
         }
+        catch (KeyCommandFailedException e) when (e.NotStarted is { } why)
+        {
+            Error(ErrorCodes.StepCouldNotStart, step, $"The CacheKeyCommand of step '{step.Name}' could not start: {why}. Its key is unknown, so the step does not run.");
+            return Finish(StepOutcome.Failed, null, e.Message);
+        }
         catch (KeyCommandFailedException e)
         {
             Error(ErrorCodes.CacheKeyCommandFailed, step, $"The CacheKeyCommand of step '{step.Name}' failed with exit code {e.ExitCode}, so its key is unknown and the step does not run. Fix the command: '{step.CacheKeyCommand}'.");
@@ -222,7 +297,7 @@ public sealed class PipelineRunner
         }
         catch (OperationCanceledException)
         {
-            return Finish(StepOutcome.NotRun, null, "the build was cancelled");
+            return Finish(StepOutcome.NotRun, null, StopReason());
         }
 
         if (_restoreOnly.Contains(step.Name))
@@ -257,6 +332,8 @@ public sealed class PipelineRunner
         {
             return Finish(StepOutcome.Failed, key, failure);
         }
+
+        CrashPoint.Fail(CrashPoint.StepExecuted, step.Name);
 
         var stored = InputsUnchanged(step, key) ? _cache.Store(step, key, startedAt, stopwatch.Elapsed, runId) : null;
         Produced(step, stored is null ? _cache.DigestOnDisk(step) : OutputsDigest.Of(stored));
@@ -376,13 +453,19 @@ public sealed class PipelineRunner
         }
         catch (OperationCanceledException)
         {
-            Error(ErrorCodes.StepCancelled, step, $"Step '{step.Name}' was cancelled; its processes were stopped and nothing of it was cached.");
-            return "cancelled";
+            return Cancelled(step, StopReason());
         }
         catch (Exception e) when (e is Win32Exception or IOException or UnauthorizedAccessException)
         {
             Error(ErrorCodes.StepCouldNotStart, step, $"Step '{step.Name}' could not start its command: {e.Message}");
             return "could not start";
+        }
+
+        if (exitCode == StepProcess.InterruptedExitCode)
+        {
+            // Ctrl+C in a terminal, or kill -INT: the step was stopped, it did not fail. MLP2004, as for the build's
+            // own cancellation, which may reach us just after the shell reports the signal.
+            return Cancelled(step, $"it was interrupted (SIGINT, exit code {exitCode})");
         }
 
         if (exitCode != 0)
@@ -400,6 +483,12 @@ public sealed class PipelineRunner
         }
 
         return null;
+    }
+
+    private string Cancelled(StepDefinition step, string why)
+    {
+        Error(ErrorCodes.StepCancelled, step, $"Step '{step.Name}' was cancelled ({why}); its processes were stopped and nothing of it was cached.");
+        return "cancelled";
     }
 
     /// <summary>Remembers what a finished step gave: the <see cref="OutputsDigest"/> of its outputs (null: unknown).</summary>

@@ -1,21 +1,54 @@
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 using MLPipelines.Engine.Configuration;
 
 namespace MLPipelines.Engine.Execution;
 
 /// <summary>
 /// Runs a command line through the shell, as MSBuild's Exec does (<c>/bin/sh</c>, <c>cmd</c>), streaming each line of
-/// its output as it is written. Cancellation kills the whole process tree. Unlike Exec, a multi-line command stops at
-/// its first failing line, as CI systems run scripts (SPEC <c>Command</c>): a step that failed half-way must never
-/// exit 0 and be cached.
+/// its output as it is written. Unlike Exec, a multi-line command stops at its first failing line, as CI systems run
+/// scripts (SPEC <c>Command</c>): a step that failed half-way must never exit 0 and be cached.
+/// <para>
+/// Nothing a command starts outlives it. On Unix the shell is started through <c>setsid</c>, so the command and
+/// everything it starts share one new process group (and session: Ctrl+C in the terminal reaches the build, which
+/// then stops the step, not the step's processes directly). When the shell exits, whatever is left of its group
+/// (<c>sleep 300 &amp;</c>, <c>nohup server &amp;</c>) is killed, as Bazel's process wrapper kills an action's process
+/// group: a step's result is what is on disk when it ends, so nothing may go on writing to it. A process that leaves
+/// the group on purpose (<c>setsid</c>, a daemon) is not found, but it cannot hold the step either: its output is read
+/// for at most <see cref="OutputDrainLimit"/> after the shell exits. Without a <c>setsid</c> program (macOS) and on
+/// Windows, cancellation kills the shell's process tree instead (a Windows Job Object is not used).
+/// </para>
 /// </summary>
 public static class StepProcess
 {
     /// <summary>
+    /// How long the output of a command is still read after its shell exits. The pipes close as soon as the last
+    /// process holding them ends; a background process that left the step's group (or, without process groups, any
+    /// background process) may hold them for hours. Two seconds let the last lines of ordinary processes arrive (they
+    /// end with the shell) without letting such a process hold the build.
+    /// </summary>
+    public static readonly TimeSpan OutputDrainLimit = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// The exit code of a command stopped by SIGINT: the shell reports 128 + the signal number (2) for a child it
+    /// lost to SIGINT, and .NET reports the same for a shell killed by it. Such a step was stopped (Ctrl+C), it did not fail.
+    /// </summary>
+    public const int InterruptedExitCode = 130;
+
+    // util-linux's setsid(1) makes the process it runs the leader of a new session and process group: with no fork
+    // when it is not a group leader already (a child of this process never is), so the shell keeps the pid we see.
+    private static readonly string? Setsid = OperatingSystem.IsWindows() ? null : FindSetsid();
+
+    /// <summary>Whether commands run in a process group of their own (<c>setsid</c> found); otherwise tree kill only.</summary>
+    public static bool UsesProcessGroups => Setsid is not null;
+
+    /// <summary>
     /// Runs <paramref name="command"/> with <c>/bin/sh -e -c</c> (Unix) or <c>cmd /d /s /c</c> over
-    /// <see cref="JoinLinesForCmd"/> (Windows) in <paramref name="workingDirectory"/>, and returns its exit code.
-    /// Throws <see cref="OperationCanceledException"/> once the process tree is killed on cancellation, and
-    /// <see cref="System.ComponentModel.Win32Exception"/> when the shell cannot be started.
+    /// <see cref="JoinLinesForCmd"/> (Windows) in <paramref name="workingDirectory"/>, and returns its exit code once
+    /// the shell has exited, its leftover processes are killed and its output is read (at most
+    /// <see cref="OutputDrainLimit"/> after the exit). Throws <see cref="OperationCanceledException"/> once the
+    /// command's processes are killed on cancellation, and <see cref="System.ComponentModel.Win32Exception"/> when the
+    /// shell cannot be started (the working directory does not exist, no shell).
     /// </summary>
     public static async Task<int> RunAsync(
         string command,
@@ -43,8 +76,13 @@ public static class StepProcess
         }
         else
         {
+            startInfo.FileName = Setsid ?? "/bin/sh";
+            if (Setsid is not null)
+            {
+                startInfo.ArgumentList.Add("/bin/sh");
+            }
+
             // -e: stop at the first command that fails, outside conditions and && / || lists (POSIX "set -e").
-            startInfo.FileName = "/bin/sh";
             startInfo.ArgumentList.Add("-e");
             startInfo.ArgumentList.Add("-c");
             startInfo.ArgumentList.Add(command);
@@ -55,19 +93,22 @@ public static class StepProcess
             startInfo.Environment[name] = value;
         }
 
-        using var process = new Process { StartInfo = startInfo };
-        var outputClosed = new TaskCompletionSource();
-        var errorClosed = new TaskCompletionSource();
+        using var process = new Process { StartInfo = startInfo, EnableRaisingEvents = true };
+        var exited = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var outputClosed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var errorClosed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var reading = 1; // 0 once the drain limit passed: lines that still come are dropped, the step has ended.
+        process.Exited += (_, _) => exited.TrySetResult();
         process.ErrorDataReceived += (_, e) => Forward(e.Data, errorClosed, onErrorLine ?? onLine);
         process.OutputDataReceived += (_, e) => Forward(e.Data, outputClosed, onLine);
 
-        static void Forward(string? line, TaskCompletionSource closed, Action<string> write)
+        void Forward(string? line, TaskCompletionSource closed, Action<string> write)
         {
             if (line is null)
             {
                 closed.TrySetResult();
             }
-            else
+            else if (Volatile.Read(ref reading) == 1)
             {
                 write(line);
             }
@@ -80,8 +121,19 @@ public static class StepProcess
 
         using (cancellationToken.Register(() => Kill(process)))
         {
-            await process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
-            await Task.WhenAll(outputClosed.Task, errorClosed.Task).ConfigureAwait(false);
+            // Not WaitForExitAsync: it also waits for the output to close, which a background process may hold.
+            await exited.Task.ConfigureAwait(false);
+            KillGroup(process.Id);
+            try
+            {
+                await Task.WhenAll(outputClosed.Task, errorClosed.Task).WaitAsync(OutputDrainLimit, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                Volatile.Write(ref reading, 0);
+                process.CancelOutputRead();
+                process.CancelErrorRead();
+            }
         }
 
         cancellationToken.ThrowIfCancellationRequested();
@@ -111,13 +163,42 @@ public static class StepProcess
 
     private static void Kill(Process process)
     {
+        KillGroup(process.Id);
         try
         {
+            // Without process groups the tree is all there is; with them, this also catches a child that left the
+            // group while the shell still runs (its parent link is what the tree walk follows).
             process.Kill(entireProcessTree: true);
         }
         catch (InvalidOperationException)
         {
             // Already exited.
         }
+    }
+
+    /// <summary>SIGKILL to the process group <paramref name="leader"/> leads (started through <c>setsid</c>); a no-op without process groups.</summary>
+    private static void KillGroup(int leader)
+    {
+        if (Setsid is not null)
+        {
+            // A negative pid addresses the group. ESRCH (nothing left of it) is the usual, harmless answer.
+            _ = Native.Kill(-leader, Native.SIGKILL);
+        }
+    }
+
+    private static string? FindSetsid()
+    {
+        var path = Environment.GetEnvironmentVariable("PATH") ?? "";
+        return path.Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries).Append("/usr/bin").Append("/bin")
+            .Select(directory => Path.Combine(directory, "setsid"))
+            .FirstOrDefault(File.Exists);
+    }
+
+    private static class Native
+    {
+        public const int SIGKILL = 9;
+
+        [DllImport("libc", EntryPoint = "kill", SetLastError = true, ExactSpelling = true)]
+        public static extern int Kill(int pid, int signal);
     }
 }
