@@ -31,7 +31,7 @@ public sealed partial class CacheStore : IDisposable
 
     public static CacheStore Open(string directory)
     {
-        System.IO.Directory.CreateDirectory(directory);
+        CreateStoreDirectory(directory);
 
         // The store is never source: keep it out of git status, so it neither shows up nor makes a checkout "dirty".
         var gitignore = Path.Combine(directory, ".gitignore");
@@ -61,6 +61,24 @@ public sealed partial class CacheStore : IDisposable
             connection.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// Creates the store's folder when it does not exist, closed to users outside its owner's group (mode
+    /// <c>0770</c>, less the umask): <c>cache.db</c> holds the secret that environment values are hashed with, and
+    /// objects hold outputs. Group access follows the umask, so a store shared by a team (umask <c>002</c>, or a
+    /// folder prepared with group rights) keeps working. An existing folder's mode is left as it is: never widened.
+    /// </summary>
+    private static void CreateStoreDirectory(string directory)
+    {
+        if (OperatingSystem.IsWindows() || System.IO.Directory.Exists(directory))
+        {
+            System.IO.Directory.CreateDirectory(directory);
+            return;
+        }
+
+        System.IO.Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute |
+            UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.GroupExecute);
     }
 
     private static bool HasCurrentSchema(SqliteConnection connection)
