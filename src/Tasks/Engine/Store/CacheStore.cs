@@ -14,7 +14,8 @@ namespace MLPipelines.Engine.Store;
 /// </summary>
 public sealed partial class CacheStore : IDisposable
 {
-    private const int SchemaVersion = 3;
+    // 4: step_runs refer to their key components in key_components (stored once per distinct list) instead of a copy each.
+    private const int SchemaVersion = 4;
     private readonly SqliteConnection _connection;
     private readonly Lock _lock = new();
 
@@ -139,7 +140,7 @@ public sealed partial class CacheStore : IDisposable
                 run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
                 step TEXT NOT NULL,
                 key TEXT,
-                components TEXT,
+                components_hash TEXT,
                 outcome TEXT NOT NULL,
                 reason TEXT,
                 started_at INTEGER NOT NULL,
@@ -163,6 +164,7 @@ public sealed partial class CacheStore : IDisposable
                 hash TEXT NOT NULL,
                 hashed_at_ns INTEGER NOT NULL) WITHOUT ROWID;
             """, tx);
+        Execute(connection, KeyComponentsSchema, tx);
         Execute(connection, $"INSERT OR REPLACE INTO meta (name, value) VALUES ('schema', '{SchemaVersion}')", tx);
         using (var cmd = connection.CreateCommand())
         {
@@ -196,7 +198,7 @@ public sealed partial class CacheStore : IDisposable
             return false;
         }
 
-        Execute(connection, "DROP TABLE IF EXISTS entry_objects; DROP TABLE IF EXISTS entries; DROP TABLE IF EXISTS step_runs; DROP TABLE IF EXISTS runs; DROP TABLE IF EXISTS file_stamps; DROP TABLE IF EXISTS object_leases; DELETE FROM meta WHERE name <> 'secret';", tx);
+        Execute(connection, "DROP TABLE IF EXISTS entry_objects; DROP TABLE IF EXISTS entries; DROP TABLE IF EXISTS step_runs; DROP TABLE IF EXISTS key_components; DROP TABLE IF EXISTS runs; DROP TABLE IF EXISTS file_stamps; DROP TABLE IF EXISTS object_leases; DELETE FROM meta WHERE name <> 'secret';", tx);
         if (System.IO.Directory.Exists(objectsDirectory))
         {
             System.IO.Directory.Delete(objectsDirectory, recursive: true);
