@@ -58,6 +58,7 @@ public sealed class RunHistoryTests : IDisposable
         var oneCopy = Scalar("SELECT length(components) FROM entries");
         Assert.True(oneCopy > 500 * 32, $"The entry's components are only {oneCopy} bytes: the test does not measure what it means to.");
         Assert.Equal(10, Scalar("SELECT COUNT(*) FROM step_runs WHERE step = 'train' AND components_hash IS NOT NULL"));
+        Assert.Equal(0, Scalar("SELECT COUNT(*) FROM step_runs WHERE components IS NOT NULL"));
         Assert.Equal(1, Scalar("SELECT COUNT(*) FROM key_components"));
         Assert.Equal(oneCopy, Scalar("SELECT SUM(length(components)) FROM key_components"));
 
@@ -68,6 +69,21 @@ public sealed class RunHistoryTests : IDisposable
         Assert.NotNull(first);
         Assert.Equal(500, first.Count(c => c.Kind == ComponentKind.Input));
         Assert.Equal(first, last);
+    }
+
+    [Fact]
+    public async Task AStepRunWrittenWithAComponentsCopyByAnOlderEngineIsStillRead()
+    {
+        _pipeline.Step("hello", "printf hi > out.txt", ("Outputs", "out.txt"));
+        var run = (await _pipeline.RunAsync()).Result.RunId;
+        Assert.Equal(1, Scalar($"SELECT COUNT(*) FROM step_runs WHERE run_id = '{run}' AND components_hash IS NOT NULL"));
+
+        // Schema 3 engines wrote the list itself into step_runs.components and no components_hash.
+        Scalar($"UPDATE step_runs SET components = '[{{\"kind\":\"param\",\"name\":\"Gamma\",\"hash\":\"00\",\"value\":\"1\"}}]', components_hash = NULL WHERE run_id = '{run}'");
+
+        using var store = _pipeline.OpenStore();
+        var component = Assert.Single(store.FindRunSteps(run)!.Single().Components!);
+        Assert.Equal(new KeyComponent(ComponentKind.Parameter, "Gamma", "00", "1"), component);
     }
 
     [Fact]

@@ -128,7 +128,7 @@ public sealed partial class CacheStore
 
             using var cmd = _connection.CreateCommand();
             cmd.CommandText = """
-                SELECT s.step, s.key, s.outcome, s.reason, s.started_at, s.duration_ms, s.saved_ms, k.components
+                SELECT s.step, s.key, s.outcome, s.reason, s.started_at, s.duration_ms, s.saved_ms, COALESCE(k.components, s.components)
                 FROM step_runs s LEFT JOIN key_components k ON k.hash = s.components_hash
                 WHERE s.run_id = $id
                 """;

@@ -14,7 +14,9 @@ namespace MLPipelines.Engine.Store;
 /// </summary>
 public sealed partial class CacheStore : IDisposable
 {
-    // 4: step_runs refer to their key components in key_components (stored once per distinct list) instead of a copy each.
+    // 4: step_runs refer to their key components in key_components (stored once per distinct list) by components_hash
+    // instead of a copy each in components, which this engine no longer writes but still reads (an additive change:
+    // an engine of schema 3 writing copies there is read correctly).
     private const int SchemaVersion = 4;
     private readonly SqliteConnection _connection;
     private readonly Lock _lock = new();
@@ -140,6 +142,7 @@ public sealed partial class CacheStore : IDisposable
                 run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
                 step TEXT NOT NULL,
                 key TEXT,
+                components TEXT,
                 components_hash TEXT,
                 outcome TEXT NOT NULL,
                 reason TEXT,
