@@ -42,6 +42,9 @@ public abstract class PipelineTask : Microsoft.Build.Utilities.Task, ICancelable
     public string? CacheMaxAge { get; set; }
     public string? CacheMaxSize { get; set; }
 
+    /// <summary><c>PipelineRunHistoryLimit</c>: a positive count of runs kept per pipeline.</summary>
+    public string? RunHistoryLimit { get; set; }
+
     /// <summary><c>PipelineLockTimeout</c>: seconds or a TimeSpan; only <c>RunPipeline</c> waits for the lock.</summary>
     public string? LockTimeout { get; set; }
 

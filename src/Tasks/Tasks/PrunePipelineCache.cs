@@ -1,8 +1,9 @@
+using MLPipelines.Engine.Execution;
 using MLPipelines.Engine.Store;
 
 namespace MLPipelines.Tasks;
 
-/// <summary>The <c>PrunePipelineCache</c> target's task: applies <c>PipelineCacheMaxAge</c> and <c>PipelineCacheMaxSize</c> now, and collects orphaned objects.</summary>
+/// <summary>The <c>PrunePipelineCache</c> target's task: applies <c>PipelineCacheMaxAge</c>, <c>PipelineCacheMaxSize</c> and <c>PipelineRunHistoryLimit</c> now, and collects orphaned objects.</summary>
 public sealed class PrunePipelineCache : PipelineTask
 {
     private protected override void ExecuteCore(MSBuildPipelineLog log) => WithStore(log, (options, store) =>
@@ -10,5 +11,6 @@ public sealed class PrunePipelineCache : PipelineTask
         var report = store.Prune(DateTimeOffset.UtcNow, options.CacheMaxAge, options.CacheMaxSizeBytes);
         var limits = $"entries unused for {options.CacheMaxAge}" + (options.CacheMaxSizeBytes is { } max ? $", size above {HousekeepingReport.FormatBytes(max)}" : "");
         log.Message($"Pruned the pipeline cache ({limits}): {report}; {HousekeepingReport.FormatBytes(store.ReferencedSize())} kept.");
+        PipelineRunner.PruneRuns(store, options, DateTimeOffset.UtcNow, log);
     });
 }

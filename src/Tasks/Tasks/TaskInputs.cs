@@ -47,6 +47,7 @@ internal static class TaskInputs
             ProjectSources = ReadProjectSources(task.SourceFiles, projectDirectory),
             CacheMaxAge = PropertyParser.ParseDuration(task.CacheMaxAge, "PipelineCacheMaxAge", diagnostics) ?? TimeSpan.FromDays(28),
             CacheMaxSizeBytes = PropertyParser.ParseSize(task.CacheMaxSize, "PipelineCacheMaxSize", diagnostics),
+            RunHistoryLimit = PropertyParser.ParsePositiveInt(task.RunHistoryLimit, "PipelineRunHistoryLimit", diagnostics) ?? CacheStore.DefaultRunHistoryLimit,
             LockTimeout = PropertyParser.ParseDuration(task.LockTimeout, "PipelineLockTimeout", diagnostics, allowZero: true) ?? PipelineOptions.DefaultLockTimeout,
         };
     }

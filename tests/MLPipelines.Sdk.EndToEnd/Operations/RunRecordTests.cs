@@ -120,6 +120,34 @@ public sealed class RunRecordTests(SdkPackage package, ITestOutputHelper output)
         Assert.Equal("MLP1014", Assert.Single(invalid.Errors).Code);
     }
 
+    [Fact]
+    public void RunHistoryIsCappedByPipelineRunHistoryLimitAfterARunAndByPrunePipelineCache()
+    {
+        using Workspace workspace = Workspace.Create(package, output);
+        SaveChain(workspace);
+        var store = StoreInspector.Of(workspace);
+        var ids = new List<string>();
+        for (var i = 0; i < 3; i++)
+        {
+            workspace.RunPipeline(DotnetRunner.Property("PipelineRunHistoryLimit", "2")).EnsureSucceeded();
+            ids.Add(store.LatestRun().Id);
+        }
+
+        // The third run removed the first: the newest two are kept, with their steps' records and key components.
+        Assert.Equal([ids[2], ids[1]], store.Runs().Select(r => r.Id));
+        Assert.Equal(["a", "b", "c"], store.StepRuns(ids[1]).Keys.Order(StringComparer.Ordinal));
+        Assert.NotEmpty(Components(store.StepRuns(ids[1])["b"]));
+
+        BuildResult pruned = workspace.PruneCache(DotnetRunner.Property("PipelineRunHistoryLimit", "1")).EnsureSucceeded();
+        pruned.EnsureLine("Removed 1 run record (older than 28.00:00:00, or beyond the newest 1 of pipeline pipeline).");
+        Assert.Equal([ids[2]], store.Runs().Select(r => r.Id));
+        // No key components are left that no step run refers to (deleting them finds none).
+        Assert.Equal(0, store.Execute("DELETE FROM key_components WHERE hash NOT IN (SELECT components_hash FROM step_runs WHERE components_hash IS NOT NULL)"));
+
+        BuildResult invalid = workspace.RunPipeline(DotnetRunner.Property("PipelineRunHistoryLimit", "0")).EnsureFailed();
+        Assert.Equal("MLP1014", Assert.Single(invalid.Errors).Code);
+    }
+
     /// <summary>a → b → c, each writing one small file; b fails when the build says <c>-p:Mode=fail</c>.</summary>
     private void SaveChain(Workspace workspace) =>
         PipelineProject.Create(package.Version)

@@ -104,6 +104,41 @@ public sealed class MissReasonTests(SdkPackage package, ITestOutputHelper output
     }
 
     [Fact]
+    public void AChangedStepEnvironmentValueIsNamedButNeitherItNorItsPlainHashIsInTheStore()
+    {
+        using Workspace workspace = Workspace.Create(package, output);
+        PipelineProject.Create(package.Version)
+            .Step("publish", "echo published > receipt.txt", outputs: "receipt.txt", metadata: [new("Environment", "API_TOKEN=$(API_TOKEN)")])
+            .Save(workspace);
+        var store = StoreInspector.Of(workspace);
+        string first = "tok" + Guid.NewGuid().ToString("N")[..8];
+        string second = "tok" + Guid.NewGuid().ToString("N")[..8];
+
+        BuildResult before = new DotnetRunner(workspace) { Environment = { ["API_TOKEN"] = first } }.RunPipeline().EnsureSucceeded()
+            .EnsureMiss("publish", "no earlier result");
+        new DotnetRunner(workspace) { Environment = { ["API_TOKEN"] = first } }.RunPipeline().EnsureSucceeded().EnsureHit("publish");
+        BuildResult after = new DotnetRunner(workspace) { Environment = { ["API_TOKEN"] = second } }.RunPipeline().EnsureSucceeded()
+            .EnsureMiss("publish", "step environment API_TOKEN changed");
+
+        foreach (string secret in new[] { first, second })
+        {
+            string plainHash = Convert.ToHexStringLower(System.IO.Hashing.XxHash128.Hash(Encoding.UTF8.GetBytes(secret)));
+            foreach (string text in new[] { secret, plainHash })
+            {
+                Assert.DoesNotContain(text, before.Output, StringComparison.Ordinal);
+                Assert.DoesNotContain(text, after.Output, StringComparison.Ordinal);
+                byte[] needle = Encoding.UTF8.GetBytes(text);
+                foreach (string file in Directory.EnumerateFiles(store.Directory, "*", SearchOption.AllDirectories))
+                {
+                    Assert.True(File.ReadAllBytes(file).AsSpan().IndexOf(needle) < 0, $"{file} holds '{text}' (the value of API_TOKEN or its plain XxHash128).");
+                }
+            }
+        }
+
+        Assert.NotEmpty(store.DatabaseFiles());
+    }
+
+    [Fact]
     public void ABumpedCacheVersionIsNamedWithBothVersions()
     {
         using Workspace workspace = Workspace.Create(package, output);

@@ -108,7 +108,8 @@ public sealed class StoreInspector
 
     /// <summary>The step runs of one run, by step name.</summary>
     public IReadOnlyDictionary<string, StepRunRow> StepRuns(string runId) => Query(
-            "SELECT run_id, step, key, components, outcome, reason, duration_ms, saved_ms FROM step_runs WHERE run_id = $p0",
+            // A step run refers to its key components, stored once in key_components.
+            "SELECT s.run_id, s.step, s.key, COALESCE(k.components, s.components), s.outcome, s.reason, s.duration_ms, s.saved_ms FROM step_runs s LEFT JOIN key_components k ON k.hash = s.components_hash WHERE s.run_id = $p0",
             r => new StepRunRow(
                 r.GetString(0),
                 r.GetString(1),

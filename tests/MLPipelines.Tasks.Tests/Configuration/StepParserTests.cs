@@ -240,8 +240,6 @@ public sealed class StepParserTests : IDisposable
     [InlineData("Parameters", "=0.1")]
     [InlineData("Parameters", "1abc=2")]
     [InlineData("Parameters", "a-b=2")]
-    [InlineData("Environment", "NO_EQUALS")]
-    [InlineData("Environment", "BAD NAME=1")]
     public void ABadNameValuePairIsMLP1011(string key, string pair)
     {
         var diagnostic = ParseInvalid(Raw.Step("train", "run", (key, "Ok=1;" + pair)));
@@ -250,6 +248,20 @@ public sealed class StepParserTests : IDisposable
         Assert.Equal("train", diagnostic.Step);
         Assert.Contains(key, diagnostic.Message, StringComparison.Ordinal);
         Assert.Contains($"'{pair}'", diagnostic.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("BAD NAME=tok-s3cr3t", "'BAD NAME=…'")]
+    [InlineData("1TOKEN=tok-s3cr3t", "'1TOKEN=…'")]
+    [InlineData("tok-s3cr3t", "without '='")]
+    public void ABadEnvironmentPairIsMLP1011WithoutItsValue(string pair, string shown)
+    {
+        var diagnostic = ParseInvalid(Raw.Step("train", "run", ("Environment", "Ok=1;" + pair)));
+
+        Assert.Equal(ErrorCodes.InvalidNameValuePair, diagnostic.Code);
+        Assert.Equal("train", diagnostic.Step);
+        Assert.Contains($"Environment entry {shown}", diagnostic.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("s3cr3t", diagnostic.Message, StringComparison.Ordinal);
     }
 
     [Theory]

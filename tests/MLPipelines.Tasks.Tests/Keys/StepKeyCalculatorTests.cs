@@ -395,6 +395,26 @@ public sealed class StepKeyCalculatorTests : IDisposable
     }
 
     [Fact]
+    public void AStepEnvironmentValueIsHashedWithTheStoresSecret()
+    {
+        var step = Train() with { Environment = [new("API_TOKEN", "tok-1234")] };
+        StepKey WithSecret(byte[] secret) => new StepKeyCalculator(_project.Path, "iris", new FileHasher(), secret).Compute(step);
+        KeyComponent EnvironmentOf(StepKey key) => Assert.Single(key.Components, c => c.Kind == ComponentKind.StepEnvironment);
+
+        var ours = EnvironmentOf(WithSecret(Secret));
+        var oursAgain = EnvironmentOf(WithSecret(Secret));
+        var theirs = EnvironmentOf(WithSecret([.. Secret.Reverse()]));
+
+        Assert.Equal(ours, oursAgain);
+        Assert.NotEqual(ours.Hash, theirs.Hash);
+        Assert.Matches("^[0-9a-f]{32}$", ours.Hash);
+        Assert.NotEqual(ContentHash.OfText("tok-1234"), ours.Hash);
+        Assert.Equal("API_TOKEN", ours.Name);
+        Assert.Null(ours.Value);
+        Assert.NotEqual(ours.Hash, EnvironmentOf(Key(step with { Environment = [new("API_TOKEN", "tok-1235")] })).Hash);
+    }
+
+    [Fact]
     public void TheKeyCommandsOutputCounts()
     {
         var step = Train() with { CacheKeyCommand = "git rev-parse HEAD" };

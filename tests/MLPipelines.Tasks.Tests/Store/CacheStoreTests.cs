@@ -66,6 +66,43 @@ public sealed class CacheStoreTests : IDisposable
     }
 
     [Fact]
+    public void ANewStoreFolderIsClosedToOtherUsers()
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return;
+        }
+
+        using (CacheStore.Open(StoreDirectory))
+        {
+        }
+
+        var mode = File.GetUnixFileMode(StoreDirectory);
+        Assert.True(mode.HasFlag(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute));
+        Assert.Equal(0, (int)(mode & (UnixFileMode.OtherRead | UnixFileMode.OtherWrite | UnixFileMode.OtherExecute)));
+    }
+
+    [Fact]
+    public void AnExistingStoreFolderKeepsItsMode()
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return;
+        }
+
+        // A folder prepared for a team (or left open on purpose) is the owner's choice: never narrowed or widened.
+        Directory.CreateDirectory(StoreDirectory);
+        var shared = (UnixFileMode)0b111_111_101;
+        File.SetUnixFileMode(StoreDirectory, shared);
+
+        using (CacheStore.Open(StoreDirectory))
+        {
+        }
+
+        Assert.Equal(shared, File.GetUnixFileMode(StoreDirectory));
+    }
+
+    [Fact]
     public void OpenCreatesTheDatabaseInWalModeAndTheObjectsFolder()
     {
         using (var store = CacheStore.Open(StoreDirectory))

@@ -141,6 +141,68 @@ public sealed class ObjectStoreTests : IDisposable
         Assert.Equal("payload", File.ReadAllText(StageCopyOrFail(hash, _directory.Combine("staging"))));
     }
 
+    private const UnixFileMode GroupOrOtherAccess = UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.GroupExecute |
+        UnixFileMode.OtherRead | UnixFileMode.OtherWrite | UnixFileMode.OtherExecute;
+
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    private string WriteWithMode(string relative, string content, UnixFileMode mode)
+    {
+        var path = _directory.Write(relative, content);
+        File.SetUnixFileMode(path, mode);
+        return path;
+    }
+
+    [Fact]
+    public void AnObjectIsNeverMoreReadableThanItsSource()
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return;
+        }
+
+        var credentials = WriteWithMode("out/credentials.json", "{\"token\":\"abc\"}", UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        var (hash, _) = _objects.Add(credentials);
+
+        Assert.Equal(0, (int)(File.GetUnixFileMode(_objects.PathOf(hash)) & GroupOrOtherAccess));
+        Assert.True(File.GetUnixFileMode(_objects.PathOf(hash)).HasFlag(UnixFileMode.UserRead));
+    }
+
+    [Fact]
+    public void AnObjectKeepsTheGroupReadOfItsSourceButNotOthers()
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return;
+        }
+
+        var shared = WriteWithMode("out/team.csv", "rows", (UnixFileMode)0b110_100_000); // 0640
+        var (hash, _) = _objects.Add(shared);
+
+        var mode = File.GetUnixFileMode(_objects.PathOf(hash));
+        Assert.False(mode.HasFlag(UnixFileMode.OtherRead));
+        Assert.Equal(0, (int)(mode & (UnixFileMode.GroupWrite | UnixFileMode.GroupExecute | UnixFileMode.OtherWrite | UnixFileMode.OtherExecute)));
+    }
+
+    [Fact]
+    public void AStoredObjectIsNarrowedWhenAMoreClosedSourceWithTheSameContentArrives()
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return;
+        }
+
+        var open = WriteWithMode("a/token.txt", "same secret", (UnixFileMode)0b110_100_100);
+        var (hash, _) = _objects.Add(open);
+        var closed = WriteWithMode("b/token.txt", "same secret", UnixFileMode.UserRead | UnixFileMode.UserWrite);
+
+        _objects.Add(closed);
+        _objects.Add(open); // A wider source afterwards does not widen it again.
+
+        Assert.Equal(0, (int)(File.GetUnixFileMode(_objects.PathOf(hash)) & GroupOrOtherAccess));
+        Assert.Equal("same secret", File.ReadAllText(_objects.PathOf(hash)));
+        Assert.Empty(TempFiles());
+    }
+
     private string StageCopyOrFail(string hash, string stagingDirectory)
     {
         var staged = _objects.StageCopy(hash, stagingDirectory);

@@ -114,14 +114,14 @@ public sealed class StoreFaultTests : IDisposable
     }
 
     [Fact]
-    public void AnEngineOfAnInjectedOlderSchemaSeesTodaysStoreAsNewer()
+    public void AnEngineOlderThanTheStoresMinimumWriterSeesTodaysStoreAsNewer()
     {
         using (var store = CacheStore.Open(StoreDirectory))
         {
             Assert.True(store.RecordEntry(Entry(store, "k1", "model")));
         }
 
-        using var older = CacheStore.Open(StoreDirectory, new StoreSettings { SchemaVersion = CacheStore.SchemaVersion - 1 });
+        using var older = CacheStore.Open(StoreDirectory, new StoreSettings { SchemaVersion = CacheStore.MinWriterSchemaVersion - 1 });
 
         Assert.Equal(CacheStore.SchemaVersion, older.NewerSchema);
         Assert.Null(older.FindEntry("k1"));

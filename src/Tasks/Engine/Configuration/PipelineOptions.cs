@@ -45,6 +45,12 @@ public sealed record PipelineOptions
     public long? CacheMaxSizeBytes { get; init; }
 
     /// <summary>
+    /// <c>PipelineRunHistoryLimit</c>: how many finished runs of this pipeline the store keeps (the newest); older
+    /// ones go when the cache is pruned, as do runs older than <see cref="CacheMaxAge"/>.
+    /// </summary>
+    public int RunHistoryLimit { get; init; } = Store.CacheStore.DefaultRunHistoryLimit;
+
+    /// <summary>
     /// <c>PipelineLockTimeout</c>'s default: a day. A run can take hours (training) and the holder of the lock is always
     /// a live build (the lock dies with its process), so a second build gains nothing by giving up early; the bound is
     /// for unattended builds behind a hung one.

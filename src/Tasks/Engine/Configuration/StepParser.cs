@@ -171,8 +171,10 @@ public static partial class StepParser
             var pairName = eq > 0 ? item[..eq].Trim() : "";
             if (!VariableNamePattern().IsMatch(pairName))
             {
+                // An Environment value is often a secret and is never logged: only the name part is quoted.
+                var shown = key != "Environment" ? $"'{item}'" : eq >= 0 ? $"'{item[..eq]}=…'" : "without '='";
                 diagnostics.Add(new PipelineDiagnostic(ErrorCodes.InvalidNameValuePair, step,
-                    $"{key} entry '{item}' of step '{step}' is not valid: write Name=Value, where Name has letters, digits and '_' and does not start with a digit."));
+                    $"{key} entry {shown} of step '{step}' is not valid: write Name=Value, where Name has letters, digits and '_' and does not start with a digit."));
                 continue;
             }
 

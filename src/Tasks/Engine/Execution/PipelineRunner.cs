@@ -212,6 +212,21 @@ public sealed class PipelineRunner
         {
             _log.Message($"Pruned the pipeline cache: {report}.");
         }
+
+        PruneRuns(_store, _options, now, _log);
+    }
+
+    /// <summary>
+    /// The run history's limits (<c>PipelineCacheMaxAge</c>, <c>PipelineRunHistoryLimit</c>), applied with the cache's:
+    /// after every run and by <c>PrunePipelineCache</c>.
+    /// </summary>
+    public static void PruneRuns(CacheStore store, PipelineOptions options, DateTimeOffset now, IPipelineLog log)
+    {
+        var runs = store.PruneRuns(now, options.CacheMaxAge, options.PipelineName, options.RunHistoryLimit);
+        if (runs > 0)
+        {
+            log.Message($"Removed {runs} run record{(runs == 1 ? "" : "s")} (older than {options.CacheMaxAge}, or beyond the newest {options.RunHistoryLimit} of pipeline {options.PipelineName}).");
+        }
     }
 
     /// <summary>

@@ -40,9 +40,10 @@ public sealed class StepKeyCalculator
     /// <summary>
     /// Bumped whenever the meaning of a component changes, so old entries stop matching. 2: upstream steps' outputs
     /// joined the key (<see cref="ComponentKind.UpstreamOutputs"/>), and the same command text now runs with
-    /// <c>sh -e</c> (an entry stored when a command failed half-way but exited 0 must not be reused).
+    /// <c>sh -e</c> (an entry stored when a command failed half-way but exited 0 must not be reused). 3: a step's
+    /// <c>Environment</c> values are hashed with the store's secret (<see cref="KeyedHash"/>), no longer plainly.
     /// </summary>
-    public const string FormatVersion = "2";
+    public const string FormatVersion = "3";
 
     // Values longer than this are kept as hashes only: the explanation then says "changed" without quoting.
     private const int MaxStoredValueLength = 200;
@@ -52,7 +53,10 @@ public sealed class StepKeyCalculator
     private readonly FileHasher _hasher;
     private readonly byte[] _secretKey;
 
-    /// <param name="secretKey">Per-store key for hashing environment values, so the store never holds a guessable digest of a secret.</param>
+    /// <param name="secretKey">
+    /// The store's secret (<c>CacheStore.Secret</c>): the key of <see cref="KeyedHash"/>, which environment values go
+    /// through, so the store never holds a guessable digest of a secret.
+    /// </param>
     public StepKeyCalculator(string projectDirectory, string pipelineName, FileHasher hasher, byte[] secretKey)
     {
         _projectDirectory = projectDirectory;
@@ -117,7 +121,8 @@ public sealed class StepKeyCalculator
         {
             components.Add(Text(ComponentKind.Command, "", step.Command));
             components.Add(Text(ComponentKind.WorkingDirectory, "", step.WorkingDirectory));
-            components.AddRange(step.Environment.Select(e => new KeyComponent(ComponentKind.StepEnvironment, e.Name, ContentHash.OfText(e.Value))));
+            // Environment values are often tokens: keyed like EnvironmentDependencies, never kept in clear (no Value).
+            components.AddRange(step.Environment.Select(e => new KeyComponent(ComponentKind.StepEnvironment, e.Name, KeyedHash(e.Value))));
             AddFiles(components, ComponentKind.Code, "Code file", step.Code, step, virtualFiles, warnings);
         }
 
@@ -164,10 +169,8 @@ public sealed class StepKeyCalculator
 
         foreach (var name in step.EnvironmentDependencies)
         {
-            // Values are often secrets: only a keyed hash is kept, never the value or a plain digest of it.
             var value = System.Environment.GetEnvironmentVariable(name);
-            var hash = value is null ? "unset" : Convert.ToHexStringLower(HMACSHA256.HashData(_secretKey, Encoding.UTF8.GetBytes(value)))[..32];
-            components.Add(new KeyComponent(ComponentKind.EnvironmentDependency, name, hash));
+            components.Add(new KeyComponent(ComponentKind.EnvironmentDependency, name, value is null ? "unset" : KeyedHash(value)));
         }
 
         if (step.CacheKeyCommand is not null && KeyCommandRunner is not null)
@@ -182,6 +185,15 @@ public sealed class StepKeyCalculator
 
         return KeyFolder.Fold(components) with { Warnings = warnings };
     }
+
+    /// <summary>
+    /// The digest an environment value is kept as: HMAC-SHA256 keyed with the store's secret, as 32 lowercase hex
+    /// digits (the first 128 bits, like every other component hash). A plain digest of a short token can be reversed
+    /// by trying every candidate; without the secret, which never leaves <c>cache.db</c>, this one cannot, and the
+    /// same value gives another digest in another store.
+    /// </summary>
+    public string KeyedHash(string value) =>
+        Convert.ToHexStringLower(HMACSHA256.HashData(_secretKey, Encoding.UTF8.GetBytes(value)))[..32];
 
     private void AddFiles(List<KeyComponent> components, string kind, string description, IEnumerable<string> declared, StepDefinition step,
         IReadOnlyDictionary<string, string>? virtualFiles, List<PipelineDiagnostic> warnings)

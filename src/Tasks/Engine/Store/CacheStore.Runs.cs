@@ -1,4 +1,5 @@
 using System.Text.Json;
+using MLPipelines.Engine.Hashing;
 using MLPipelines.Engine.Keys;
 
 namespace MLPipelines.Engine.Store;
@@ -24,6 +25,23 @@ public sealed record StepRunRecord(string Step, string? Key, IReadOnlyList<KeyCo
 
 public sealed partial class CacheStore
 {
+    /// <summary>
+    /// <c>PipelineRunHistoryLimit</c>'s default: runs kept per pipeline. A thousand runs are months of CI builds or
+    /// a long sweep of experiments, and cost little with key components stored once per distinct list.
+    /// </summary>
+    public const int DefaultRunHistoryLimit = 1000;
+
+    /// <summary>
+    /// Each distinct list of key components once, named by the XxHash128 of its JSON: a run that hits a step with
+    /// 5,000 inputs refers to the list its earlier runs stored instead of adding another copy. Rows no step run refers
+    /// to go when runs are pruned (<see cref="PruneRuns"/>).
+    /// </summary>
+    private const string KeyComponentsSchema = """
+        CREATE TABLE IF NOT EXISTS key_components (
+            hash TEXT PRIMARY KEY,
+            components TEXT NOT NULL) WITHOUT ROWID;
+        """;
+
     public void StartRun(RunRecord run)
     {
         lock (_lock)
@@ -38,6 +56,9 @@ public sealed partial class CacheStore
         lock (_lock)
         {
             using var tx = _connection.BeginTransaction(deferred: false);
+            // A run pruned while it ran (another build's age limit, on a run of days) is recorded again, not lost.
+            Execute(_connection, "INSERT OR IGNORE INTO runs (id, pipeline, started_at, status, git_commit) VALUES ($p0, $p1, $p2, $p3, $p4)", tx,
+                run.Id, run.Pipeline, run.StartedAt.ToUnixTimeMilliseconds(), run.Status, run.GitCommit);
             Execute(_connection, """
                 UPDATE runs SET ended_at = $p1, status = $p2, steps_total = $p3, steps_cached = $p4, steps_executed = $p5, steps_failed = $p6
                 WHERE id = $p0
@@ -46,10 +67,9 @@ public sealed partial class CacheStore
             foreach (var s in steps)
             {
                 Execute(_connection, """
-                    INSERT OR REPLACE INTO step_runs (run_id, step, key, components, outcome, reason, started_at, duration_ms, saved_ms)
+                    INSERT OR REPLACE INTO step_runs (run_id, step, key, components_hash, outcome, reason, started_at, duration_ms, saved_ms)
                     VALUES ($p0, $p1, $p2, $p3, $p4, $p5, $p6, $p7, $p8)
-                    """, tx, run.Id, s.Step, s.Key,
-                    s.Components is null ? null : JsonSerializer.Serialize(s.Components.ToList(), StoreJson.Default.ListKeyComponent),
+                    """, tx, run.Id, s.Step, s.Key, s.Components is null ? null : StoreKeyComponents(s.Components, tx),
                     s.Outcome, s.Reason, s.StartedAt.ToUnixTimeMilliseconds(), (long)s.Duration.TotalMilliseconds, (long)s.Saved.TotalMilliseconds);
             }
 
@@ -107,7 +127,11 @@ public sealed partial class CacheStore
             }
 
             using var cmd = _connection.CreateCommand();
-            cmd.CommandText = "SELECT step, key, outcome, reason, started_at, duration_ms, saved_ms, components FROM step_runs WHERE run_id = $id";
+            cmd.CommandText = """
+                SELECT s.step, s.key, s.outcome, s.reason, s.started_at, s.duration_ms, s.saved_ms, COALESCE(k.components, s.components)
+                FROM step_runs s LEFT JOIN key_components k ON k.hash = s.components_hash
+                WHERE s.run_id = $id
+                """;
             cmd.Parameters.AddWithValue("$id", runId);
             using var reader = cmd.ExecuteReader();
             var steps = new List<StepRunRecord>();
@@ -122,6 +146,48 @@ public sealed partial class CacheStore
             }
 
             return steps;
+        }
+    }
+
+    /// <summary>
+    /// Stores a list of key components once (XxHash128 of its JSON names it; an equal list already stored is
+    /// reused) and returns its name, for a step run to refer to.
+    /// </summary>
+    private string StoreKeyComponents(IReadOnlyList<KeyComponent> components, Microsoft.Data.Sqlite.SqliteTransaction tx)
+    {
+        var json = JsonSerializer.Serialize(components.ToList(), StoreJson.Default.ListKeyComponent);
+        var hash = ContentHash.OfText(json);
+        Execute(_connection, "INSERT OR IGNORE INTO key_components (hash, components) VALUES ($p0, $p1)", tx, hash, json);
+        return hash;
+    }
+
+    /// <summary>
+    /// Applies the limits of run history: every run that ended (or, never closed, started) longer than
+    /// <paramref name="maxAge"/> ago goes, whatever its pipeline, as entries do under <c>PipelineCacheMaxAge</c>; and of
+    /// <paramref name="pipeline"/>'s finished runs only the newest <paramref name="maxRuns"/> are kept
+    /// (<c>PipelineRunHistoryLimit</c>). A run still in progress is never counted against the cap. Their step runs go
+    /// with them, then the key components no step run refers to any more. Returns how many runs were removed.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxRuns"/> is not positive.</exception>
+    public int PruneRuns(DateTimeOffset now, TimeSpan maxAge, string pipeline, int maxRuns)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxRuns);
+        lock (_lock)
+        {
+            using var tx = _connection.BeginTransaction(deferred: false);
+            var removed = Execute(_connection, "DELETE FROM runs WHERE COALESCE(ended_at, started_at) < $p0", tx, (now - maxAge).ToUnixTimeMilliseconds());
+            removed += Execute(_connection, """
+                DELETE FROM runs WHERE pipeline = $p0 AND ended_at IS NOT NULL AND id NOT IN (
+                    SELECT id FROM runs WHERE pipeline = $p0 AND ended_at IS NOT NULL ORDER BY started_at DESC, rowid DESC LIMIT $p1)
+                """, tx, pipeline, maxRuns);
+            if (removed > 0)
+            {
+                // step_runs went with their runs (ON DELETE CASCADE).
+                Execute(_connection, "DELETE FROM key_components WHERE hash NOT IN (SELECT components_hash FROM step_runs WHERE components_hash IS NOT NULL)", tx);
+            }
+
+            tx.Commit();
+            return removed;
         }
     }
 }

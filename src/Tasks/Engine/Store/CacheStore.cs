@@ -14,8 +14,13 @@ namespace MLPipelines.Engine.Store;
 /// </summary>
 public sealed partial class CacheStore : IDisposable
 {
-    /// <summary>The schema this engine reads and writes (meta row <c>schema</c>).</summary>
-    public const int SchemaVersion = 3;
+    /// <summary>
+    /// The schema this engine reads and writes (meta row <c>schema</c>). 4: step runs refer to their key components in
+    /// <c>key_components</c> (stored once per distinct list) by <c>components_hash</c> instead of a copy each in
+    /// <c>components</c>, which this engine no longer writes but still reads (an engine of schema 3 writing copies
+    /// there is read correctly, so <see cref="MinWriterSchemaVersion"/> stays 3).
+    /// </summary>
+    public const int SchemaVersion = 4;
 
     /// <summary>
     /// The oldest engine schema that may write a store this engine made (meta row <c>min_writer_schema</c>). Raise it
@@ -64,7 +69,7 @@ public sealed partial class CacheStore : IDisposable
     public static CacheStore Open(string directory, StoreSettings? settings = null)
     {
         settings ??= new StoreSettings();
-        System.IO.Directory.CreateDirectory(directory);
+        CreateStoreDirectory(directory);
 
         var builder = new SqliteConnectionStringBuilder
         {
@@ -117,6 +122,24 @@ public sealed partial class CacheStore : IDisposable
             connection.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// Creates the store's folder when it does not exist, closed to users outside its owner's group (mode
+    /// <c>0770</c>, less the umask): <c>cache.db</c> holds the secret that environment values are hashed with, and
+    /// objects hold outputs. Group access follows the umask, so a store shared by a team (umask <c>002</c>, or a
+    /// folder prepared with group rights) keeps working. An existing folder's mode is left as it is: never widened.
+    /// </summary>
+    private static void CreateStoreDirectory(string directory)
+    {
+        if (OperatingSystem.IsWindows() || System.IO.Directory.Exists(directory))
+        {
+            System.IO.Directory.CreateDirectory(directory);
+            return;
+        }
+
+        System.IO.Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute |
+            UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.GroupExecute);
     }
 
     /// <summary>
@@ -243,6 +266,7 @@ public sealed partial class CacheStore : IDisposable
                 step TEXT NOT NULL,
                 key TEXT,
                 components TEXT,
+                components_hash TEXT,
                 outcome TEXT NOT NULL,
                 reason TEXT,
                 started_at INTEGER NOT NULL,
@@ -266,6 +290,7 @@ public sealed partial class CacheStore : IDisposable
                 hash TEXT NOT NULL,
                 hashed_at_ns INTEGER NOT NULL) WITHOUT ROWID;
             """, tx);
+        Execute(connection, KeyComponentsSchema, tx);
         Execute(connection, "INSERT OR REPLACE INTO meta (name, value) VALUES ('schema', $p0), ('min_writer_schema', $p1)", tx,
             settings.SchemaVersion.ToString(CultureInfo.InvariantCulture), settings.MinWriterSchemaVersion.ToString(CultureInfo.InvariantCulture));
         using (var cmd = connection.CreateCommand())
@@ -286,7 +311,7 @@ public sealed partial class CacheStore : IDisposable
     /// </summary>
     private static bool ResetOlder(SqliteConnection connection, SqliteTransaction tx, string objectsDirectory)
     {
-        Execute(connection, "DROP TABLE IF EXISTS entry_objects; DROP TABLE IF EXISTS entries; DROP TABLE IF EXISTS step_runs; DROP TABLE IF EXISTS runs; DROP TABLE IF EXISTS file_stamps; DROP TABLE IF EXISTS object_leases; DELETE FROM meta WHERE name <> 'secret';", tx);
+        Execute(connection, "DROP TABLE IF EXISTS entry_objects; DROP TABLE IF EXISTS entries; DROP TABLE IF EXISTS step_runs; DROP TABLE IF EXISTS key_components; DROP TABLE IF EXISTS runs; DROP TABLE IF EXISTS file_stamps; DROP TABLE IF EXISTS object_leases; DELETE FROM meta WHERE name <> 'secret';", tx);
         if (System.IO.Directory.Exists(objectsDirectory))
         {
             System.IO.Directory.Delete(objectsDirectory, recursive: true);

@@ -33,7 +33,11 @@ public sealed class ObjectStore
 
     public bool Contains(string hash) => IsValidHash(hash) && File.Exists(PathOf(hash));
 
-    /// <summary>Copies a file into the store, hashing it on the way. Returns its hash and size.</summary>
+    /// <summary>
+    /// Copies a file into the store, hashing it on the way. Returns its hash and size. The object is never more
+    /// readable than the file it came from (<see cref="ObjectMode"/>): when the object is already stored with read
+    /// bits this source lacks, they are taken away, so an object is as closed as the most closed file that stored it.
+    /// </summary>
     public (string Hash, long Size) Add(string sourcePath)
     {
         var temp = Path.Combine(_tempRoot, Guid.NewGuid().ToString("N"));
@@ -41,7 +45,7 @@ public sealed class ObjectStore
         try
         {
             using (var source = new FileStream(sourcePath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1, FileOptions.SequentialScan))
-            using (var target = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1))
+            using (var target = new FileStream(temp, TempOptions(source)))
             {
                 hash = ContentHash.OfStream(source, target);
                 target.Flush(flushToDisk: true);
@@ -52,7 +56,11 @@ public sealed class ObjectStore
             var final = PathOf(hash);
             if (Freshen(final, new FileInfo(temp).Length))
             {
-                File.Delete(temp); // Same content already stored, maybe by a concurrent build: keep theirs.
+                // Same content already stored, maybe by a concurrent build: keep theirs, at most as readable as ours.
+                if (!NarrowExisting(final, temp))
+                {
+                    File.Delete(temp);
+                }
             }
             else
             {
@@ -129,6 +137,62 @@ public sealed class ObjectStore
 
         TryDelete(aside);
         return !File.Exists(aside);
+    }
+
+    /// <summary>
+    /// The Unix mode of an object stored from a file of mode <paramref name="sourceMode"/>: read and write for the
+    /// owner (the store's own reads and deletes), read for group and others only where the source grants it, never
+    /// write or execute for them (execute bits live in the manifest; restored files get the manifest's mode). So a
+    /// <c>0600</c> credentials file gives a <c>0600</c> object, not a <c>0644</c> one. The umask applies on top.
+    /// </summary>
+    public static UnixFileMode ObjectMode(UnixFileMode sourceMode) =>
+        UnixFileMode.UserRead | UnixFileMode.UserWrite | (sourceMode & SharedReadBits);
+
+    private const UnixFileMode SharedReadBits = UnixFileMode.GroupRead | UnixFileMode.OtherRead;
+
+    private static FileStreamOptions TempOptions(FileStream source)
+    {
+        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None, BufferSize = 1 };
+        if (!OperatingSystem.IsWindows())
+        {
+            options.UnixCreateMode = ObjectMode(File.GetUnixFileMode(source.SafeFileHandle));
+        }
+
+        return options;
+    }
+
+    /// <summary>
+    /// Takes from the stored object <paramref name="final"/> the group and other read bits that the new copy
+    /// <paramref name="temp"/> (made with <see cref="ObjectMode"/> of its source) lacks. Where the object belongs to
+    /// another user of a shared store, so its mode cannot be changed, the new copy, given the narrower mode, replaces
+    /// it by rename (same content: the hash says so). True when <paramref name="temp"/> was used up that way.
+    /// </summary>
+    private static bool NarrowExisting(string final, string temp)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return false;
+        }
+
+        var stored = File.GetUnixFileMode(final);
+        var wanted = File.GetUnixFileMode(temp);
+        var extra = stored & SharedReadBits & ~wanted;
+        if (extra == 0)
+        {
+            return false;
+        }
+
+        try
+        {
+            File.SetUnixFileMode(final, stored & ~extra);
+            return false;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            File.SetUnixFileMode(temp, wanted & (stored | ~SharedReadBits));
+            File.Move(temp, final, overwrite: true);
+            return true;
+        }
     }
 
     /// <summary>
