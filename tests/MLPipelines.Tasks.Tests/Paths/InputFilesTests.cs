@@ -119,4 +119,33 @@ public sealed class InputFilesTests : IDisposable
         Assert.Equal(["raw/extra/wine.csv", "raw/iris.csv", "raw/linked/red.csv", "raw/readme.txt"], Expand("raw/"));
         Assert.Equal(["raw/extra/wine.csv", "raw/iris.csv", "raw/linked/red.csv"], Expand("raw/**/*.csv"));
     }
+
+    [Fact]
+    public void TheStoreIsNeverEnteredNeitherByAGlobNorThroughALinkUpToTheProject()
+    {
+        _project.Write(".mlpipelines/cache.db", "changes while the build runs");
+        _project.Write(".mlpipelines/objects/ab/abcd", "an object");
+        File.CreateSymbolicLink(_project.Combine("raw/up"), "..");
+        var store = _project.Combine(".mlpipelines");
+
+        var throughLink = InputFiles.Expand(_project.Path, "raw/", out _, skippedFolder: store);
+        var glob = InputFiles.Expand(_project.Path, "**/*", out _, skippedFolder: store);
+
+        Assert.DoesNotContain(throughLink, f => f.Contains(".mlpipelines", StringComparison.Ordinal));
+        Assert.Contains("raw/up/config.json", throughLink);
+        Assert.DoesNotContain(glob, f => f.Contains(".mlpipelines", StringComparison.Ordinal));
+        Assert.Contains("config.json", glob);
+    }
+
+    [Fact]
+    public void AStoreOutsideTheProjectLinkedInAsAnInputFolderIsNotEntered()
+    {
+        using var shared = new TempDirectory();
+        shared.Write("cache.db", "store");
+        File.CreateSymbolicLink(_project.Combine("raw/cache"), shared.Path);
+
+        var files = InputFiles.Expand(_project.Path, "raw/", out _, skippedFolder: shared.Path + "/");
+
+        Assert.Equal(["raw/extra/wine.csv", "raw/iris.csv", "raw/readme.txt"], files);
+    }
 }

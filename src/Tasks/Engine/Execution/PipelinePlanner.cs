@@ -43,7 +43,7 @@ public sealed class PipelinePlanner
         _keys = new StepKeyCalculator(options.ProjectDirectory, options.PipelineName, new FileHasher(store.LoadFileStamps()), store.Secret())
         {
             ProjectSources = options.ProjectSources,
-            StoreDirectory = options.StoreDirectoryInProject,
+            StoreDirectory = options.CacheDirectory,
             KeyCommandRunner = step => KeyCommand.Run(step, options.ProjectDirectory, log, cancellationToken),
             InferredUpstreamOf = graph.InferredWholeUpstreamOf,
         };

@@ -47,7 +47,7 @@ public sealed class PipelineRunner
         _keys = new StepKeyCalculator(options.ProjectDirectory, options.PipelineName, _hasher, store.Secret())
         {
             ProjectSources = options.ProjectSources,
-            StoreDirectory = options.StoreDirectoryInProject,
+            StoreDirectory = options.CacheDirectory,
             // Once per step and run: the key is computed again after the step to see whether its inputs changed,
             // and a custom key function is part of the key, not of what the step may change.
             KeyCommandRunner = step => _keyCommandOutputs.GetOrAdd(step.Name, _ => KeyCommand.Run(step, options.ProjectDirectory, log, _cancellation)),

@@ -69,8 +69,9 @@ public sealed class StepKeyCalculator
     public IReadOnlyDictionary<string, IReadOnlyList<string>> ProjectSources { get; init; } = new Dictionary<string, IReadOnlyList<string>>();
 
     /// <summary>
-    /// The store's folder when it lies inside the project: never an input, or a glob like <c>**</c> would read the
-    /// store's own changing files and never hit.
+    /// The store's folder, absolute: never an input, wherever it is and however it is reached (a glob like <c>**</c>
+    /// over the project, or a linked folder leading to it), or a step would read the store's own changing files and
+    /// never hit.
     /// </summary>
     public string? StoreDirectory { get; init; }
 
@@ -212,13 +213,12 @@ public sealed class StepKeyCalculator
     /// </summary>
     private IReadOnlyList<string> Expand(string kind, string declared, StepDefinition step, IReadOnlyDictionary<string, string>? virtualFiles, List<PipelineDiagnostic> warnings)
     {
-        var files = InputFiles.Expand(_projectDirectory, declared, out var missing, virtualFiles?.Keys);
+        var files = InputFiles.Expand(_projectDirectory, declared, out var missing, virtualFiles?.Keys, StoreDirectory);
         if (missing)
         {
             throw new MissingKeyFileException(kind, declared);
         }
 
-        files = StoreDirectory is null ? files : files.Where(f => !ProjectPath.IsUnder(f, StoreDirectory)).ToList();
         if (files.Count == 0 && ProjectPath.IsGlob(declared))
         {
             warnings.Add(new PipelineDiagnostic(ErrorCodes.InputGlobMatchesNothing, step.Name,

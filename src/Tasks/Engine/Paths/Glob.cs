@@ -27,7 +27,8 @@ public sealed class Glob
     public bool IsMatch(string relativePath) => _regex.IsMatch(relativePath);
 
     /// <summary>Files under <paramref name="projectDirectory"/> matching the pattern, project-relative and sorted.</summary>
-    public IEnumerable<string> EnumerateFiles(string projectDirectory)
+    /// <param name="skippedFolder">An absolute folder never entered (see <see cref="InputFiles.FilesBelow"/>).</param>
+    public IEnumerable<string> EnumerateFiles(string projectDirectory, string? skippedFolder = null)
     {
         var root = ProjectPath.ToFull(projectDirectory, BaseDirectory);
         if (!Directory.Exists(root))
@@ -37,7 +38,7 @@ public sealed class Glob
 
         // A pattern that points outside the project matches absolute paths; one inside it, project-relative ones.
         var rooted = Path.IsPathRooted(Pattern);
-        return InputFiles.FilesBelow(root)
+        return InputFiles.FilesBelow(root, skippedFolder)
             .Select(f => rooted ? f.Replace('\\', '/') : ProjectPath.FromFull(projectDirectory, f))
             .Where(IsMatch)
             .Order(StringComparer.Ordinal);

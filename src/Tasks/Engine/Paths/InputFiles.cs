@@ -14,9 +14,13 @@ public static class InputFiles
     /// Paths known to exist once earlier steps are restored (a plan's view), matched too. One ending in <c>/</c> is a
     /// restored directory, maybe empty: it is no file, but it and the directories above it exist.
     /// </param>
-    public static IReadOnlyList<string> Expand(string projectDirectory, string declared, out bool missing, IEnumerable<string>? virtualFiles = null)
+    /// <param name="skippedFolder">
+    /// An absolute folder never entered, however it is reached (directly, or through a link to it or to a folder
+    /// above it): the store, whose own files change while a build runs and are never a step's input.
+    /// </param>
+    public static IReadOnlyList<string> Expand(string projectDirectory, string declared, out bool missing, IEnumerable<string>? virtualFiles = null, string? skippedFolder = null)
     {
-        var files = ExpandOnDisk(projectDirectory, declared, out missing);
+        var files = ExpandOnDisk(projectDirectory, declared, out missing, skippedFolder);
         if (virtualFiles is null)
         {
             return files;
@@ -45,19 +49,19 @@ public static class InputFiles
         return files.Union(matched, StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
     }
 
-    private static List<string> ExpandOnDisk(string projectDirectory, string declared, out bool missing)
+    private static List<string> ExpandOnDisk(string projectDirectory, string declared, out bool missing, string? skippedFolder)
     {
         missing = false;
         if (ProjectPath.IsGlob(declared))
         {
-            return new Glob(declared).EnumerateFiles(projectDirectory).ToList();
+            return new Glob(declared).EnumerateFiles(projectDirectory, skippedFolder).ToList();
         }
 
         var full = ProjectPath.ToFull(projectDirectory, declared);
         if (Directory.Exists(full))
         {
             var prefix = declared.TrimEnd('/');
-            return FilesBelow(full)
+            return FilesBelow(full, skippedFolder)
                 .Select(f => (prefix.Length == 0 ? "" : prefix + "/") + Path.GetRelativePath(full, f).Replace('\\', '/'))
                 .Order(StringComparer.Ordinal)
                 .ToList();
@@ -80,9 +84,16 @@ public static class InputFiles
     /// folder above (<c>data/loop -&gt; .</c>) would otherwise repeat the tree until the path is too long, as
     /// .NET's own recursive enumeration does.
     /// </summary>
-    public static IEnumerable<string> FilesBelow(string fullDirectory)
+    /// <param name="skippedFolder">An absolute folder never entered, judged by where it and each folder really lead.</param>
+    public static IEnumerable<string> FilesBelow(string fullDirectory, string? skippedFolder = null)
     {
         var visited = new HashSet<string>(ProjectPath.PathComparison == StringComparison.Ordinal ? StringComparer.Ordinal : StringComparer.OrdinalIgnoreCase);
+        if (skippedFolder is not null)
+        {
+            // Marked as visited: then neither its own path nor a link leading to it is ever entered.
+            visited.Add(PhysicalPath.Resolve(Path.TrimEndingDirectorySeparator(skippedFolder)) ?? Path.TrimEndingDirectorySeparator(skippedFolder));
+        }
+
         var pending = new Stack<(string Path, string Physical)>();
         pending.Push((fullDirectory, PhysicalPath.Resolve(fullDirectory) ?? fullDirectory));
         while (pending.TryPop(out var folder))
