@@ -4,10 +4,32 @@ using MLPipelines.Engine.Paths;
 
 namespace MLPipelines.Engine.Execution;
 
-/// <summary>A <c>CacheKeyCommand</c> that exited non-zero: an error, never a silent miss.</summary>
-public sealed class KeyCommandFailedException(int exitCode) : Exception($"CacheKeyCommand exited with code {exitCode}.")
+/// <summary>
+/// A <c>CacheKeyCommand</c> that exited non-zero, or could not start (a command line or environment too long for the
+/// operating system, a working directory that is not there): an error, never a silent miss.
+/// </summary>
+public sealed class KeyCommandFailedException : Exception
 {
-    public int ExitCode { get; } = exitCode;
+    public KeyCommandFailedException(int exitCode)
+        : base($"CacheKeyCommand exited with code {exitCode}.")
+    {
+        ExitCode = exitCode;
+        Problem = $"failed with exit code {exitCode}";
+    }
+
+    public KeyCommandFailedException(Exception startFailure)
+        : base($"CacheKeyCommand could not start: {startFailure?.Message}", startFailure)
+    {
+        ArgumentNullException.ThrowIfNull(startFailure);
+        ExitCode = -1;
+        Problem = $"could not start ({startFailure.Message})";
+    }
+
+    /// <summary>The exit code; -1 when the command could not start.</summary>
+    public int ExitCode { get; }
+
+    /// <summary>What went wrong, worded to follow "The CacheKeyCommand of step 'x' ": <c>failed with exit code 3</c>.</summary>
+    public string Problem { get; }
 }
 
 /// <summary>
@@ -20,13 +42,22 @@ public static class KeyCommand
     public static string Run(StepDefinition step, string projectDirectory, IPipelineLog log, CancellationToken cancellationToken)
     {
         var output = new StringBuilder();
-        var exitCode = StepProcess.RunAsync(
-            step.CacheKeyCommand!,
-            ProjectPath.ToFull(projectDirectory, step.WorkingDirectory),
-            StepProcess.EnvironmentOf(step),
-            line => output.Append(line).Append('\n'),
-            cancellationToken,
-            line => log.StepOutput(step.Name, line)).GetAwaiter().GetResult();
+        int exitCode;
+        try
+        {
+            exitCode = StepProcess.RunAsync(
+                step.CacheKeyCommand!,
+                ProjectPath.ToFull(projectDirectory, step.WorkingDirectory),
+                StepProcess.EnvironmentOf(step),
+                line => output.Append(line).Append('\n'),
+                cancellationToken,
+                line => log.StepOutput(step.Name, line)).GetAwaiter().GetResult();
+        }
+        catch (Exception e) when (e is System.ComponentModel.Win32Exception or IOException or UnauthorizedAccessException)
+        {
+            throw new KeyCommandFailedException(e);
+        }
+
         return exitCode == 0 ? output.ToString() : throw new KeyCommandFailedException(exitCode);
     }
 }
