@@ -41,14 +41,15 @@ public static partial class StepParser
 
         // A NUL (MSBuild's %00) cannot reach a command line, an environment variable or a file path (each is a C
         // string to the operating system), so the step would run something else than its key says, or crash on a path.
-        foreach (var key in MetadataNames.Where(k => raw.Metadata.TryGetValue(k, out var v) && v.Contains('\0', StringComparison.Ordinal)))
+        var withNul = MetadataNames.Where(k => raw.Metadata.TryGetValue(k, out var v) && v.Contains('\0', StringComparison.Ordinal)).ToList();
+        foreach (var key in withNul)
         {
             Error(ErrorCodes.NulCharacter, $"{key} of step '{Shown(name)}' holds a NUL character (%00), which no command, environment variable or file path can carry. Remove it.");
         }
 
-        if (diagnostics.Count > errorsBefore)
+        if (withNul.Count > 0)
         {
-            return null;
+            return null; // Its paths would throw below; its other mistakes are reported once the NUL is gone.
         }
 
         string Get(string key) => raw.Metadata.TryGetValue(key, out var value) ? value.Trim() : "";
