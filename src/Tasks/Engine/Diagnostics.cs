@@ -25,6 +25,7 @@ public static class ErrorCodes
     public const string UnknownRun = "MLP1017";
     public const string WildcardOutput = "MLP1018";
     public const string OutputInStore = "MLP1019";
+    public const string NulCharacter = "MLP1020";
 
     public const string StepFailed = "MLP2001";
     public const string OutputMissing = "MLP2002";

@@ -31,13 +31,21 @@ internal static class TaskInputs
         // Given on the command line, EnablePipelineCache overrides every step; set in the project, it is only the default.
         var global = (task.BuildEngine as IBuildEngine6)?.GetGlobalProperties();
         var fromCommandLine = global is not null && global.ContainsKey("EnablePipelineCache");
+        var cacheDirectory = task.CacheDirectory;
+        if (cacheDirectory.Contains('\0', StringComparison.Ordinal))
+        {
+            // No file path can hold a NUL; the default folder stands in so nothing below throws (and nothing runs).
+            diagnostics.Add(new(ErrorCodes.InvalidProperty, null,
+                $"Property PipelineCacheDir='{StepParser.Shown(cacheDirectory)}' is not valid: a path cannot hold a NUL character (%00)."));
+            cacheDirectory = ".mlpipelines";
+        }
 
         return new PipelineOptions
         {
             PipelineName = task.PipelineName,
             ProjectFile = Path.GetFullPath(task.ProjectFile),
             ProjectDirectory = projectDirectory,
-            CacheDirectory = Path.GetFullPath(task.CacheDirectory, projectDirectory),
+            CacheDirectory = Path.GetFullPath(cacheDirectory, projectDirectory),
             CacheEnabledByDefault = cacheEnabled,
             CacheOverride = fromCommandLine ? cacheEnabled : null,
             MaxParallelism = PropertyParser.ParsePositiveInt(task.MaxParallelism, "PipelineMaxParallelism", diagnostics) ?? Environment.ProcessorCount,

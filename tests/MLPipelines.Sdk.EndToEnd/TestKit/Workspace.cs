@@ -161,6 +161,22 @@ public sealed class Workspace : IDisposable
         return new Workspace(Root, target, Output, ownsRoot: false);
     }
 
+    /// <summary>
+    /// Another, empty project directory in this workspace (<paramref name="folder"/>, relative to its root), sharing its
+    /// feed, packages folder and lifetime: many small builds that restore the package once. Its builds log to
+    /// <paramref name="output"/> (the calling test's).
+    /// </summary>
+    public Workspace Sibling(string folder, ITestOutputHelper? output)
+    {
+        string target = Path.GetFullPath(Path.Combine(Root, folder));
+        if (Directory.Exists(target))
+        {
+            Directory.Delete(target, recursive: true);
+        }
+
+        return new Workspace(Root, target, output, ownsRoot: false);
+    }
+
     /// <summary>Runs any other program (git, a step's script) in the project directory with the clean environment.</summary>
     public ProcessResult Run(string fileName, params string[] arguments)
     {

@@ -320,6 +320,32 @@ public sealed class StepParserTests : IDisposable
     }
 
     [Fact]
+    public void ANulInAnyMetadataIsMLP1020NamingTheMetadataAndTheStep()
+    {
+        var diagnostics = new List<PipelineDiagnostic>();
+
+        var steps = StepParser.Parse([Raw.Step("train", "run", ("Inputs", "data\0.csv"), ("Environment", "A=1\0"))], _project.Path, diagnostics);
+
+        Assert.Empty(steps);
+        Assert.Equal(
+            [
+                (ErrorCodes.NulCharacter, "Environment of step 'train' holds a NUL character (%00), which no command, environment variable or file path can carry. Remove it."),
+                (ErrorCodes.NulCharacter, "Inputs of step 'train' holds a NUL character (%00), which no command, environment variable or file path can carry. Remove it."),
+            ],
+            diagnostics.Select(d => (d.Code, d.Message)));
+    }
+
+    [Fact]
+    public void AStepNameWithControlCharactersIsShownEscaped()
+    {
+        var diagnostics = new List<PipelineDiagnostic>();
+
+        StepParser.Parse([Raw.Step("a\0b\u001b", "run")], _project.Path, diagnostics);
+
+        Assert.Equal("Step name 'a\\u0000b\\u001b' is not valid: use letters, digits, '.', '-' and '_' only.", Assert.Single(diagnostics).Message);
+    }
+
+    [Fact]
     public void SplitListTrimsAndDropsEmptyEntries()
     {
         Assert.Equal(["a", "b c", "d"], StepParser.SplitList(" a ;; b c ;d;"));

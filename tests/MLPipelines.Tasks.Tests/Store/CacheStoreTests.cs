@@ -231,6 +231,57 @@ public sealed class CacheStoreTests : IDisposable
         Assert.Throws<CorruptEntryException>(() => store.FindEntry("k1"));
     }
 
+    /// <summary>
+    /// Hostile rows of the entries table, one column at a time: malformed JSON, JSON of the wrong shape or types, null
+    /// items and null or missing fields, values out of range. Each reads as a corrupt entry (the runner's MLP3002:
+    /// the step executes and the entry is replaced), never as an exception of another kind or as nulls in an entry.
+    /// </summary>
+    public static TheoryData<string, string> HostileColumns => new()
+    {
+        { "manifest", "'{not json'" },
+        { "manifest", "''" },
+        { "manifest", "'null'" },
+        { "manifest", "'{}'" },
+        { "manifest", "'\"model/w.bin\"'" },
+        { "manifest", "'[1]'" },
+        { "manifest", "'[null]'" },
+        { "manifest", "'[{}]'" },
+        { "manifest", "'[{\"path\":null,\"hash\":\"0123456789abcdef0123456789abcdef\",\"size\":1,\"mode\":420}]'" },
+        { "manifest", "'[{\"path\":\"model/w.bin\",\"hash\":null,\"size\":1,\"mode\":420}]'" },
+        { "manifest", "'[{\"path\":\"model/w.bin\",\"size\":1,\"mode\":420}]'" },
+        { "manifest", "'[{\"path\":7,\"hash\":\"0123456789abcdef0123456789abcdef\",\"size\":1,\"mode\":420}]'" },
+        { "manifest", "'[{\"path\":\"model/w.bin\",\"hash\":\"0123456789abcdef0123456789abcdef\",\"size\":\"big\",\"mode\":420}]'" },
+        { "manifest", "'[{\"path\":\"model/w.bin\",\"hash\":\"0123456789abcdef0123456789abcdef\",\"size\":1e40,\"mode\":420}]'" },
+        { "manifest", "'[{\"path\":\"model/w.bin\",\"hash\":\"0123456789abcdef0123456789abcdef\",\"size\":1,\"mode\":99999999999}]'" },
+        { "directories", "'[null]'" },
+        { "directories", "'[1]'" },
+        { "directories", "'{\"model/\":true}'" },
+        { "links", "'[null]'" },
+        { "links", "'[{\"path\":\"model/l\",\"target\":null}]'" },
+        { "links", "'[{\"path\":\"model/l\"}]'" },
+        { "components", "'[null]'" },
+        { "components", "'[{\"kind\":\"param\",\"name\":null,\"hash\":\"x\"}]'" },
+        { "components", "'[{\"kind\":\"param\"}]'" },
+        { "created_at", "9223372036854775807" },
+        { "last_used_at", "-9223372036854775808" },
+        { "duration_ms", "9223372036854775807" },
+        { "manifest", "x'00ff'" },
+    };
+
+    [Theory]
+    [MemberData(nameof(HostileColumns))]
+    public void AnEntryWithAHostileColumnIsCorrupt(string column, string sqlValue)
+    {
+        using var store = CacheStore.Open(StoreDirectory);
+        Record(store, Entry(store, "k1"));
+        using (var connection = OpenSeparateConnection())
+        {
+            Scalar(connection, $"UPDATE entries SET {column} = {sqlValue} WHERE key = 'k1'");
+        }
+
+        Assert.Throws<CorruptEntryException>(() => store.FindEntry("k1"));
+    }
+
     /// <summary>A stamp whose every field differs from the others' (inodes and devices beyond long.MaxValue too).</summary>
     private static FileStamp Stamp(int n, string hash) => new(
         new FileIdentity(

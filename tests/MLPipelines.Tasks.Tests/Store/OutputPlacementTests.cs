@@ -339,21 +339,52 @@ public sealed class OutputPlacementTests : IDisposable
         }
     }
 
+    /// <summary>
+    /// Hostile manifest values, one per row: kind (file, dir, link), path, and a value (a file's object hash, or a
+    /// link's target; empty: the good hash). Each is a damaged entry (MLP3002: the step executes and the entry is
+    /// replaced) with nothing written or deleted anywhere, and no object blamed.
+    /// </summary>
     public static TheoryData<string, string, string> HostileRows => new()
     {
-        // kind, path, value (a hash for files, a target for links)
+        // Paths that leave the project or the outputs.
         { "file", "../../escaped.txt", "" },
         { "file", "/tmp/absolute.txt", "" },
         { "file", "out/../../escaped.txt", "" },
-        { "file", "out/./a.txt", "" },
         { "file", "elsewhere.txt", "" },
+        { "file", "out", "" },
+        // Paths that are not plain: '.' or empty segments, backslashes, a NUL, a trailing '/', nothing at all.
+        { "file", "out/./a.txt", "" },
+        { "file", "out//a.txt", "" },
+        { "file", "out\\a.txt", "" },
+        { "file", "out\\..\\..\\escaped.txt", "" },
+        { "file", "out/a\0.txt", "" },
+        { "file", "out/a.txt/", "" },
+        { "file", "", "" },
+        // Object hashes that are not 32 lowercase hex digits (one would name a file outside the store).
         { "file", "out/a.txt", "../../../victim" },
+        { "file", "out/a.txt", "../../../../../../../../victim01" },
         { "file", "out/a.txt", "ABCDEF0123456789ABCDEF0123456789" },
+        { "file", "out/a.txt", "0123456789abcdef" },
+        { "file", "out/a.txt", "0123456789abcdef0123456789abcdef0" },
+        { "file", "out/a.txt", "0123456789abcdefghijklmnopqrstuv" },
+        { "file", "out/a.txt", " " },
+        // Folders.
         { "dir", "../outside/", "" },
+        { "dir", "/tmp/", "" },
         { "dir", "out/sub", "" },
+        { "dir", "out//sub/", "" },
+        { "dir", "out\\sub/", "" },
+        { "dir", "out/sub\0/", "" },
+        { "dir", "/", "" },
+        // Links: where they are, and where they point.
         { "link", "out/escape", "../../.." },
         { "link", "out/escape", "/etc" },
+        { "link", "out/escape", "a/../../.." },
+        { "link", "out/escape", "" },
         { "link", "../escape", "out/a.txt" },
+        { "link", "/tmp/escape", "a.txt" },
+        { "link", "out\\escape", "a.txt" },
+        { "link", "out/esc\0ape", "a.txt" },
     };
 
     [Theory]
@@ -369,15 +400,84 @@ public sealed class OutputPlacementTests : IDisposable
             "dir" => good with { Directories = [.. good.Directories, path] },
             _ => good with { Links = [new ManifestLink(path, value)] },
         };
+
+        AssertDamageAndNothingTouched(entry);
+    }
+
+    /// <summary>Rows that are each fine alone but not together: one path twice, or a path below a file or link of the entry.</summary>
+    public static TheoryData<string> HostileShapes => new()
+    {
+        "a file twice", "a file that is also a folder", "a file that is also a link", "a folder that is also a link",
+        "a folder twice", "a file below a file", "a file below a link", "a folder below a file",
+    };
+
+    [Theory]
+    [MemberData(nameof(HostileShapes))]
+    public void AManifestWhoseRowsContradictEachOtherIsDamageAndNothingIsWritten(string shape)
+    {
+        Write("out/a.txt", "a");
+        var good = Capture("out/");
+        var file = good.Manifest[0];
+        var entry = shape switch
+        {
+            "a file twice" => good with { Manifest = [file, file with { Mode = 0 }] },
+            "a file that is also a folder" => good with { Directories = [.. good.Directories, "out/a.txt/"] },
+            "a file that is also a link" => good with { Links = [new ManifestLink("out/a.txt", "b.txt")] },
+            "a folder that is also a link" => good with { Directories = [.. good.Directories, "out/sub/"], Links = [new ManifestLink("out/sub", "a.txt")] },
+            "a folder twice" => good with { Directories = [.. good.Directories, .. good.Directories] },
+            "a file below a file" => good with { Manifest = [file, file with { Path = "out/a.txt/b.txt" }] },
+            "a file below a link" => good with { Manifest = [file, file with { Path = "out/up/a.txt" }], Links = [new ManifestLink("out/up", "..")] },
+            _ => good with { Directories = [.. good.Directories, "out/a.txt/sub/"] },
+        };
+
+        AssertDamageAndNothingTouched(entry);
+    }
+
+    /// <summary>A mode the store says (setuid, sticky, bits beyond them, negative) is masked to the permission bits.</summary>
+    [Theory]
+    [InlineData(0b100_111_111_111)] // 04777: setuid
+    [InlineData(0b111_111_101_101)] // 07755: setuid, setgid, sticky
+    [InlineData(0b001_111_111_111)] // 01777: sticky
+    [InlineData(int.MaxValue)]
+    [InlineData(-1)]
+    [InlineData(int.MinValue)]
+    public void AHostileModeIsMaskedToPermissionBits(int mode)
+    {
+        Write("out/a.txt", "a");
+        var good = Capture("out/");
+        var entry = good with { Manifest = [good.Manifest[0] with { Mode = mode }] };
         Directory.Delete(P("out"), recursive: true);
-        var before = Directory.EnumerateFileSystemEntries(_root.Path, "*", SearchOption.AllDirectories).Order().ToList();
+
+        var outcome = _restorer.Restore(entry, ["out/"]);
+
+        Assert.True(outcome.Succeeded, outcome.Damage ?? outcome.Failure);
+        Assert.Equal((UnixFileMode)(mode & Convert.ToInt32("777", 8)), File.GetUnixFileMode(P("out/a.txt")));
+    }
+
+    /// <summary>
+    /// Restores <paramref name="entry"/> into a project whose outputs are gone, beside a file outside the project:
+    /// the entry must be damage, no object blamed (none is at fault), and no path anywhere added, changed or removed.
+    /// </summary>
+    private void AssertDamageAndNothingTouched(CacheEntry entry)
+    {
+        Directory.Delete(P("out"), recursive: true);
+        var sentinel = _root.Write("outside/victim.txt", "keep");
+        var before = Snapshot();
 
         var outcome = _restorer.Restore(entry, ["out/"]);
 
         Assert.NotNull(outcome.Damage);
         Assert.Null(outcome.DamagedObject);
-        Assert.Equal(before, Directory.EnumerateFileSystemEntries(_root.Path, "*", SearchOption.AllDirectories).Order().ToList());
+        Assert.Equal("keep", File.ReadAllText(sentinel));
+        Assert.Equal(before, Snapshot());
     }
+
+    /// <summary>Every path below the temp root (project, store and outside), with its type and size: what a restore could touch.</summary>
+    private List<string> Snapshot() =>
+        Directory.EnumerateFileSystemEntries(_root.Path, "*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = FileAttributes.ReparsePoint })
+            .Select(p => File.Exists(p) ? $"{p} {new FileInfo(p).Length}" : p)
+            .Order(StringComparer.Ordinal)
+            .ToList();
 
     [Fact]
     public void ASweepNeverFollowsAStagingFolderThatIsALink()

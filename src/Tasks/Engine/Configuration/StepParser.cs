@@ -36,7 +36,20 @@ public static partial class StepParser
 
         if (!StepNamePattern().IsMatch(name))
         {
-            Error(ErrorCodes.InvalidStepName, $"Step name '{name}' is not valid: use letters, digits, '.', '-' and '_' only.");
+            Error(ErrorCodes.InvalidStepName, $"Step name '{Shown(name)}' is not valid: use letters, digits, '.', '-' and '_' only.");
+        }
+
+        // A NUL (MSBuild's %00) cannot reach a command line, an environment variable or a file path (each is a C
+        // string to the operating system), so the step would run something else than its key says, or crash on a path.
+        var withNul = MetadataNames.Where(k => raw.Metadata.TryGetValue(k, out var v) && v.Contains('\0', StringComparison.Ordinal)).ToList();
+        foreach (var key in withNul)
+        {
+            Error(ErrorCodes.NulCharacter, $"{key} of step '{Shown(name)}' holds a NUL character (%00), which no command, environment variable or file path can carry. Remove it.");
+        }
+
+        if (withNul.Count > 0)
+        {
+            return null; // Its paths would throw below; its other mistakes are reported once the NUL is gone.
         }
 
         string Get(string key) => raw.Metadata.TryGetValue(key, out var value) ? value.Trim() : "";
@@ -129,6 +142,22 @@ public static partial class StepParser
 
         return diagnostics.Count == errorsBefore ? step : null;
     }
+
+    /// <summary>The <c>&lt;Step&gt;</c> metadata the engine reads (SPEC "<c>&lt;Step&gt;</c> metadata").</summary>
+    public static readonly IReadOnlyList<string> MetadataNames =
+    [
+        "Command", "WorkingDirectory", "Environment", "DependsOn", "Inputs", "Outputs", "PersistOutputs", "Parameters", "Code",
+        "EnableCache", "CacheStrategy", "IncludeStepCode", "IncludeStepParameters", "IncludeArtifactValues", "IncludeArtifactIds",
+        "IgnoredInputs", "FileDependencies", "SourceDependencies", "EnvironmentDependencies", "CacheKeyCommand", "CacheVersion",
+        "ExpiresAfter",
+    ];
+
+    /// <summary>
+    /// <paramref name="text"/> as a message can show it: control characters (a NUL, a newline, an escape) written as
+    /// <c>\u0000</c>, so a log line never hides or breaks on what the user typed.
+    /// </summary>
+    public static string Shown(string text) =>
+        text.Any(char.IsControl) ? string.Concat(text.Select(c => char.IsControl(c) ? $"\\u{(int)c:x4}" : c.ToString())) : text;
 
     /// <summary>Splits an MSBuild list: <c>;</c>-separated, trimmed, empty entries dropped.</summary>
     public static IReadOnlyList<string> SplitList(string text) =>

@@ -6,22 +6,34 @@ using MLPipelines.Engine.Paths;
 namespace MLPipelines.Engine.Execution;
 
 /// <summary>
-/// A <c>CacheKeyCommand</c> that exited non-zero (<see cref="ExitCode"/>) or could not start (<see cref="NotStarted"/>):
-/// an error, never a silent miss.
+/// A <c>CacheKeyCommand</c> that exited non-zero (<see cref="ExitCode"/>) or could not start (<see cref="NotStarted"/>:
+/// a command line or environment too long for the operating system, a working directory that is not there): an
+/// error, never a silent miss.
 /// </summary>
 public sealed class KeyCommandFailedException : Exception
 {
     public KeyCommandFailedException(int exitCode)
-        : base($"CacheKeyCommand exited with code {exitCode}.") => ExitCode = exitCode;
+        : base($"CacheKeyCommand exited with code {exitCode}.")
+    {
+        ExitCode = exitCode;
+        Problem = $"failed with exit code {exitCode}";
+    }
 
     public KeyCommandFailedException(string notStarted)
-        : base($"CacheKeyCommand could not start: {notStarted}.") => NotStarted = notStarted;
+        : base($"CacheKeyCommand could not start: {notStarted}.")
+    {
+        NotStarted = notStarted;
+        Problem = $"could not start ({notStarted})";
+    }
 
     /// <summary>The exit code; null when the command did not start.</summary>
     public int? ExitCode { get; }
 
     /// <summary>Why the command could not start (a sentence fragment naming the folder or the system's reason); null when it ran.</summary>
     public string? NotStarted { get; }
+
+    /// <summary>What went wrong, worded to follow "The CacheKeyCommand of step 'x' ": <c>failed with exit code 3</c>.</summary>
+    public string Problem { get; }
 }
 
 /// <summary>
@@ -60,7 +72,7 @@ public static class KeyCommand
                 cancellationToken,
                 line => log.StepOutput(step.Name, line)).GetAwaiter().GetResult();
         }
-        catch (Win32Exception e)
+        catch (Exception e) when (e is Win32Exception or IOException or UnauthorizedAccessException)
         {
             throw new KeyCommandFailedException(e.Message);
         }

@@ -40,7 +40,13 @@ public sealed record CacheEntry
     public long TotalSize => Manifest.Sum(f => f.Size);
 }
 
-[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+// A store is untrusted input: a null or missing field of a record (a manifest path, a link target) fails to read, so
+// the entry is corrupt, instead of reaching the restore as a null.
+[JsonSourceGenerationOptions(
+    PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
+    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    RespectNullableAnnotations = true,
+    RespectRequiredConstructorParameters = true)]
 [JsonSerializable(typeof(List<KeyComponent>))]
 [JsonSerializable(typeof(List<ManifestFile>))]
 [JsonSerializable(typeof(List<ManifestLink>))]

@@ -511,34 +511,50 @@ public sealed partial class CacheStore : IDisposable
             var entries = new List<CacheEntry>();
             while (reader.Read())
             {
-                var id = reader.GetInt64(0);
-                entries.Add(new CacheEntry
-                {
-                    Id = id,
-                    Pipeline = reader.GetString(1),
-                    Step = reader.GetString(2),
-                    Key = reader.GetString(3),
-                    CreatedAt = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(4)),
-                    LastUsedAt = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(5)),
-                    Duration = TimeSpan.FromMilliseconds(reader.GetInt64(6)),
-                    Components = Deserialize(id, reader.GetString(7), StoreJson.Default.ListKeyComponent),
-                    Manifest = Deserialize(id, reader.GetString(8), StoreJson.Default.ListManifestFile),
-                    Directories = Deserialize(id, reader.GetString(9), StoreJson.Default.ListString),
-                    Links = Deserialize(id, reader.GetString(10), StoreJson.Default.ListManifestLink),
-                    RunId = reader.IsDBNull(11) ? null : reader.GetString(11),
-                });
+                entries.Add(ReadEntry(reader));
             }
 
             return entries;
         }
     }
 
-    // A corrupt row reads as an empty list; the runner treats an entry whose manifest cannot be trusted as damaged.
+    // A row can come from anywhere (see OutputRestorer's checks): a value no entry can have, such as a time or duration
+    // out of range or a column of another type, makes it corrupt, never an exception of the build.
+    private static CacheEntry ReadEntry(SqliteDataReader reader)
+    {
+        var id = reader.GetInt64(0); // INTEGER PRIMARY KEY: always an integer.
+        try
+        {
+            return new CacheEntry
+            {
+                Id = id,
+                Pipeline = reader.GetString(1),
+                Step = reader.GetString(2),
+                Key = reader.GetString(3),
+                CreatedAt = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(4)),
+                LastUsedAt = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(5)),
+                Duration = TimeSpan.FromMilliseconds(reader.GetInt64(6)),
+                Components = Deserialize(id, reader.GetString(7), StoreJson.Default.ListKeyComponent),
+                Manifest = Deserialize(id, reader.GetString(8), StoreJson.Default.ListManifestFile),
+                Directories = Deserialize(id, reader.GetString(9), StoreJson.Default.ListString),
+                Links = Deserialize(id, reader.GetString(10), StoreJson.Default.ListManifestLink),
+                RunId = reader.IsDBNull(11) ? null : reader.GetString(11),
+            };
+        }
+        catch (Exception e) when (e is ArgumentException or OverflowException or InvalidCastException or InvalidOperationException or FormatException)
+        {
+            throw new CorruptEntryException(id);
+        }
+    }
+
+    // JSON that cannot be read makes the entry corrupt; the runner treats it as damaged and replaces it.
     private static List<T> Deserialize<T>(long id, string json, System.Text.Json.Serialization.Metadata.JsonTypeInfo<List<T>> type)
     {
         try
         {
-            return JsonSerializer.Deserialize(json, type) ?? throw new CorruptEntryException(id);
+            // StoreJson rejects a null or missing field; a null item ("[null]") is checked here.
+            var list = JsonSerializer.Deserialize(json, type);
+            return list is null || list.Any(item => item is null) ? throw new CorruptEntryException(id) : list;
         }
         catch (JsonException)
         {

@@ -406,6 +406,17 @@ public sealed partial class OutputRestorer
             }
         }
 
+        // One path, one node: capture never names a path twice, and a path that is both a file and a folder (or a link)
+        // has no faithful restore. Compared as the file system compares names (case-insensitively on macOS and Windows).
+        var seen = new HashSet<string>(ProjectPath.PathComparison == StringComparison.Ordinal ? StringComparer.Ordinal : StringComparer.OrdinalIgnoreCase);
+        foreach (var path in entry.Manifest.Select(f => f.Path).Concat(entry.Links.Select(l => l.Path)).Concat(entry.Directories))
+        {
+            if (!seen.Add(path.TrimEnd('/')))
+            {
+                return $"its manifest names '{path.TrimEnd('/')}' more than once";
+            }
+        }
+
         // Nothing may sit below a file or a link of the same entry: restoring it would write through the link.
         var leaves = entry.Manifest.Select(f => f.Path).Concat(entry.Links.Select(l => l.Path)).ToHashSet(StringComparer.Ordinal);
         foreach (var path in leaves.Concat(entry.Directories))
