@@ -25,8 +25,8 @@
 #   p4 all outputs deleted                    ours (restores) vs baseline (re-executes) goal: ours - no-op <= 0.15 s
 #   p5 one leaf input edited                  the first-stage input whose downstream cone is closest to N/20 steps
 #                                             (10 for 200)                           goal: ratio <= 1.0
-#   p6 cold: empty cache, no outputs          ours vs the parallel baseline (-m, one project instance per step),
-#                                             and the one-project baseline for information   goal: ratio <= 0.9
+#   p6 cold: empty cache, no outputs          ours vs the faster, round by round, of the one-project baseline and a
+#                                             parallel one (-m, a project instance per step)  goal: ratio <= 0.9
 #   p7 K independent `sleep 1` steps, cold    ours wall vs K s (K=8)                 goal: <= 0.55
 #   p8 per-step cost of a no-op               (t(N) - t(N/10, at least 10)) / the difference in steps, ours and
 #                                             baseline                               goal: ours <= 0.3 ms
@@ -332,7 +332,7 @@ measure() {
 per_round() {
   local expr
   expr=$(sed -E 's/\{([a-z0-9-]+)\}/t[r, "\1"]/g' <<< "$2")
-  awk -F'\t' -v id="$1" '$1 == id { t[$3, $2] = $4; rounds[$3] = 1 } END { for (r in rounds) print '"$expr"' }' "$times" |
+  awk -F'\t' -v id="$1" '$1 == id { t[$3, $2] = $4; rounds[$3] = 1 } END { for (r in rounds) print ('"$expr"') }' "$times" |
     sort -g | awk '{ a[NR] = $1 } END { if (NR) print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
 }
 
@@ -366,11 +366,11 @@ if wants p2; then
   read_touched=$(files_read "$work/logs/p2.read-touched.log") read_later=$(files_read "$work/logs/p2.read-later.log")
   over=$(per_round p2 '{ours-touched} - {ours-later} - {xxh128sum}')
   bound=$(per_round p2 '{ours-later} + {xxh128sum}')
-  row P2 "big file touched, first run (${read_touched:-?} files read)" "$(fmt "$(per_round p2 '{ours-touched}')" s)" \
+  row P2 "big file touched, first run (files read: ${read_touched:-?})" "$(fmt "$(per_round p2 '{ours-touched}')" s)" \
     "$(fmt "$(per_round p2 '{baseline-touched}')" s)" "$(fmt "$(per_round p2 '{ours-touched} / {baseline-touched}')" × 2)" \
     "≤ no-op + one xxh128sum pass ($(fmt "$bound" s))" "$(met "$over <= 0")"
   later=$(per_round p2 '{ours-later}')
-  row P2 "big file touched, later runs (${read_later:-?} files read)" "$(fmt "$later" s)" "—" "—" "= P1 no-op (within 5 %)" \
+  row P2 "big file touched, later runs (files read: ${read_later:-?})" "$(fmt "$later" s)" "—" "—" "= P1 no-op (within 5 %)" \
     "$(if [ -n "$p1_ours" ]; then met "$later <= 1.05 * $p1_ours"; else echo "n/a (run p1)"; fi)"
 fi
 
@@ -386,7 +386,8 @@ if wants p3; then
   xxh_rate=$(per_round p3 "$gib / {xxh128sum}")
   ratio=$(per_round p3 "({hash-touched} - {hash-noop} > 0) ? {xxh128sum} / ({hash-touched} - {hash-noop}) : 0")
   row P3 "first hash of the big file ($big_size)" "$(fmt "$ours_rate" GiB/s)" "$(fmt "$xxh_rate" "GiB/s (xxh128sum)")" \
-    "$(fmt "$ratio" × 2)" "≥ 0.9 × xxh128sum" "$(met "$ratio >= 0.9")"
+    "$(fmt "$ratio" × 2)" "≥ 0.9 × xxh128sum" \
+    "$(if ((big_bytes < 256 * 1024 * 1024)); then echo "n/a (under 256 MiB the hash is below the noise)"; else met "$ratio >= 0.9"; fi)"
 fi
 
 if wants p4; then
@@ -397,7 +398,7 @@ if wants p4; then
   over=$(per_round p4 '{ours-restore} - {ours-noop}')
   row P4 "all $steps outputs deleted" "$(fmt "$(per_round p4 '{ours-restore}')" s)" \
     "$(fmt "$(per_round p4 '{baseline-rerun}')" "s (re-executes)")" "$(fmt "$(per_round p4 '{ours-restore} / {baseline-rerun}')" × 2)" \
-    "≤ no-op + 0.15 s (+$(fmt "$over" s))" "$(met "$over <= 0.15")"
+    "≤ no-op + 0.15 s ($(awk -v v="$over" 'BEGIN { printf "%+.2f s", v }'))" "$(met "$over <= 0.15")"
 fi
 
 if wants p5; then
@@ -417,13 +418,16 @@ if wants p6; then
     baseline-parallel "rm -f $repo_dir/baseline-main/out/*.txt" "$(par main)" \
     baseline-sequential "rm -f $repo_dir/baseline-main/out/*.txt" "$(base main)"
   expect "$work/logs/p6.ours.log" "$steps" "$steps"
-  ratio=$(per_round p6 '{ours} / {baseline-parallel}')
+  # The goal is against the faster stock form of each round: the parallel one pays an evaluation per step and a
+  # second MSBuild node, which a small pipeline does not win back.
+  faster='({baseline-parallel} < {baseline-sequential} ? {baseline-parallel} : {baseline-sequential})'
+  ratio=$(per_round p6 "{ours} / $faster")
   row P6 "cold: empty cache, no outputs" "$(fmt "$(per_round p6 '{ours}')" s)" \
-    "$(fmt "$(per_round p6 '{baseline-parallel}')" "s (-m, a project per step)")" "$(fmt "$ratio" × 2)" \
-    "≤ 0.9 × baseline" "$(met "$ratio <= 0.9")"
-  row P6 "cold, against the one-project baseline" "$(fmt "$(per_round p6 '{ours}')" s)" \
-    "$(fmt "$(per_round p6 '{baseline-sequential}')" s)" "$(fmt "$(per_round p6 '{ours} / {baseline-sequential}')" × 2)" \
-    "(for information)" "—"
+    "$(fmt "$(per_round p6 "$faster")" "s (the faster form)")" "$(fmt "$ratio" × 2)" "≤ 0.9 × baseline" "$(met "$ratio <= 0.9")"
+  row P6 "cold, parallel baseline (-m, a project per step)" "" "$(fmt "$(per_round p6 '{baseline-parallel}')" s)" \
+    "$(fmt "$(per_round p6 '{ours} / {baseline-parallel}')" × 2)" "(for information)" "—"
+  row P6 "cold, one-project baseline" "" "$(fmt "$(per_round p6 '{baseline-sequential}')" s)" \
+    "$(fmt "$(per_round p6 '{ours} / {baseline-sequential}')" × 2)" "(for information)" "—"
 fi
 
 if wants p7; then
