@@ -263,7 +263,7 @@ head -c 1024 /dev/urandom | tee "$repo_dir/ours-small/data/big.bin" > "$repo_dir
 # The hash pipeline (p3) is outside the git repository, so the time git takes never joins our hash time.
 make_inputs "$work/spec/hash" "$work/hash"
 write_ours "$work/spec/hash" "$work/hash/pipeline.proj"
-ln "$repo_dir/ours-main/data/big.bin" "$work/hash/data/big.bin"
+cp "$repo_dir/ours-main/data/big.bin" "$work/hash/data/big.bin" # a copy: a link would move the stamp git keeps
 read -r leaf cone < <(pick_leaf "$work/spec/main" $(((steps + 10) / 20)))
 
 printf '%s\n' 'out/' '.mlpipelines/' 'bin/' 'obj/' > "$repo_dir/.gitignore"
@@ -302,7 +302,14 @@ run_logged "$work/logs/prime-hash.log" "$build $work/hash/pipeline.proj"
 times=$results/times.tsv
 : > "$times"
 
-# measure ID name prepare command [name prepare command ...]: one warm-up round (each prepare, then its command,
+# Every scenario starts from a clean checkout whose git index is fresh, as a user's is a while after a change: an
+# edit of an earlier scenario is undone, and git re-hashes a touched big file here, untimed, not in the next
+# scenario's runs (a touch would otherwise cost every later run git's hash of it, or its timeout).
+fresh_checkout() {
+  git -C "$repo_dir" checkout -q -- . && git -C "$repo_dir" status --porcelain > /dev/null
+}
+
+# measure ID name prepare command [name prepare command ...]: a fresh checkout, one warm-up round (each prepare, then its command,
 # output in logs/ID.name.log for the checks), then R rounds of one hyperfine invocation with every command once,
 # the order rotated each round. Appends "ID<TAB>name<TAB>round<TAB>seconds" to times.tsv.
 measure() {
@@ -311,6 +318,7 @@ measure() {
   local -a names=() preps=() cmds=() args
   while (($#)); do names+=("$1") preps+=("$2") cmds+=("$3"); shift 3; done
   count=${#names[@]}
+  fresh_checkout
   for ((i = 0; i < count; i++)); do
     run_logged "$work/logs/$id.${names[i]}.prepare.log" "${preps[i]}"
     run_logged "$work/logs/$id.${names[i]}.log" "${cmds[i]}"
@@ -454,6 +462,7 @@ fi
 
 if wants p9; then
   echo "P9 peak memory of the no-op"
+  fresh_checkout
   for ((r = 1; r <= runs; r++)); do
     for who in ours baseline; do
       if [ "$who" = ours ]; then cmd=$(ours main); else cmd=$(base main); fi
