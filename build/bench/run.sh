@@ -266,7 +266,8 @@ write_ours "$work/spec/hash" "$work/hash/pipeline.proj"
 cp "$repo_dir/ours-main/data/big.bin" "$work/hash/data/big.bin" # a copy: a link would move the stamp git keeps
 read -r leaf cone < <(pick_leaf "$work/spec/main" $(((steps + 10) / 20)))
 
-printf '%s\n' 'out/' '.mlpipelines/' 'bin/' 'obj/' > "$repo_dir/.gitignore"
+# The baseline's folders are ignored: it never asks git, and a touch of its big file must not cost ours a git hash.
+printf '%s\n' 'out/' '.mlpipelines/' 'bin/' 'obj/' 'baseline-*/' > "$repo_dir/.gitignore"
 git -C "$repo_dir" init -q
 git -C "$repo_dir" -c core.compression=0 add -A # no compression: a 1 GiB random file does not compress anyway
 git -C "$repo_dir" -c user.name=bench -c user.email=bench@localhost commit -qm workload
