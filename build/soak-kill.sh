@@ -5,7 +5,7 @@
 # both repeat the killed value and switch to another entry.
 #   build/soak-kill.sh [runs] [seed]
 # Prints one line per run and a closing line: "soak: R runs, W wrong outputs, S stray files, F failed rebuilds".
-# Exits non-zero when any of W, S, F is not 0. Runs from source (samples/FromSource), like the benchmarks.
+# Exits non-zero when any of W, S, F is not 0. Runs from source (samples/FromSource).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 runs=${1:-100} seed=${2:-$RANDOM}
