@@ -5,7 +5,7 @@
 #   build/soak-shared.sh [builds-per-checkout] [seed]
 # Prints one line per failure and a closing line:
 #   "soak-shared: 4 checkouts x N builds (seed S), W wrong outputs, F failed builds, H failed housekeeping (P runs)"
-# Exits non-zero when any of W, F, H is not 0. Runs from source (samples/FromSource), like the benchmarks.
+# Exits non-zero when any of W, F, H is not 0. Runs from source (samples/FromSource).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 builds=${1:-25} seed=${2:-$RANDOM}
