@@ -26,6 +26,7 @@ public static class ErrorCodes
     public const string WildcardOutput = "MLP1018";
     public const string OutputInStore = "MLP1019";
     public const string NulCharacter = "MLP1020";
+    public const string OutputHoldsProjectFile = "MLP1021";
 
     public const string StepFailed = "MLP2001";
     public const string OutputMissing = "MLP2002";

@@ -93,7 +93,7 @@ public abstract class PipelineTask : Microsoft.Build.Utilities.Task, ICancelable
             var unknown = options.SelectedSteps.Concat(options.ForcedSteps.Where(f => f != "*")).Where(name => !graph.Contains(name));
             diagnostics.AddRange(unknown.Select(name => new PipelineDiagnostic(ErrorCodes.UnknownSelectedStep, name,
                 $"'{name}' (from PipelineSteps or PipelineForce) is not a step of pipeline {options.PipelineName}.")));
-            OutputLocations.Check(graph.Steps, options.ProjectDirectory, diagnostics);
+            OutputLocations.Check(graph.Steps, options.ProjectDirectory, diagnostics, options.ProjectFile is { } projectFile ? [projectFile] : null);
 
             // The store inside an output folder is left out of it; an output inside the store (or the store itself)
             // would be cleared, stored and restored along with the cache: never a faithful result.

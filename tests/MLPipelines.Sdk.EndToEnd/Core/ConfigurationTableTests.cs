@@ -58,6 +58,8 @@ public sealed class ConfigurationTableTests(SdkPackage package, ITestOutputHelpe
         ["Parameters without '='"] = new(Steps(Step("tuned", "Parameters=\"Gamma\"")), "MLP1011", ["tuned"]),
         ["Parameters name starting with a digit"] = new(Steps(Step("digits", "Parameters=\"1x=2\"")), "MLP1011", ["digits"]),
         ["Environment without a name"] = new(Steps(Step("envy", "Environment=\"=C.UTF-8\"")), "MLP1011", ["envy"]),
+        ["Environment name given twice"] = new(Steps(Step("twice", "Environment=\"A=1;A=2\"")), "MLP1011", ["twice", "'A' twice"]),
+        ["output is the project file"] = new(Steps(Step("clobber", "Outputs=\"pipeline.proj\"")), "MLP1021", ["clobber", "pipeline.proj"]),
         ["boolean metadata not true or false"] = new(Steps(Step("unsure", "EnableCache=\"maybe\"")), "MLP1012", ["unsure"]),
         ["bad boolean from an item definition"] = new(
             "<ItemDefinitionGroup><Step><PersistOutputs>sometimes</PersistOutputs></Step></ItemDefinitionGroup>" + Steps(), "MLP1012", ["marker"]),

@@ -265,6 +265,19 @@ public sealed class StepParserTests : IDisposable
     }
 
     [Theory]
+    [InlineData("Environment", "TOKEN=s3cr3t;TOKEN=other")]
+    [InlineData("Parameters", "Gamma=0.1;Gamma=0.2")]
+    public void ANameGivenTwiceIsMLP1011WithoutItsValues(string key, string pairs)
+    {
+        var diagnostic = ParseInvalid(Raw.Step("train", "run", (key, pairs)));
+
+        Assert.Equal(ErrorCodes.InvalidNameValuePair, diagnostic.Code);
+        Assert.Equal("train", diagnostic.Step);
+        Assert.Contains("twice", diagnostic.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("s3cr3t", diagnostic.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
     [InlineData("EnableCache")]
     [InlineData("IncludeStepCode")]
     [InlineData("IncludeStepParameters")]

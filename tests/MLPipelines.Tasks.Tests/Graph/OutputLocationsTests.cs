@@ -68,4 +68,20 @@ public sealed class OutputLocationsTests : IDisposable
 
         Assert.Empty(Check(Step("a", "model/")));
     }
+
+    [Fact]
+    public void AnOutputThatIsOrHoldsTheProjectFileIsMLP1021AndNamesIt()
+    {
+        var projectFile = Path.Combine(_project, "pipeline.proj");
+        File.WriteAllText(projectFile, "<Project />");
+        Directory.CreateDirectory(Path.Combine(_project, "data"));
+        File.CreateSymbolicLink(Path.Combine(_project, "data", "up"), "..");
+        var diagnostics = new List<PipelineDiagnostic>();
+
+        OutputLocations.Check([Step("a", "pipeline.proj"), Step("b", "data/up/pipeline.proj"), Step("c", "data/out.txt")], _project, diagnostics, [projectFile]);
+
+        Assert.Equal(["a", "b"], diagnostics.Select(d => d.Step));
+        Assert.All(diagnostics, d => Assert.Equal(ErrorCodes.OutputHoldsProjectFile, d.Code));
+        Assert.All(diagnostics, d => Assert.Contains("pipeline.proj", d.Message, StringComparison.Ordinal));
+    }
 }

@@ -207,6 +207,14 @@ public static partial class StepParser
                 continue;
             }
 
+            // Given twice, one value would silently win (the last, for the process; both, for the key): say so.
+            if (pairs.Any(p => p.Name == pairName))
+            {
+                diagnostics.Add(new PipelineDiagnostic(ErrorCodes.InvalidNameValuePair, step,
+                    $"{key} of step '{step}' gives '{pairName}' twice: give each name once."));
+                continue;
+            }
+
             pairs.Add(new NamedValue(pairName, item[(eq + 1)..].Trim()));
         }
 

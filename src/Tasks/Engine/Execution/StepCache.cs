@@ -180,7 +180,7 @@ public sealed class StepCache
         }
         catch (UncacheableOutputException e)
         {
-            Warning(ErrorCodes.UncacheableOutput, step, $"The result of step '{step.Name}' is not cached: {e.Message} A cached copy could not be restored faithfully; make the link relative to a path inside the project, or copy the file.");
+            Warning(ErrorCodes.UncacheableOutput, step, $"The result of step '{step.Name}' is not cached: {e.Message} A cached copy could not be restored faithfully. {e.Advice}");
             return null;
         }
         catch (Microsoft.Data.Sqlite.SqliteException e) when (CacheStore.IsBusy(e))

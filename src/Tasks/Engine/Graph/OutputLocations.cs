@@ -13,9 +13,16 @@ namespace MLPipelines.Engine.Graph;
 /// </summary>
 public static class OutputLocations
 {
-    /// <summary>Adds MLP1008 for an output that leads out of the project, MLP1006 for outputs of two steps that meet.</summary>
-    public static void Check(IReadOnlyList<StepDefinition> steps, string projectDirectory, List<PipelineDiagnostic> diagnostics)
+    /// <summary>
+    /// Adds MLP1008 for an output that leads out of the project, MLP1006 for outputs of two steps that meet, and
+    /// MLP1021 for an output that is or holds one of <paramref name="buildFiles"/> (absolute paths: the project file),
+    /// which would be deleted before the step runs.
+    /// </summary>
+    public static void Check(IReadOnlyList<StepDefinition> steps, string projectDirectory, List<PipelineDiagnostic> diagnostics, IReadOnlyCollection<string>? buildFiles = null)
     {
+        // Each build file as (declared path, where it really is): an output is judged where it really is too.
+        var buildPhysical = (buildFiles ?? []).Select(f => (Declared: f, Physical: PhysicalPath.Resolve(f)?.Replace(Path.DirectorySeparatorChar, '/')))
+            .Where(b => b.Physical is not null).ToList();
         var root = PhysicalPath.Resolve(projectDirectory) ?? projectDirectory;
         var located = new List<(StepDefinition Step, string Output, string Physical)>();
         // Outputs share their folders (out/a.txt, out/b.txt): each folder is resolved once, a stat per part.
@@ -38,6 +45,13 @@ public static class OutputLocations
                 {
                     diagnostics.Add(new(ErrorCodes.OutputOutsideProject, step.Name,
                         $"Output '{output}' of step '{step.Name}' leads outside the project directory through a symbolic link (to '{physical ?? "a loop of links"}'). Outputs are removed and restored, so they must lie below the project directory: declare the path the step really writes, inside the project."));
+                    continue;
+                }
+
+                if (buildPhysical.FirstOrDefault(b => ProjectPath.IsUnder(b.Physical!, physical)).Declared is { } buildFile)
+                {
+                    diagnostics.Add(new(ErrorCodes.OutputHoldsProjectFile, step.Name,
+                        $"Output '{output}' of step '{step.Name}' is or holds the build's own file '{buildFile}'. Outputs are removed before their step runs: declare the files or folder the step really writes."));
                     continue;
                 }
 

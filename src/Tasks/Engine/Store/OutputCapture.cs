@@ -8,12 +8,16 @@ public sealed record CapturedOutputs(IReadOnlyList<ManifestFile> Files, IReadOnl
 
 /// <summary>
 /// An output that cannot be stored faithfully: a symbolic link whose target leaves the project (restoring it on
-/// another checkout or machine would point at something the cache does not hold). The step's result is not stored.
+/// another checkout or machine would point at something the cache does not hold), or a pipe, socket or device. The
+/// step's result is not stored.
 /// </summary>
-public sealed class UncacheableOutputException(string path, string reason) : Exception($"Output '{path}' {reason}.")
+public sealed class UncacheableOutputException(string path, string reason, string advice) : Exception($"Output '{path}' {reason}.")
 {
     /// <summary>The project-relative path of the output that cannot be stored.</summary>
     public string Path { get; } = path;
+
+    /// <summary>What the user can do, as a sentence: it differs for a link and for a pipe.</summary>
+    public string Advice { get; } = advice;
 }
 
 /// <summary>
@@ -78,7 +82,8 @@ public static class OutputCapture
                         if (FileIdentity.Of(node.FullPath) is null)
                         {
                             // Opening a FIFO would wait for a writer forever; a socket or device has no content to keep.
-                            throw new UncacheableOutputException(node.Path, "is not a regular file (a pipe, socket or device)");
+                            throw new UncacheableOutputException(node.Path, "is not a regular file (a pipe, socket or device)",
+                                "Have the step write a regular file there, or remove the pipe or socket before it ends.");
                         }
 
                         var (hash, size) = content(node.FullPath);
@@ -105,7 +110,8 @@ public static class OutputCapture
         var resolved = Path.GetFullPath(Path.Combine(folder, target));
         if (!ProjectPath.TryNormalize(projectDirectory, resolved, out _) || !PhysicalPath.LeadsInside(link.FullPath, projectDirectory))
         {
-            throw new UncacheableOutputException(link.Path, $"is a symbolic link to '{target}', outside the project");
+            throw new UncacheableOutputException(link.Path, $"is a symbolic link to '{target}', outside the project",
+                "Make the link relative to a path inside the project, or copy the file.");
         }
 
         return Path.IsPathRooted(target) ? Path.GetRelativePath(folder, resolved).Replace('\\', '/') : target;
