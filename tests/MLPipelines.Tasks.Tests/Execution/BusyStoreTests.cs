@@ -82,4 +82,20 @@ public sealed class BusyStoreTests : IDisposable
         after.AssertOutcome("kept", StepOutcome.Cached).AssertOutcome("lost", StepOutcome.Cached).AssertOutcome("fresh2", StepOutcome.Executed);
         Assert.Equal(2, Count("runs"));
     }
+
+    [Fact]
+    public void AfterOneWriteWaitedTheWholeTimeoutInVainLaterWritesOfTheRunWaitBriefly()
+    {
+        using var store = CacheStore.Open(_pipeline.CacheDirectory, new StoreSettings { BusyTimeout = TimeSpan.FromSeconds(30) });
+        var log = new RecordingLog();
+        var contention = new StoreContention(log, () => store.LimitBusyWait(StoreContention.LaterBusyWait));
+        Assert.Equal(30_000, store.BusyWaitMilliseconds);
+
+        Assert.False(contention.Try("the run record", null, () => throw new SqliteException("database is locked", 5)));
+        Assert.False(contention.Try("storing the result of step 'a'", "a", () => throw new SqliteException("database is locked", 5)));
+
+        Assert.Equal((long)StoreContention.LaterBusyWait.TotalMilliseconds, store.BusyWaitMilliseconds);
+        var warning = Assert.Single(log.Warnings);
+        Assert.Contains("-v:d", warning.Message, StringComparison.Ordinal);
+    }
 }

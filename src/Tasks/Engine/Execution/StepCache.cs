@@ -25,7 +25,7 @@ public sealed class StepCache
 
     public StepCache(PipelineOptions options, CacheStore store, OutputRestorer outputs, FileHasher hasher, IPipelineLog log, TimeProvider clock)
     {
-        Contention = new StoreContention(log);
+        Contention = new StoreContention(log, () => store.LimitBusyWait(StoreContention.LaterBusyWait));
         _options = options;
         _store = store;
         _outputs = outputs;

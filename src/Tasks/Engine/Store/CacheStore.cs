@@ -125,6 +125,33 @@ public sealed partial class CacheStore : IDisposable
     }
 
     /// <summary>
+    /// Makes later statements wait at most <paramref name="wait"/> for another build's write lock (SQLite's
+    /// <c>busy_timeout</c> and the command timeout alike), instead of <see cref="StoreSettings.BusyTimeout"/>.
+    /// </summary>
+    public void LimitBusyWait(TimeSpan wait)
+    {
+        lock (_lock)
+        {
+            _connection.DefaultTimeout = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds));
+            Execute(_connection, string.Create(CultureInfo.InvariantCulture, $"PRAGMA busy_timeout = {(long)wait.TotalMilliseconds};"));
+        }
+    }
+
+    /// <summary>The milliseconds statements now wait for another build's write lock (SQLite's <c>busy_timeout</c>).</summary>
+    public long BusyWaitMilliseconds
+    {
+        get
+        {
+            lock (_lock)
+            {
+                using var cmd = _connection.CreateCommand();
+                cmd.CommandText = "PRAGMA busy_timeout";
+                return (long)cmd.ExecuteScalar()!;
+            }
+        }
+    }
+
+    /// <summary>
     /// Creates the store's folder when it does not exist, closed to users outside its owner's group (mode
     /// <c>0770</c>, less the umask): <c>cache.db</c> holds the secret that environment values are hashed with, and
     /// objects hold outputs. Group access follows the umask, so a store shared by a team (umask <c>002</c>, or a
