@@ -142,10 +142,11 @@ public sealed class PipelineRunner
         var status = cancellationToken.IsCancellationRequested ? "cancelled" : escaped is null && result.Succeeded ? "succeeded" : "failed";
         phase.Restart();
         // Ctrl+C ends the build at once: no wait for git then.
-        var (commit, answered) = await commitLookup.CollectAsync(cancellationToken.IsCancellationRequested ? TimeSpan.Zero : GitCommit.AnswerGrace).ConfigureAwait(false);
+        var grace = cancellationToken.IsCancellationRequested ? TimeSpan.Zero : GitCommit.AnswerGrace;
+        var (commit, answered) = await commitLookup.CollectAsync(grace).ConfigureAwait(false);
         _log.Detail(answered
             ? $"Run {runId}: git commit {commit ?? "none (no repository, or uncommitted changes)"}, waited {phase.ElapsedMilliseconds} ms for it after the last step."
-            : $"Run {runId}: no git commit recorded: git did not answer within {GitCommit.AnswerGrace.TotalMilliseconds:0} ms of the last step, so it was stopped.");
+            : $"Run {runId}: no git commit recorded: git did not answer within {grace.TotalMilliseconds:0} ms of the last step, so it was stopped.");
         if (recorded)
         {
             _cache.Contention.Try("the run record", null, () => _store.FinishRun(
