@@ -52,6 +52,23 @@ public sealed class GitCommitTests(SdkPackage package, ITestOutputHelper output)
     }
 
     [Fact]
+    public void ATouchedTrackedFileMeansNoCommitUntilTheUsersGitStatusRefreshesTheIndex()
+    {
+        using Workspace workspace = Workspace.Create(package, output);
+        string head = CommitProject(workspace);
+        // Same bytes, new stat data. The run's git never re-reads the file to find it unchanged (a 1 GiB input took
+        // seconds on the critical path): stat-dirty counts as a change, and the run leaves git's index alone.
+        File.SetLastWriteTimeUtc(workspace.GetPath("raw.txt"), File.GetLastWriteTimeUtc(workspace.GetPath("raw.txt")).AddHours(-1));
+
+        workspace.RunPipeline().EnsureSucceeded();
+        Assert.Null(StoreInspector.Of(workspace).LatestRun().GitCommit);
+
+        Assert.Equal("", Git(workspace, "status", "--porcelain", "--untracked-files=all"));
+        workspace.RunPipeline().EnsureSucceeded();
+        Assert.Equal(head, StoreInspector.Of(workspace).LatestRun().GitCommit);
+    }
+
+    [Fact]
     public void NoRepositoryMeansNoCommitAndNoError()
     {
         using Workspace workspace = Workspace.Create(package, output);

@@ -26,6 +26,9 @@ public sealed record PipelineOptions
 
     public int MaxParallelism { get; init; } = Environment.ProcessorCount;
 
+    /// <summary>The git asked for the run record's commit: a name looked up on PATH, or a path (tests pass a stand-in).</summary>
+    internal string GitExecutable { get; init; } = "git";
+
     /// <summary>Step names to run (with what they need); empty for all.</summary>
     public IReadOnlyList<string> SelectedSteps { get; init; } = [];
 

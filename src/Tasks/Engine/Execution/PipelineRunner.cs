@@ -72,8 +72,9 @@ public sealed class PipelineRunner
         var started = _clock.GetUtcNow();
         var runId = started.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture) + "-" + Guid.NewGuid().ToString("N")[..6];
         var phase = Stopwatch.StartNew();
-        var run = new RunRecord(runId, _options.PipelineName, started, "running", GitCommit.OfCleanCheckout(_options.ProjectDirectory));
-        _log.Detail($"Run {runId}: git commit {run.GitCommit ?? "none (no repository, or uncommitted changes)"}, found in {phase.ElapsedMilliseconds} ms.");
+        // Beside the steps, never before the first: collected after the last one (GitCommit.AnswerGrace).
+        using var commitLookup = GitCommit.Start(_options.ProjectDirectory, _options.GitExecutable);
+        var run = new RunRecord(runId, _options.PipelineName, started, "running", null);
 
         var selected = _options.SelectedSteps.Count == 0
             ? _graph.Steps.Select(s => s.Name).ToHashSet(StringComparer.OrdinalIgnoreCase)
@@ -139,10 +140,17 @@ public sealed class PipelineRunner
         var ordered = steps.Select(s => results.GetValueOrDefault(s.Name) ?? NotRun(s, "the run stopped")).ToList();
         var result = new PipelineRunResult(runId, ordered.Select(r => r.Result).ToList(), _clock.GetUtcNow() - started);
         var status = cancellationToken.IsCancellationRequested ? "cancelled" : escaped is null && result.Succeeded ? "succeeded" : "failed";
+        phase.Restart();
+        // Ctrl+C ends the build at once: no wait for git then.
+        var grace = cancellationToken.IsCancellationRequested ? TimeSpan.Zero : GitCommit.AnswerGrace;
+        var (commit, answered) = await commitLookup.CollectAsync(grace).ConfigureAwait(false);
+        _log.Detail(answered
+            ? $"Run {runId}: git commit {commit ?? "none (no repository, or uncommitted changes)"}, waited {phase.ElapsedMilliseconds} ms for it after the last step."
+            : $"Run {runId}: no git commit recorded: git did not answer within {grace.TotalMilliseconds:0} ms of the last step, so it was stopped.");
         if (recorded)
         {
             _cache.Contention.Try("the run record", null, () => _store.FinishRun(
-                run with { EndedAt = _clock.GetUtcNow(), Status = status },
+                run with { EndedAt = _clock.GetUtcNow(), Status = status, GitCommit = commit },
                 ordered.Select(r => new StepRunRecord(r.Result.Name, r.Result.Key, r.Components, r.Result.Outcome.ToString().ToLowerInvariant(), r.Result.MissReason, r.StartedAt, r.Result.Duration) { Saved = r.Saved }).ToList()));
         }
 

@@ -60,10 +60,10 @@ public sealed partial class CacheStore
             Execute(_connection, "INSERT OR IGNORE INTO runs (id, pipeline, started_at, status, git_commit) VALUES ($p0, $p1, $p2, $p3, $p4)", tx,
                 run.Id, run.Pipeline, run.StartedAt.ToUnixTimeMilliseconds(), run.Status, run.GitCommit);
             Execute(_connection, """
-                UPDATE runs SET ended_at = $p1, status = $p2, steps_total = $p3, steps_cached = $p4, steps_executed = $p5, steps_failed = $p6
+                UPDATE runs SET ended_at = $p1, status = $p2, steps_total = $p3, steps_cached = $p4, steps_executed = $p5, steps_failed = $p6, git_commit = $p7
                 WHERE id = $p0
                 """, tx, run.Id, run.EndedAt?.ToUnixTimeMilliseconds(), run.Status, steps.Count,
-                steps.Count(s => s.Outcome == "cached"), steps.Count(s => s.Outcome == "executed"), steps.Count(s => s.Outcome == "failed"));
+                steps.Count(s => s.Outcome == "cached"), steps.Count(s => s.Outcome == "executed"), steps.Count(s => s.Outcome == "failed"), run.GitCommit);
             foreach (var s in steps)
             {
                 Execute(_connection, """
