@@ -33,21 +33,7 @@ EOF
 cd "$work"
 dotnet msbuild soak.proj -t:RunPipeline -nr:false -tl:off > "$work/warmup.log" 2>&1 || { cat "$work/warmup.log"; exit 1; }
 
-# What running the steps gives for V, computed here without the SDK.
-expected() { # $1 = V, $2 = folder to fill
-  mkdir -p "$2/data/empty" "$2/model"
-  for i in $(seq 1 $parts); do echo "$1-$i" > "$2/data/$1$i.txt"; done
-  cat "$2"/data/*.txt | sha256sum > "$2/model/weights.txt"
-  cp "$2/data/${1}1.txt" "$2/model/first.txt"
-  ln -sf weights.txt "$2/model/latest"
-  cat "$2/model/weights.txt" "$2/model/first.txt" > "$2/report.txt"
-}
-
-# Every path of the outputs, links as "path -> target", files with their content hash.
-shape() { # $1 = folder
-  (cd "$1" && find data model report.txt \( -type l -printf '%p -> %l\n' \) -o \( -type d -printf '%p/\n' \) -o \( -type f -print \) | sort |
-    while read -r line; do if [ -f "$line" ] && [ ! -L "$line" ]; then echo "$line $(sha256sum < "$line" | cut -c1-16)"; else echo "$line"; fi; done)
-}
+source "$repo/build/soak-common.sh"
 
 wrong=0 stray=0 failed=0
 for run in $(seq 1 "$runs"); do
@@ -68,7 +54,7 @@ for run in $(seq 1 "$runs"); do
     failed=$((failed + 1)); echo "run $run: rebuild FAILED (V=$v, killed after ${delay}s)"; tail -20 "$work/rebuild.log"; continue
   fi
 
-  rm -rf "$work/expected"; expected "$v" "$work/expected"
+  rm -rf "$work/expected"; expected "$v" "$work/expected" with-empty
   if ! diff <(shape "$work") <(shape "$work/expected") > "$work/diff.txt"; then
     if grep -q '^<' "$work/diff.txt" && ! grep -q '^>' "$work/diff.txt"; then stray=$((stray + 1)); else wrong=$((wrong + 1)); fi
     echo "run $run: outputs differ from running the steps (V=$v, killed after ${delay}s)"; cat "$work/diff.txt"

@@ -38,19 +38,7 @@ project() { # $1 = folder
 EOF
 }
 
-expected() { # $1 = V, $2 = folder to fill
-  mkdir -p "$2/data" "$2/model"
-  for i in $(seq 1 $parts); do echo "$1-$i" > "$2/data/$1$i.txt"; done
-  cat "$2"/data/*.txt | sha256sum > "$2/model/weights.txt"
-  cp "$2/data/${1}1.txt" "$2/model/first.txt"
-  ln -sf weights.txt "$2/model/latest"
-  cat "$2/model/weights.txt" "$2/model/first.txt" > "$2/report.txt"
-}
-
-shape() { # $1 = folder
-  (cd "$1" && find data model report.txt \( -type l -printf '%p -> %l\n' \) -o \( -type d -printf '%p/\n' \) -o \( -type f -print \) | sort |
-    while read -r line; do if [ -f "$line" ] && [ ! -L "$line" ]; then echo "$line $(sha256sum < "$line" | cut -c1-16)"; else echo "$line"; fi; done)
-}
+source "$repo/build/soak-common.sh"
 
 for c in $(seq 0 $checkouts); do project "$work/c$c"; done
 # Builds the task assembly once, before anything runs concurrently.
