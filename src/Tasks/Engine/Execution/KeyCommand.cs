@@ -13,27 +13,16 @@ namespace MLPipelines.Engine.Execution;
 public sealed class KeyCommandFailedException : Exception
 {
     public KeyCommandFailedException(int exitCode)
-        : base($"CacheKeyCommand exited with code {exitCode}.")
-    {
-        ExitCode = exitCode;
-        Problem = $"failed with exit code {exitCode}";
-    }
+        : base($"CacheKeyCommand exited with code {exitCode}.") => ExitCode = exitCode;
 
     public KeyCommandFailedException(string notStarted)
-        : base($"CacheKeyCommand could not start: {notStarted}.")
-    {
-        NotStarted = notStarted;
-        Problem = $"could not start ({notStarted})";
-    }
+        : base($"CacheKeyCommand could not start: {notStarted}.") => NotStarted = notStarted;
 
     /// <summary>The exit code; null when the command did not start.</summary>
     public int? ExitCode { get; }
 
     /// <summary>Why the command could not start (a sentence fragment naming the folder or the system's reason); null when it ran.</summary>
     public string? NotStarted { get; }
-
-    /// <summary>What went wrong, worded to follow "The CacheKeyCommand of step 'x' ": <c>failed with exit code 3</c>.</summary>
-    public string Problem { get; }
 }
 
 /// <summary>

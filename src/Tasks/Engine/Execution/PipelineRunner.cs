@@ -315,7 +315,7 @@ public sealed class PipelineRunner
         }
         catch (KeyCommandFailedException e)
         {
-            Error(ErrorCodes.CacheKeyCommandFailed, step, $"The CacheKeyCommand of step '{step.Name}' {e.Problem}, so its key is unknown and the step does not run. Fix the command: '{step.CacheKeyCommand}'.");
+            Error(ErrorCodes.CacheKeyCommandFailed, step, $"The CacheKeyCommand of step '{step.Name}' failed with exit code {e.ExitCode}, so its key is unknown and the step does not run. Fix the command: '{step.CacheKeyCommand}'.");
             return Finish(StepOutcome.Failed, null, e.Message);
         }
         catch (OperationCanceledException)
