@@ -43,6 +43,7 @@ public sealed class PipelineRunner
         _store = store;
         _log = log;
         _clock = clock ?? TimeProvider.System;
+        var setup = Stopwatch.StartNew();
         _hasher = new FileHasher(store.LoadFileStamps());
         _keys = new StepKeyCalculator(options.ProjectDirectory, options.PipelineName, _hasher, store.Secret())
         {
@@ -55,7 +56,10 @@ public sealed class PipelineRunner
         };
         _lookup = new CacheLookup(options, store, log, _clock);
         _cache = new StepCache(options, store, new OutputRestorer(options.ProjectDirectory, store.Objects, _hasher, options.StoreDirectoryInProject), _hasher, log, _clock);
+        _setupMilliseconds = setup.ElapsedMilliseconds;
     }
+
+    private readonly long _setupMilliseconds;
 
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> _keyCommandOutputs = new(StringComparer.OrdinalIgnoreCase);
 
@@ -139,6 +143,7 @@ public sealed class PipelineRunner
 
         var ordered = steps.Select(s => results.GetValueOrDefault(s.Name) ?? NotRun(s, "the run stopped")).ToList();
         var result = new PipelineRunResult(runId, ordered.Select(r => r.Result).ToList(), _clock.GetUtcNow() - started);
+        _log.Detail(string.Create(CultureInfo.InvariantCulture, $"Ran or restored {ordered.Count} steps in {phase.ElapsedMilliseconds} ms (setup before the runner: {_setupMilliseconds} ms)."));
         var status = cancellationToken.IsCancellationRequested ? "cancelled" : escaped is null && result.Succeeded ? "succeeded" : "failed";
         phase.Restart();
         // Ctrl+C ends the build at once: no wait for git then.
@@ -147,6 +152,7 @@ public sealed class PipelineRunner
         _log.Detail(answered
             ? $"Run {runId}: git commit {commit ?? "none (no repository, or uncommitted changes)"}, waited {phase.ElapsedMilliseconds} ms for it after the last step."
             : $"Run {runId}: no git commit recorded: git did not answer within {grace.TotalMilliseconds:0} ms of the last step, so it was stopped.");
+        phase.Restart();
         if (recorded)
         {
             _cache.Contention.Try("the run record", null, () => _store.FinishRun(
@@ -158,6 +164,7 @@ public sealed class PipelineRunner
         escaped?.Throw();
 
         _cache.Contention.Try("saving the file hash stamps", null, () => _store.SaveFileStamps(_hasher.StampsToPersist()));
+        _log.Detail(string.Create(CultureInfo.InvariantCulture, $"Recorded the run and saved the hash stamps in {phase.ElapsedMilliseconds} ms."));
         _log.Message(Summary(result));
         if (cancellationToken.IsCancellationRequested)
         {
@@ -166,7 +173,7 @@ public sealed class PipelineRunner
 
         phase.Restart();
         _cache.Contention.Try("applying the cache limits", null, Prune);
-        _log.Detail($"Recorded the run and applied the cache limits in {phase.ElapsedMilliseconds} ms; {_hasher.FilesRead} files were read to hash, the rest were known unchanged.");
+        _log.Detail($"Applied the cache limits in {phase.ElapsedMilliseconds} ms; {_hasher.FilesRead} files were read to hash, the rest were known unchanged.");
         return result;
     }
 
