@@ -61,6 +61,10 @@ public sealed class PipelineRunner
 
     private readonly long _setupMilliseconds;
 
+    // Summed over steps, in Stopwatch ticks, for the -v:d phase line: from a step's start to its key, to its lookup
+    // (so lookup includes key), and the restore of a hit.
+    private long _keyTicks, _lookupTicks, _restoreTicks;
+
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> _keyCommandOutputs = new(StringComparer.OrdinalIgnoreCase);
 
     /// <summary>How many files this run actually read to hash (the rest were known unchanged).</summary>
@@ -143,7 +147,7 @@ public sealed class PipelineRunner
 
         var ordered = steps.Select(s => results.GetValueOrDefault(s.Name) ?? NotRun(s, "the run stopped")).ToList();
         var result = new PipelineRunResult(runId, ordered.Select(r => r.Result).ToList(), _clock.GetUtcNow() - started);
-        _log.Detail(string.Create(CultureInfo.InvariantCulture, $"Ran or restored {ordered.Count} steps in {phase.ElapsedMilliseconds} ms (setup before the runner: {_setupMilliseconds} ms)."));
+        _log.Detail(string.Create(CultureInfo.InvariantCulture, $"Ran or restored {ordered.Count} steps in {phase.ElapsedMilliseconds} ms (setup before the runner: {_setupMilliseconds} ms; summed over steps: keys {_keyTicks * 1000 / Stopwatch.Frequency} ms, keys and lookups {_lookupTicks * 1000 / Stopwatch.Frequency} ms, restores {_restoreTicks * 1000 / Stopwatch.Frequency} ms)."));
         var status = cancellationToken.IsCancellationRequested ? "cancelled" : escaped is null && result.Succeeded ? "succeeded" : "failed";
         phase.Restart();
         // Ctrl+C ends the build at once: no wait for git then.
@@ -309,6 +313,7 @@ public sealed class PipelineRunner
         {
             key = _keys.Compute(step, ProducerOutputsOf, upstreamOutputs: UpstreamOutputsOf);
             key.Warnings.ToList().ForEach(_log.Warning);
+            Interlocked.Add(ref _keyTicks, stopwatch.ElapsedTicks);
         }
         catch (MissingKeyFileException e)
         {
@@ -338,9 +343,12 @@ public sealed class PipelineRunner
         var (entry, reason) = _resumeExecutes.Contains(step.Name)
             ? (null, $"resumed from {_options.ResumeFrom}")
             : _lookup.Find(step, key);
+        var looked = stopwatch.ElapsedTicks;
+        Interlocked.Add(ref _lookupTicks, looked);
         if (entry is not null)
         {
             var restored = _cache.Restore(step, entry, runId);
+            Interlocked.Add(ref _restoreTicks, stopwatch.ElapsedTicks - looked);
             if (restored.Succeeded)
             {
                 _cache.LogHit(step, restored);
