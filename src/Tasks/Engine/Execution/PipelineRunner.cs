@@ -157,6 +157,7 @@ public sealed class PipelineRunner
             ? $"Run {runId}: git commit {commit ?? "none (no repository, or uncommitted changes)"}, waited {phase.ElapsedMilliseconds} ms for it after the last step."
             : $"Run {runId}: no git commit recorded: git did not answer within {grace.TotalMilliseconds:0} ms of the last step, so it was stopped.");
         phase.Restart();
+        _cache.MarkHitsUsed();
         if (recorded)
         {
             _cache.Contention.Try("the run record", null, () => _store.FinishRun(
