@@ -37,7 +37,9 @@ internal sealed class MSBuildPipelineLog(IBuildEngine engine, Microsoft.Build.Ut
     {
         while (!work.IsCompleted)
         {
-            _signal.Wait(TimeSpan.FromMilliseconds(200));
+            // Woken by a report or by the work's end, whichever comes first: a timed poll would keep the build
+            // waiting out its interval after the last report (issue 9: up to 200 ms of every run).
+            Task.WaitAny(work, _signal.WaitAsync());
             Drain();
         }
 

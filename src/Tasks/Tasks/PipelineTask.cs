@@ -84,16 +84,21 @@ public abstract class PipelineTask : Microsoft.Build.Utilities.Task, ICancelable
             return null;
         }
 
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         var diagnostics = new List<PipelineDiagnostic>();
         var options = TaskInputs.ReadOptions(this, diagnostics);
         var steps = StepParser.Parse(Steps.Select(TaskInputs.ToRawStep), options.ProjectDirectory, diagnostics);
+        var parsed = clock.ElapsedMilliseconds;
         var graph = diagnostics.Count == 0 ? PipelineGraph.Build(steps, diagnostics, options.ProjectSources) : null;
+        log.Detail(System.FormattableString.Invariant($"Read {steps.Count} steps in {parsed} ms; built their graph in {clock.ElapsedMilliseconds - parsed} ms."));
         if (graph is not null)
         {
             var unknown = options.SelectedSteps.Concat(options.ForcedSteps.Where(f => f != "*")).Where(name => !graph.Contains(name));
             diagnostics.AddRange(unknown.Select(name => new PipelineDiagnostic(ErrorCodes.UnknownSelectedStep, name,
                 $"'{name}' (from PipelineSteps or PipelineForce) is not a step of pipeline {options.PipelineName}.")));
+            clock.Restart();
             OutputLocations.Check(graph.Steps, options.ProjectDirectory, diagnostics, options.ProjectFile is { } projectFile ? [projectFile] : null);
+            log.Detail(System.FormattableString.Invariant($"Checked where the outputs lie in {clock.ElapsedMilliseconds} ms."));
 
             // The store inside an output folder is left out of it; an output inside the store (or the store itself)
             // would be cleared, stored and restored along with the cache: never a faithful result.

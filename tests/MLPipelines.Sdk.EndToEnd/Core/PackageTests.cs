@@ -42,6 +42,31 @@ public sealed class PackageTests(SdkPackage package, ITestOutputHelper output)
                                             && e.EndsWith(".dll", StringComparison.OrdinalIgnoreCase));
     }
 
+    /// <summary>
+    /// The task's managed assemblies are ReadyToRun images (issue 9: MLPipelinesReadyToRun in src/Sdk): MSBuild loads
+    /// them afresh in every build, and JIT-compiling them cost a no-op a large part of its task time. An R2R image is
+    /// one whose CLI header points at a managed native header (ECMA-335 II.25.3.3; crossgen's READYTORUN header).
+    /// </summary>
+    [Fact]
+    public void TaskAssembliesAreReadyToRunImages()
+    {
+        using ZipArchive archive = ZipFile.OpenRead(PackagePath);
+        string[] assemblies = ["MLPipelines.Tasks.dll", "Microsoft.Data.Sqlite.dll", "SQLitePCLRaw.core.dll", "System.IO.Hashing.dll"];
+        foreach (string name in assemblies)
+        {
+            ZipArchiveEntry entry = archive.GetEntry("tasks/net10.0/" + name) ?? throw new Xunit.Sdk.XunitException($"The package lacks tasks/net10.0/{name}.");
+            using var bytes = new MemoryStream();
+            using (Stream stream = entry.Open())
+            {
+                stream.CopyTo(bytes);
+            }
+
+            bytes.Position = 0;
+            using var pe = new System.Reflection.PortableExecutable.PEReader(bytes);
+            Assert.True(pe.PEHeaders.CorHeader?.ManagedNativeHeaderDirectory.Size > 0, $"tasks/net10.0/{name} is IL only, not a ReadyToRun image.");
+        }
+    }
+
     [Fact]
     public void NuspecDeclaresAnMSBuildSdkWithoutDependencies()
     {

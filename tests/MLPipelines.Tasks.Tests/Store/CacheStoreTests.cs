@@ -219,6 +219,20 @@ public sealed class CacheStoreTests : IDisposable
     }
 
     [Fact]
+    public void TouchEntriesMarksEveryListedEntryAndSkipsUnknownKeys()
+    {
+        using var store = CacheStore.Open(StoreDirectory);
+        Record(store, Entry(store, "k1"));
+        Record(store, Entry(store, "k2"));
+        Record(store, Entry(store, "k3"));
+
+        store.TouchEntries(["k1", "k3", "no such key"], T0.AddDays(2));
+        store.TouchEntries([], T0.AddDays(5));
+
+        Assert.Equal([T0.AddDays(2), T0, T0.AddDays(2)], store.AllEntries().Select(e => e.LastUsedAt));
+    }
+
+    [Fact]
     public void AnEntryWithUnreadableJsonIsReportedAsCorrupt()
     {
         using var store = CacheStore.Open(StoreDirectory);

@@ -224,6 +224,22 @@ public sealed class StoreFaultTests : IDisposable
     }
 
     [Fact]
+    public void AMarkThatIsNotDueNeedsNoWriteLock()
+    {
+        using var store = CacheStore.Open(StoreDirectory, new StoreSettings { BusyTimeout = TimeSpan.FromMilliseconds(100) });
+        Assert.True(store.MarkDue("last_gc", Now, TimeSpan.FromDays(1)));
+
+        // Another build holds the write lock: a run's check of a recent mark is a read, so it neither waits nor fails.
+        using var other = Connect(busyTimeoutMs: 0);
+        Run(other, "BEGIN IMMEDIATE");
+        Assert.False(store.MarkDue("last_gc", Now.AddHours(1), TimeSpan.FromDays(1)));
+        Run(other, "ROLLBACK");
+
+        Assert.True(store.MarkDue("last_gc", Now.AddDays(2), TimeSpan.FromDays(1)));
+        Assert.False(store.MarkDue("last_gc", Now.AddDays(2), TimeSpan.FromDays(1)));
+    }
+
+    [Fact]
     public void ACollectionDeletesObjectsWithoutHoldingTheWriteLock()
     {
         using var store = CacheStore.Open(StoreDirectory);

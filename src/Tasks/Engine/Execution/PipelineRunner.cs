@@ -43,6 +43,7 @@ public sealed class PipelineRunner
         _store = store;
         _log = log;
         _clock = clock ?? TimeProvider.System;
+        var setup = Stopwatch.StartNew();
         _hasher = new FileHasher(store.LoadFileStamps());
         _keys = new StepKeyCalculator(options.ProjectDirectory, options.PipelineName, _hasher, store.Secret())
         {
@@ -55,7 +56,14 @@ public sealed class PipelineRunner
         };
         _lookup = new CacheLookup(options, store, log, _clock);
         _cache = new StepCache(options, store, new OutputRestorer(options.ProjectDirectory, store.Objects, _hasher, options.StoreDirectoryInProject), _hasher, log, _clock);
+        _setupMilliseconds = setup.ElapsedMilliseconds;
     }
+
+    private readonly long _setupMilliseconds;
+
+    // Summed over steps, in Stopwatch ticks, for the -v:d phase line: from a step's start to its key, to its lookup
+    // (so lookup includes key), and the restore of a hit.
+    private long _keyTicks, _lookupTicks, _restoreTicks;
 
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> _keyCommandOutputs = new(StringComparer.OrdinalIgnoreCase);
 
@@ -139,6 +147,7 @@ public sealed class PipelineRunner
 
         var ordered = steps.Select(s => results.GetValueOrDefault(s.Name) ?? NotRun(s, "the run stopped")).ToList();
         var result = new PipelineRunResult(runId, ordered.Select(r => r.Result).ToList(), _clock.GetUtcNow() - started);
+        _log.Detail(string.Create(CultureInfo.InvariantCulture, $"Ran or restored {ordered.Count} steps in {phase.ElapsedMilliseconds} ms (setup before the runner: {_setupMilliseconds} ms; summed over steps: keys {_keyTicks * 1000 / Stopwatch.Frequency} ms, keys and lookups {_lookupTicks * 1000 / Stopwatch.Frequency} ms, restores {_restoreTicks * 1000 / Stopwatch.Frequency} ms)."));
         var status = cancellationToken.IsCancellationRequested ? "cancelled" : escaped is null && result.Succeeded ? "succeeded" : "failed";
         phase.Restart();
         // Ctrl+C ends the build at once: no wait for git then.
@@ -147,6 +156,8 @@ public sealed class PipelineRunner
         _log.Detail(answered
             ? $"Run {runId}: git commit {commit ?? "none (no repository, or uncommitted changes)"}, waited {phase.ElapsedMilliseconds} ms for it after the last step."
             : $"Run {runId}: no git commit recorded: git did not answer within {grace.TotalMilliseconds:0} ms of the last step, so it was stopped.");
+        phase.Restart();
+        _cache.MarkHitsUsed();
         if (recorded)
         {
             _cache.Contention.Try("the run record", null, () => _store.FinishRun(
@@ -158,6 +169,7 @@ public sealed class PipelineRunner
         escaped?.Throw();
 
         _cache.Contention.Try("saving the file hash stamps", null, () => _store.SaveFileStamps(_hasher.StampsToPersist()));
+        _log.Detail(string.Create(CultureInfo.InvariantCulture, $"Recorded the run and saved the hash stamps in {phase.ElapsedMilliseconds} ms."));
         _log.Message(Summary(result));
         if (cancellationToken.IsCancellationRequested)
         {
@@ -166,7 +178,7 @@ public sealed class PipelineRunner
 
         phase.Restart();
         _cache.Contention.Try("applying the cache limits", null, Prune);
-        _log.Detail($"Recorded the run and applied the cache limits in {phase.ElapsedMilliseconds} ms; {_hasher.FilesRead} files were read to hash, the rest were known unchanged.");
+        _log.Detail($"Applied the cache limits in {phase.ElapsedMilliseconds} ms; {_hasher.FilesRead} files were read to hash, the rest were known unchanged.");
         return result;
     }
 
@@ -302,6 +314,7 @@ public sealed class PipelineRunner
         {
             key = _keys.Compute(step, ProducerOutputsOf, upstreamOutputs: UpstreamOutputsOf);
             key.Warnings.ToList().ForEach(_log.Warning);
+            Interlocked.Add(ref _keyTicks, stopwatch.ElapsedTicks);
         }
         catch (MissingKeyFileException e)
         {
@@ -331,9 +344,12 @@ public sealed class PipelineRunner
         var (entry, reason) = _resumeExecutes.Contains(step.Name)
             ? (null, $"resumed from {_options.ResumeFrom}")
             : _lookup.Find(step, key);
+        var looked = stopwatch.ElapsedTicks;
+        Interlocked.Add(ref _lookupTicks, looked);
         if (entry is not null)
         {
             var restored = _cache.Restore(step, entry, runId);
+            Interlocked.Add(ref _restoreTicks, stopwatch.ElapsedTicks - looked);
             if (restored.Succeeded)
             {
                 _cache.LogHit(step, restored);

@@ -37,6 +37,27 @@ public sealed class StepCache
     /// <summary>Where this run's store writes that lose to a busy store are reported (once a run).</summary>
     public StoreContention Contention { get; }
 
+    private readonly System.Collections.Concurrent.ConcurrentQueue<string> _touched = new();
+
+    /// <summary>
+    /// Marks the entries of this run's hits that needed no copy (so took no lease) as used now, in one transaction;
+    /// call once the steps are over and before the cache limits apply, so those never see a hit as unused. A busy
+    /// store only costs the entries' renewed age (a warning), never the build.
+    /// </summary>
+    public void MarkHitsUsed()
+    {
+        var keys = new List<string>();
+        while (_touched.TryDequeue(out var key))
+        {
+            keys.Add(key);
+        }
+
+        if (keys.Count > 0)
+        {
+            Contention.Try($"marking the cached results of {keys.Count} step{(keys.Count == 1 ? "" : "s")} used", null, () => _store.TouchEntries(keys, _clock.GetUtcNow()));
+        }
+    }
+
     /// <summary>Deletes the run's staging folder; call once the run is over.</summary>
     public void DeleteStaging() => _outputs.DeleteStaging();
 
@@ -82,8 +103,9 @@ public sealed class StepCache
 
             if (!asked)
             {
-                // The outputs are already exactly the entry's, so the hit stands; only the entry's age is not renewed.
-                Contention.Try($"marking the cached result of step '{step.Name}' used", step.Name, () => _store.TouchEntry(entry.Key, _clock.GetUtcNow()));
+                // The outputs are already exactly the entry's, so the hit stands whatever the store does next: it is
+                // marked used with the run's other such hits, in one transaction (MarkHitsUsed).
+                _touched.Enqueue(entry.Key);
             }
 
             return outcome;

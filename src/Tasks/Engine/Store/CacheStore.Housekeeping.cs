@@ -300,13 +300,23 @@ public sealed partial class CacheStore
     {
         lock (_lock)
         {
-            using var tx = _connection.BeginTransaction(deferred: false);
             using var cmd = _connection.CreateCommand();
-            cmd.Transaction = tx;
             cmd.CommandText = "SELECT value FROM meta WHERE name = $name";
             cmd.Parameters.AddWithValue("$name", "mark:" + name);
-            var last = cmd.ExecuteScalar() is string text && long.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, out var ms) ? ms : (long?)null;
-            if (last is { } l && now.ToUnixTimeMilliseconds() - l < interval.TotalMilliseconds)
+            bool NotDue() =>
+                cmd.ExecuteScalar() is string text && long.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, out var last) &&
+                now.ToUnixTimeMilliseconds() - last < interval.TotalMilliseconds;
+
+            // Most runs find the mark recent: a plain read, no write lock. When due, it is read again under the write
+            // lock, so of two builds that both saw it due only one sets it and gets true.
+            if (NotDue())
+            {
+                return false;
+            }
+
+            using var tx = _connection.BeginTransaction(deferred: false);
+            cmd.Transaction = tx;
+            if (NotDue())
             {
                 return false;
             }

@@ -88,7 +88,8 @@ public sealed partial class CacheStore : IDisposable
 
             // Read before anything is written: a store of a newer engine must stay byte for byte what it was (SPEC:
             // "A store written by a newer engine is never changed by an older one"), so not even the journal mode.
-            if (ReadSchema(connection, null) is { } found && found.Schema > settings.SchemaVersion && found.MinWriter > settings.SchemaVersion)
+            var found = ReadSchema(connection, null);
+            if (found is not null && found.Schema > settings.SchemaVersion && found.MinWriter > settings.SchemaVersion)
             {
                 connection.Dispose();
                 return OpenScratch(directory, found.Schema);
@@ -105,8 +106,9 @@ public sealed partial class CacheStore : IDisposable
                 File.WriteAllText(gitignore, "# Created by MLPipelines.Sdk: the pipeline cache is not source.\n*\n");
             }
 
-            // The common case, a store of this schema (or a newer one that lets us write), needs no write transaction.
-            var state = ReadSchema(connection, null) is { } current && current.Schema >= settings.SchemaVersion
+            // The common case, a store of this schema (or a newer one that lets us write), needs no write transaction
+            // and no second look: a schema only ever grows, and CreateSchema reads it again under its write lock.
+            var state = found is not null && found.Schema >= settings.SchemaVersion
                 ? new SchemaState.Unchanged()
                 : CreateSchema(connection, Path.Combine(directory, "objects"), settings);
             if (state is SchemaState.Newer { Schema: var newer })
@@ -222,17 +224,27 @@ public sealed partial class CacheStore : IDisposable
             return null;
         }
 
-        int Read(string name, int fallback)
+        // Both rows in one statement: every open runs this.
+        int? schema = null, minWriter = null;
+        cmd.CommandText = "SELECT name, value FROM meta WHERE name IN ('schema', 'min_writer_schema')";
+        using (var reader = cmd.ExecuteReader())
         {
-            cmd.CommandText = "SELECT value FROM meta WHERE name = $name";
-            cmd.Parameters.Clear();
-            cmd.Parameters.AddWithValue("$name", name);
-            return cmd.ExecuteScalar() is string text && int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value) ? value : fallback;
+            while (reader.Read())
+            {
+                var value = reader.GetValue(1) is string text && int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var v) ? v : (int?)null;
+                if (reader.GetString(0) == "schema")
+                {
+                    schema = value;
+                }
+                else
+                {
+                    minWriter = value;
+                }
+            }
         }
 
-        var schema = Read("schema", 0);
         // A store from before min_writer_schema existed was made by an engine that let only its own schema write.
-        return new StoredSchema(schema, Read("min_writer_schema", schema));
+        return new StoredSchema(schema ?? 0, minWriter ?? schema ?? 0);
     }
 
     private abstract record SchemaState
@@ -445,11 +457,35 @@ public sealed partial class CacheStore : IDisposable
         }
     }
 
-    public void TouchEntry(string key, DateTimeOffset when)
+    public void TouchEntry(string key, DateTimeOffset when) => TouchEntries([key], when);
+
+    /// <summary>
+    /// Sets the last-use time of every entry of <paramref name="keys"/> (keys no entry has are skipped) in one write
+    /// transaction: a run's hits are marked used with one commit instead of one per step (issue 9), since each commit
+    /// of SQLite's WAL costs a write and a lock round trip.
+    /// </summary>
+    public void TouchEntries(IReadOnlyCollection<string> keys, DateTimeOffset when)
     {
+        if (keys.Count == 0)
+        {
+            return;
+        }
+
         lock (_lock)
         {
-            Execute(_connection, "UPDATE entries SET last_used_at = $p1 WHERE key = $p0", null, key, when.ToUnixTimeMilliseconds());
+            using var tx = _connection.BeginTransaction(deferred: false);
+            using var cmd = _connection.CreateCommand();
+            cmd.Transaction = tx;
+            cmd.CommandText = "UPDATE entries SET last_used_at = $when WHERE key = $key";
+            var key = cmd.Parameters.Add("$key", SqliteType.Text);
+            cmd.Parameters.AddWithValue("$when", when.ToUnixTimeMilliseconds());
+            foreach (var k in keys)
+            {
+                key.Value = k;
+                cmd.ExecuteNonQuery();
+            }
+
+            tx.Commit();
         }
     }
 
