@@ -169,6 +169,48 @@ public sealed class StoreFaultTests : IDisposable
         Assert.Equal(CacheStore.MinWriterSchemaVersion.ToString(System.Globalization.CultureInfo.InvariantCulture), Run(connection, "SELECT value FROM meta WHERE name = 'min_writer_schema'"));
     }
 
+    [Fact]
+    public void AStoreOfSchema4IsUpgradedInPlaceKeepingItsEntriesAndRecordsRemoteCountsAndTools()
+    {
+        using (var store = CacheStore.Open(StoreDirectory))
+        {
+            Assert.True(store.RecordEntry(Entry(store, "k1", "model")));
+        }
+
+        // Schema 4's layout: today's without the columns schema 5 added.
+        using (var connection = Connect())
+        {
+            Run(connection, "ALTER TABLE runs DROP COLUMN remote_hits; ALTER TABLE runs DROP COLUMN remote_uploads; ALTER TABLE runs DROP COLUMN tools; ALTER TABLE step_runs DROP COLUMN source; UPDATE meta SET value = '4' WHERE name = 'schema'");
+        }
+
+        using (var store = CacheStore.Open(StoreDirectory))
+        {
+            Assert.False(store.WasReset);
+            Assert.NotNull(store.FindEntry("k1"));
+            var started = DateTimeOffset.FromUnixTimeMilliseconds(1_700_000_000_000);
+            store.StartRun(new RunRecord("r1", "p", started, "running", null));
+            store.FinishRun(new RunRecord("r1", "p", started, "succeeded", null)
+            {
+                EndedAt = started.AddSeconds(1),
+                RemoteUploads = 2,
+                Tools = new Dictionary<string, string> { ["python"] = "Python 3.12.1" },
+            },
+            [
+                new StepRunRecord("a", "k1", null, "cached", null, started, TimeSpan.Zero) { Remote = true },
+                new StepRunRecord("b", "k2", null, "cached", null, started, TimeSpan.Zero),
+            ]);
+            var run = Assert.Single(store.ListRuns(10));
+            Assert.Equal(1, run.RemoteHits);
+            Assert.Equal(2, run.RemoteUploads);
+            Assert.Equal("Python 3.12.1", run.Tools!["python"]);
+            Assert.True(store.FindRunSteps("r1")!.Single(s => s.Step == "a").Remote);
+            Assert.False(store.FindRunSteps("r1")!.Single(s => s.Step == "b").Remote);
+        }
+
+        using var check = Connect();
+        Assert.Equal(CacheStore.SchemaVersion.ToString(System.Globalization.CultureInfo.InvariantCulture), Run(check, "SELECT value FROM meta WHERE name = 'schema'"));
+    }
+
     // 2. A damaged entry is deleted by its row id.
 
     [Fact]

@@ -162,7 +162,7 @@ public sealed class PipelineRunner
         {
             _cache.Contention.Try("the run record", null, () => _store.FinishRun(
                 run with { EndedAt = _clock.GetUtcNow(), Status = status, GitCommit = commit },
-                ordered.Select(r => new StepRunRecord(r.Result.Name, r.Result.Key, r.Components, r.Result.Outcome.ToString().ToLowerInvariant(), r.Result.MissReason, r.StartedAt, r.Result.Duration) { Saved = r.Saved }).ToList()));
+                ordered.Select(r => new StepRunRecord(r.Result.Name, r.Result.Key, r.Components, r.Result.Outcome.ToString().ToLowerInvariant(), r.Result.MissReason, r.StartedAt, r.Result.Duration) { Saved = r.Saved, Remote = r.Result.Remote }).ToList()));
         }
 
         _cache.DeleteStaging();

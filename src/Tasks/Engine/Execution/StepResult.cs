@@ -16,7 +16,11 @@ public enum StepOutcome
 }
 
 /// <summary>What happened to one step in a run.</summary>
-public sealed record StepResult(string Name, StepOutcome Outcome, string? Key, TimeSpan Duration, string? MissReason);
+public sealed record StepResult(string Name, StepOutcome Outcome, string? Key, TimeSpan Duration, string? MissReason)
+{
+    /// <summary>For a <see cref="StepOutcome.Cached"/> step: its entry came from the remote cache, not the local store.</summary>
+    public bool Remote { get; init; }
+}
 
 /// <summary>A whole run: every step's result, in dependency order.</summary>
 public sealed record PipelineRunResult(string RunId, IReadOnlyList<StepResult> Steps, TimeSpan Duration)

@@ -51,4 +51,5 @@ public sealed record CacheEntry
 [JsonSerializable(typeof(List<ManifestFile>))]
 [JsonSerializable(typeof(List<ManifestLink>))]
 [JsonSerializable(typeof(List<string>))]
+[JsonSerializable(typeof(SortedDictionary<string, string>))]
 internal sealed partial class StoreJson : JsonSerializerContext;

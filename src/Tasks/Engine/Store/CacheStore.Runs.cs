@@ -15,12 +15,24 @@ public sealed record RunRecord(string Id, string Pipeline, DateTimeOffset Starte
 
     /// <summary>What the cache hits of this run saved: the recorded durations of the runs that produced the reused entries.</summary>
     public TimeSpan TimeSaved { get; init; }
+
+    /// <summary>Steps of this run restored from the remote cache (<c>PipelineRemoteCache</c>); counted among <see cref="StepsCached"/>.</summary>
+    public int RemoteHits { get; init; }
+
+    /// <summary>Entries this run uploaded to the remote cache.</summary>
+    public int RemoteUploads { get; init; }
+
+    /// <summary>The declared tools' versions as this run found them (<c>PipelineTool</c>), by tool name; null when none were declared.</summary>
+    public IReadOnlyDictionary<string, string>? Tools { get; init; }
 }
 
 /// <summary>One step of a recorded run. <see cref="Saved"/> is the producing run's duration for a cache hit.</summary>
 public sealed record StepRunRecord(string Step, string? Key, IReadOnlyList<KeyComponent>? Components, string Outcome, string? Reason, DateTimeOffset StartedAt, TimeSpan Duration)
 {
     public TimeSpan Saved { get; init; }
+
+    /// <summary>A cache hit whose entry came from the remote cache (column <c>source</c> = <c>remote</c>).</summary>
+    public bool Remote { get; init; }
 }
 
 public sealed partial class CacheStore
@@ -60,17 +72,21 @@ public sealed partial class CacheStore
             Execute(_connection, "INSERT OR IGNORE INTO runs (id, pipeline, started_at, status, git_commit) VALUES ($p0, $p1, $p2, $p3, $p4)", tx,
                 run.Id, run.Pipeline, run.StartedAt.ToUnixTimeMilliseconds(), run.Status, run.GitCommit);
             Execute(_connection, """
-                UPDATE runs SET ended_at = $p1, status = $p2, steps_total = $p3, steps_cached = $p4, steps_executed = $p5, steps_failed = $p6, git_commit = $p7
+                UPDATE runs SET ended_at = $p1, status = $p2, steps_total = $p3, steps_cached = $p4, steps_executed = $p5, steps_failed = $p6, git_commit = $p7,
+                    remote_hits = $p8, remote_uploads = $p9, tools = $p10
                 WHERE id = $p0
                 """, tx, run.Id, run.EndedAt?.ToUnixTimeMilliseconds(), run.Status, steps.Count,
-                steps.Count(s => s.Outcome == "cached"), steps.Count(s => s.Outcome == "executed"), steps.Count(s => s.Outcome == "failed"), run.GitCommit);
+                steps.Count(s => s.Outcome == "cached"), steps.Count(s => s.Outcome == "executed"), steps.Count(s => s.Outcome == "failed"), run.GitCommit,
+                steps.Count(s => s.Outcome == "cached" && s.Remote), run.RemoteUploads,
+                run.Tools is null ? null : JsonSerializer.Serialize(new SortedDictionary<string, string>(run.Tools.ToDictionary(), StringComparer.Ordinal), StoreJson.Default.SortedDictionaryStringString));
             foreach (var s in steps)
             {
                 Execute(_connection, """
-                    INSERT OR REPLACE INTO step_runs (run_id, step, key, components_hash, outcome, reason, started_at, duration_ms, saved_ms)
-                    VALUES ($p0, $p1, $p2, $p3, $p4, $p5, $p6, $p7, $p8)
+                    INSERT OR REPLACE INTO step_runs (run_id, step, key, components_hash, outcome, reason, started_at, duration_ms, saved_ms, source)
+                    VALUES ($p0, $p1, $p2, $p3, $p4, $p5, $p6, $p7, $p8, $p9)
                     """, tx, run.Id, s.Step, s.Key, s.Components is null ? null : StoreKeyComponents(s.Components, tx),
-                    s.Outcome, s.Reason, s.StartedAt.ToUnixTimeMilliseconds(), (long)s.Duration.TotalMilliseconds, (long)s.Saved.TotalMilliseconds);
+                    s.Outcome, s.Reason, s.StartedAt.ToUnixTimeMilliseconds(), (long)s.Duration.TotalMilliseconds, (long)s.Saved.TotalMilliseconds,
+                    s.Remote ? "remote" : null);
             }
 
             tx.Commit();
@@ -85,7 +101,7 @@ public sealed partial class CacheStore
             using var cmd = _connection.CreateCommand();
             cmd.CommandText = """
                 SELECT r.id, r.pipeline, r.started_at, r.ended_at, r.status, r.git_commit, r.steps_total, r.steps_cached, r.steps_executed, r.steps_failed,
-                       (SELECT COALESCE(SUM(saved_ms), 0) FROM step_runs s WHERE s.run_id = r.id)
+                       (SELECT COALESCE(SUM(saved_ms), 0) FROM step_runs s WHERE s.run_id = r.id), r.remote_hits, r.remote_uploads, r.tools
                 FROM runs r
                 WHERE $pipeline IS NULL OR r.pipeline = $pipeline
                 ORDER BY r.started_at DESC, r.rowid DESC
@@ -106,6 +122,9 @@ public sealed partial class CacheStore
                     StepsExecuted = reader.GetInt32(8),
                     StepsFailed = reader.GetInt32(9),
                     TimeSaved = TimeSpan.FromMilliseconds(reader.GetInt64(10)),
+                    RemoteHits = reader.GetInt32(11),
+                    RemoteUploads = reader.GetInt32(12),
+                    Tools = reader.IsDBNull(13) ? null : ReadTools(reader.GetString(13)),
                 });
             }
 
@@ -128,7 +147,7 @@ public sealed partial class CacheStore
 
             using var cmd = _connection.CreateCommand();
             cmd.CommandText = """
-                SELECT s.step, s.key, s.outcome, s.reason, s.started_at, s.duration_ms, s.saved_ms, COALESCE(k.components, s.components)
+                SELECT s.step, s.key, s.outcome, s.reason, s.started_at, s.duration_ms, s.saved_ms, COALESCE(k.components, s.components), s.source
                 FROM step_runs s LEFT JOIN key_components k ON k.hash = s.components_hash
                 WHERE s.run_id = $id
                 """;
@@ -142,10 +161,24 @@ public sealed partial class CacheStore
                     reader.IsDBNull(3) ? null : reader.GetString(3), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(4)), TimeSpan.FromMilliseconds(reader.GetInt64(5)))
                 {
                     Saved = TimeSpan.FromMilliseconds(reader.GetInt64(6)),
+                    Remote = !reader.IsDBNull(8) && reader.GetString(8) == "remote",
                 });
             }
 
             return steps;
+        }
+    }
+
+    /// <summary>A run's tool versions as stored; a value that is not a JSON object of strings reads as none (the store is untrusted input).</summary>
+    private static SortedDictionary<string, string>? ReadTools(string json)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize(json, StoreJson.Default.SortedDictionaryStringString);
+        }
+        catch (JsonException)
+        {
+            return null;
         }
     }
 

@@ -18,9 +18,18 @@ public sealed partial class CacheStore : IDisposable
     /// The schema this engine reads and writes (meta row <c>schema</c>). 4: step runs refer to their key components in
     /// <c>key_components</c> (stored once per distinct list) by <c>components_hash</c> instead of a copy each in
     /// <c>components</c>, which this engine no longer writes but still reads (an engine of schema 3 writing copies
-    /// there is read correctly, so <see cref="MinWriterSchemaVersion"/> stays 3).
+    /// there is read correctly, so <see cref="MinWriterSchemaVersion"/> stays 3). 5: runs count their remote hits and
+    /// uploads and keep the versions of the declared tools, and a step run says where a hit came from: new columns with
+    /// defaults, so older engines write on and a store of schema 4 is upgraded in place
+    /// (<see cref="UpgradableFromSchema"/>).
     /// </summary>
-    public const int SchemaVersion = 4;
+    public const int SchemaVersion = 5;
+
+    /// <summary>
+    /// The oldest schema upgraded in place (columns added) instead of emptied: every change since only added what an
+    /// older writer's statements fill with defaults.
+    /// </summary>
+    public const int UpgradableFromSchema = 4;
 
     /// <summary>
     /// The oldest engine schema that may write a store this engine made (meta row <c>min_writer_schema</c>). Raise it
@@ -265,7 +274,7 @@ public sealed partial class CacheStore : IDisposable
             return found.Schema > settings.SchemaVersion && found.MinWriter > settings.SchemaVersion ? new SchemaState.Newer(found.Schema) : new SchemaState.Unchanged();
         }
 
-        var reset = found is not null && ResetOlder(connection, tx, objectsDirectory);
+        var reset = found is not null && found.Schema < UpgradableFromSchema && ResetOlder(connection, tx, objectsDirectory);
         Execute(connection, """
             CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
             CREATE TABLE IF NOT EXISTS entries (
@@ -299,7 +308,10 @@ public sealed partial class CacheStore : IDisposable
                 steps_total INTEGER NOT NULL DEFAULT 0,
                 steps_cached INTEGER NOT NULL DEFAULT 0,
                 steps_executed INTEGER NOT NULL DEFAULT 0,
-                steps_failed INTEGER NOT NULL DEFAULT 0);
+                steps_failed INTEGER NOT NULL DEFAULT 0,
+                remote_hits INTEGER NOT NULL DEFAULT 0,
+                remote_uploads INTEGER NOT NULL DEFAULT 0,
+                tools TEXT);
             CREATE TABLE IF NOT EXISTS step_runs (
                 run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
                 step TEXT NOT NULL,
@@ -311,6 +323,7 @@ public sealed partial class CacheStore : IDisposable
                 started_at INTEGER NOT NULL,
                 duration_ms INTEGER NOT NULL,
                 saved_ms INTEGER NOT NULL DEFAULT 0,
+                source TEXT,
                 PRIMARY KEY (run_id, step)) WITHOUT ROWID;
             CREATE TABLE IF NOT EXISTS object_leases (
                 hash TEXT NOT NULL,
@@ -330,6 +343,11 @@ public sealed partial class CacheStore : IDisposable
                 hashed_at_ns INTEGER NOT NULL) WITHOUT ROWID;
             """, tx);
         Execute(connection, KeyComponentsSchema, tx);
+        // A store of an upgradable schema had its tables already: CREATE TABLE IF NOT EXISTS left them as they were.
+        AddColumn(connection, tx, "runs", "remote_hits", "INTEGER NOT NULL DEFAULT 0");
+        AddColumn(connection, tx, "runs", "remote_uploads", "INTEGER NOT NULL DEFAULT 0");
+        AddColumn(connection, tx, "runs", "tools", "TEXT");
+        AddColumn(connection, tx, "step_runs", "source", "TEXT");
         Execute(connection, "INSERT OR REPLACE INTO meta (name, value) VALUES ('schema', $p0), ('min_writer_schema', $p1)", tx,
             settings.SchemaVersion.ToString(CultureInfo.InvariantCulture), settings.MinWriterSchemaVersion.ToString(CultureInfo.InvariantCulture));
         using (var cmd = connection.CreateCommand())
@@ -342,6 +360,18 @@ public sealed partial class CacheStore : IDisposable
 
         tx.Commit();
         return reset ? new SchemaState.Reset() : new SchemaState.Created();
+    }
+
+    /// <summary>Adds a column with its default unless the table has it (SQLite has no ADD COLUMN IF NOT EXISTS).</summary>
+    private static void AddColumn(SqliteConnection connection, SqliteTransaction tx, string table, string column, string definition)
+    {
+        using var cmd = connection.CreateCommand();
+        cmd.Transaction = tx;
+        cmd.CommandText = $"SELECT 1 FROM pragma_table_info('{table}') WHERE name = '{column}'";
+        if (cmd.ExecuteScalar() is null)
+        {
+            Execute(connection, $"ALTER TABLE {table} ADD COLUMN {column} {definition}", tx);
+        }
     }
 
     /// <summary>
