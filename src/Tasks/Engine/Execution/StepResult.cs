@@ -25,6 +25,12 @@ public sealed record StepResult(string Name, StepOutcome Outcome, string? Key, T
 /// <summary>A whole run: every step's result, in dependency order.</summary>
 public sealed record PipelineRunResult(string RunId, IReadOnlyList<StepResult> Steps, TimeSpan Duration)
 {
+    /// <summary>Entries this run uploaded to the remote cache (<c>PipelineRemoteCache</c>).</summary>
+    public int RemoteUploads { get; init; }
+
+    /// <summary>The declared tools' versions as this run found them (<c>PipelineTool</c>), by tool name; null when none are declared.</summary>
+    public IReadOnlyDictionary<string, string>? Tools { get; init; }
+
     public bool Succeeded => Steps.All(s => s.Outcome is StepOutcome.Cached or StepOutcome.Executed);
 
     public int Count(StepOutcome outcome) => Steps.Count(s => s.Outcome == outcome);
