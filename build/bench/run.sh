@@ -28,6 +28,7 @@
 #   p6 cold: empty cache, no outputs          ours vs the faster, round by round, of the one-project baseline and a
 #                                             parallel one (-m, a project instance per step)  goal: ratio <= 0.9
 #   p7 K independent `sleep 1` steps, cold    ours wall vs K s (K=8)                 goal: <= 0.55
+#                                             and vs the same build with PipelineMaxParallelism=1 (for information)
 #   p8 per-step cost of a no-op               (t(N) - t(N/10, at least 10)) / the difference in steps, ours and
 #                                             baseline                               goal: ours <= 0.3 ms
 #   p9 peak memory of the no-op               /usr/bin/time %M, median               goal: ratio <= 1.2
@@ -442,12 +443,19 @@ fi
 if wants p7; then
   echo "P7 $sleeps independent 1-second steps"
   measure p7 ours "rm -rf $repo_dir/ours-sleep/.mlpipelines $repo_dir/ours-sleep/out/*.txt" "$(ours sleep)" \
+    ours-sequential "rm -rf $repo_dir/ours-sleep/.mlpipelines $repo_dir/ours-sleep/out/*.txt" "$(ours sleep) -p:PipelineMaxParallelism=1" \
     baseline-parallel "rm -f $repo_dir/baseline-sleep/out/*.txt" "$(par sleep)"
   expect "$work/logs/p7.ours.log" "$sleeps" "$sleeps"
   ratio=$(per_round p7 "{ours} / $sleeps")
   row P7 "$sleeps independent 1 s steps, cold ($(nproc) cores)" "$(fmt "$(per_round p7 '{ours}')" s)" \
     "$(fmt "$(per_round p7 '{baseline-parallel}')" "s (-m, a project per step)")" "$(fmt "$ratio" "× $sleeps s" 2)" \
     "≤ 0.55 × $sleeps s" "$(met "$ratio <= 0.55")"
+  # The same build run one step at a time: both pay the build's fixed cost (MSBuild start, SDK, store), so the ratio
+  # is what scheduling gains; against "K s" alone a build's ~1 s of fixed cost is counted as lost parallelism.
+  ratio=$(per_round p7 "{ours} / {ours-sequential}")
+  row P7 "… against the same build one step at a time" "$(fmt "$(per_round p7 '{ours}')" s)" \
+    "$(fmt "$(per_round p7 '{ours-sequential}')" "s (PipelineMaxParallelism=1)")" "$(fmt "$ratio" × 2)" \
+    "≤ 0.55 × sequential" "$(met "$ratio <= 0.55")"
 fi
 
 if wants p8; then
