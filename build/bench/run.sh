@@ -28,7 +28,7 @@
 #   p6 cold: empty cache, no outputs          ours vs the faster, round by round, of the one-project baseline and a
 #                                             parallel one (-m, a project instance per step)  goal: ratio <= 0.9
 #   p7 K independent `sleep 1` steps, cold    ours wall vs K s (K=8)                 goal: <= 0.55
-#                                             and vs the same build with PipelineMaxParallelism=1 (for information)
+#                                             and vs the same build with PipelineMaxParallelism=1 (same fixed cost)
 #   p8 per-step cost of a no-op               (t(N) - t(N/10, at least 10)) / the difference in steps, ours and
 #                                             baseline                               goal: ours <= 0.3 ms
 #   p9 peak memory of the no-op               /usr/bin/time %M, median               goal: ratio <= 1.2
