@@ -166,6 +166,18 @@ public sealed class RunSummaryTests : IDisposable
     }
 
     [Fact]
+    public async Task ARunThatCouldNotStartIsSummarisedAsFailed()
+    {
+        DeclareChain();
+        var run = await _pipeline.RunAsync(o => o with { ResumeFrom = new ResumePoint("b", "no-such-run") });
+        run.SingleError(ErrorCodes.UnknownRun);
+        var summary = Summarize(run);
+
+        Assert.Equal("failed", summary.GetProperty("status").GetString());
+        Assert.Empty(summary.GetProperty("steps").EnumerateArray());
+    }
+
+    [Fact]
     public void RemoteHitsUploadsAndToolVersionsAreCounted()
     {
         _pipeline.Step("a", "true", ("Outputs", "a.txt"));

@@ -89,7 +89,7 @@ public sealed class PipelineRunner
             : _graph.WithUpstream(_options.SelectedSteps);
         if (_options.ResumeFrom is { } resume && !PrepareResume(resume, selected))
         {
-            return new PipelineRunResult(runId, [], TimeSpan.Zero);
+            return new PipelineRunResult(runId, [], TimeSpan.Zero) { StartedAt = started, Status = "failed" };
         }
 
         // A busy store costs the run record, never the build (see StoreContention).
