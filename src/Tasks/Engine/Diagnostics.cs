@@ -52,6 +52,7 @@ public static class ErrorCodes
     public const string UnsupportedHost = "MLP4001";
     public const string NativeLibraryMissing = "MLP4002";
     public const string UnexpectedFailure = "MLP4003";
+    public const string ReportNotWritten = "MLP4004";
 }
 
 /// <summary>A user-facing problem: code, the step it concerns (if any) and a message that says what to do.</summary>

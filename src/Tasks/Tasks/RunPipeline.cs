@@ -1,4 +1,5 @@
 using MLPipelines.Engine.Execution;
+using MLPipelines.Engine.Reports;
 using Microsoft.Build.Framework;
 
 namespace MLPipelines.Tasks;
@@ -12,6 +13,9 @@ public sealed class RunPipeline : PipelineTask
     /// <summary>One item per step that ran or was restored, with <c>Outcome</c>, <c>Key</c> and <c>Reason</c> metadata.</summary>
     [Output]
     public ITaskItem[] StepResults { get; private set; } = [];
+
+    /// <summary><c>PipelineSummaryFile</c>: where to write the run's JSON summary, relative to the project folder; empty for none.</summary>
+    public string? SummaryFile { get; set; }
 
     private protected override void ExecuteCore(MSBuildPipelineLog log)
     {
@@ -32,7 +36,7 @@ public sealed class RunPipeline : PipelineTask
             return;
         }
 
-        options = Against(store, options);
+        options = TaskInputs.WithReports(Against(store, options), SummaryFile);
 
         log.Detail($"Opened the pipeline cache at {options.CacheDirectory} in {clock.ElapsedMilliseconds} ms.");
 
@@ -49,7 +53,9 @@ public sealed class RunPipeline : PipelineTask
         clock.Restart();
         var run = new PipelineRunner(options, graph, store, log).RunAsync(Cancellation);
         log.Pump(run);
-        StepResults = run.GetAwaiter().GetResult().Steps.Select(TaskInputs.ToItem).ToArray();
+        var result = run.GetAwaiter().GetResult();
+        StepResults = result.Steps.Select(TaskInputs.ToItem).ToArray();
+        RunReports.Write(options, graph, result, log);
         log.Detail(System.FormattableString.Invariant(
             $"Phases: task started {sinceStart.TotalMilliseconds:0} ms after the process; pipeline read and checked in {loaded} ms; store opened and locked in {opened} ms; run in {clock.ElapsedMilliseconds} ms."));
     }

@@ -60,6 +60,26 @@ internal static class TaskInputs
         };
     }
 
+    /// <summary>
+    /// The reports a run writes: <c>PipelineSummaryFile</c> (relative to the project folder) and, when GitHub Actions
+    /// set <c>GITHUB_STEP_SUMMARY</c> in the build's environment, its file. An empty value asks for nothing.
+    /// </summary>
+    public static PipelineOptions WithReports(PipelineOptions options, string? summaryFile)
+    {
+        var stepSummary = Environment.GetEnvironmentVariable(Engine.Reports.GitHubStepSummary.Variable);
+        return options with
+        {
+            SummaryFile = ReportPath(summaryFile, options.ProjectDirectory),
+            GitHubStepSummary = ReportPath(stepSummary, options.ProjectDirectory),
+        };
+    }
+
+    // A path no file can have (a NUL) is kept as given: writing the report then warns (MLP4004), never fails the build.
+    private static string? ReportPath(string? value, string projectDirectory) =>
+        string.IsNullOrWhiteSpace(value) ? null
+        : value.Contains('\0', StringComparison.Ordinal) ? value
+        : Path.GetFullPath(value.Trim(), projectDirectory);
+
     private static Dictionary<string, IReadOnlyList<string>> ReadProjectSources(ITaskItem[] files, string projectDirectory)
     {
         string Normalize(string path)

@@ -47,6 +47,8 @@ public sealed class Workspace : IDisposable
         // The same folder as in nuget.config: the variable wins over the file, whatever the machine sets.
         ["NUGET_PACKAGES"] = PackagesDirectory,
         ["NUGET_FALLBACK_PACKAGES"] = null,
+        // Run inside GitHub Actions, every test build would append its run summary to the job's page.
+        ["GITHUB_STEP_SUMMARY"] = null,
     };
 
     /// <summary>Creates a workspace named after the calling test.</summary>

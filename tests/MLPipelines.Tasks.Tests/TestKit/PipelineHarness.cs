@@ -49,6 +49,15 @@ internal sealed class PipelineHarness : IDisposable
         CacheDirectory = CacheDirectory,
     };
 
+    /// <summary>The graph of the steps as declared now (what a run of them builds).</summary>
+    public PipelineGraph Graph()
+    {
+        var diagnostics = new List<PipelineDiagnostic>();
+        var graph = PipelineGraph.Build(StepParser.Parse(_steps, ProjectDirectory, diagnostics), diagnostics);
+        Assert.True(graph is not null && diagnostics.Count == 0, "Invalid test pipeline: " + string.Join("; ", diagnostics));
+        return graph;
+    }
+
     public async Task<PipelineRun> RunAsync(
         Func<PipelineOptions, PipelineOptions>? configure = null,
         TimeProvider? clock = null,

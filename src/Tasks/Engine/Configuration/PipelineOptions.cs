@@ -62,6 +62,15 @@ public sealed record PipelineOptions
 
     /// <summary><c>PipelineLockTimeout</c>: how long <c>RunPipeline</c> waits for another build of the same project's pipeline; zero: not at all.</summary>
     public TimeSpan LockTimeout { get; init; } = DefaultLockTimeout;
+
+    /// <summary><c>PipelineSummaryFile</c>, absolute: where <c>RunPipeline</c> writes the run's JSON summary; null: none.</summary>
+    public string? SummaryFile { get; init; }
+
+    /// <summary>
+    /// The file of <c>GITHUB_STEP_SUMMARY</c> (GitHub Actions sets it), absolute: <c>RunPipeline</c> appends the run's
+    /// Markdown summary to it; null: none.
+    /// </summary>
+    public string? GitHubStepSummary { get; init; }
 }
 
 /// <summary>Where a resumed run starts: <c>&lt;step&gt;</c> or <c>&lt;run-id&gt;:&lt;step&gt;</c>.</summary>

@@ -89,7 +89,7 @@ public sealed class PipelineRunner
             : _graph.WithUpstream(_options.SelectedSteps);
         if (_options.ResumeFrom is { } resume && !PrepareResume(resume, selected))
         {
-            return new PipelineRunResult(runId, [], TimeSpan.Zero);
+            return new PipelineRunResult(runId, [], TimeSpan.Zero) { StartedAt = started, Status = "failed" };
         }
 
         // A busy store costs the run record, never the build (see StoreContention).
@@ -146,7 +146,7 @@ public sealed class PipelineRunner
         }
 
         var ordered = steps.Select(s => results.GetValueOrDefault(s.Name) ?? NotRun(s, "the run stopped")).ToList();
-        var result = new PipelineRunResult(runId, ordered.Select(r => r.Result).ToList(), _clock.GetUtcNow() - started);
+        var result = new PipelineRunResult(runId, ordered.Select(r => r.Result).ToList(), _clock.GetUtcNow() - started) { StartedAt = started };
         _log.Detail(string.Create(CultureInfo.InvariantCulture, $"Ran or restored {ordered.Count} steps in {phase.ElapsedMilliseconds} ms (setup before the runner: {_setupMilliseconds} ms; summed over steps: keys {_keyTicks * 1000 / Stopwatch.Frequency} ms, keys and lookups {_lookupTicks * 1000 / Stopwatch.Frequency} ms, restores {_restoreTicks * 1000 / Stopwatch.Frequency} ms)."));
         var status = cancellationToken.IsCancellationRequested ? "cancelled" : escaped is null && result.Succeeded ? "succeeded" : "failed";
         phase.Restart();
@@ -156,6 +156,7 @@ public sealed class PipelineRunner
         _log.Detail(answered
             ? $"Run {runId}: git commit {commit ?? "none (no repository, or uncommitted changes)"}, waited {phase.ElapsedMilliseconds} ms for it after the last step."
             : $"Run {runId}: no git commit recorded: git did not answer within {grace.TotalMilliseconds:0} ms of the last step, so it was stopped.");
+        result = result with { Status = status, GitCommit = commit };
         phase.Restart();
         _cache.MarkHitsUsed();
         if (recorded)
@@ -183,7 +184,7 @@ public sealed class PipelineRunner
     }
 
     private StepRun NotRun(StepDefinition step, string why) =>
-        new(new StepResult(step.Name, StepOutcome.NotRun, null, TimeSpan.Zero, why), null, _clock.GetUtcNow());
+        new(new StepResult(step.Name, StepOutcome.NotRun, null, TimeSpan.Zero, why), _clock.GetUtcNow());
 
     /// <summary>
     /// One step, whatever happens in it: an exception no one expected (a bug, a busy database, a file system error
@@ -209,7 +210,7 @@ public sealed class PipelineRunner
                 $"Step '{step.Name}' failed unexpectedly: {e.GetType().Name}: {e.Message} The other running steps were stopped and no further step starts. Please report this with the build log (-v:d shows details).");
             _log.Trace(e.ToString());
             await stop.CancelAsync().ConfigureAwait(false);
-            return new StepRun(new StepResult(step.Name, StepOutcome.Failed, null, _clock.GetUtcNow() - startedAt, "failed unexpectedly"), null, startedAt);
+            return new StepRun(new StepResult(step.Name, StepOutcome.Failed, null, _clock.GetUtcNow() - startedAt, "failed unexpectedly"), startedAt);
         }
     }
 
@@ -294,10 +295,12 @@ public sealed class PipelineRunner
         return string.Create(CultureInfo.InvariantCulture, $"Pipeline {_options.PipelineName}: {string.Join(", ", parts)}, hit rate {hitRate}%, {result.Duration.TotalSeconds:0.0}s.");
     }
 
-    private sealed record StepRun(StepResult Result, IReadOnlyList<KeyComponent>? Components, DateTimeOffset StartedAt)
+    private sealed record StepRun(StepResult Result, DateTimeOffset StartedAt)
     {
+        public IReadOnlyList<KeyComponent>? Components => Result.Components;
+
         /// <summary>For a hit: how long the run that produced the entry took to execute the step.</summary>
-        public TimeSpan Saved { get; init; }
+        public TimeSpan Saved => Result.Saved;
     }
 
     private async Task<StepRun> RunStepAsync(StepDefinition step, string runId, CancellationToken cancellationToken)
@@ -306,8 +309,14 @@ public sealed class PipelineRunner
         var stopwatch = Stopwatch.StartNew();
         _log.Message($"Step {step.Name} has started.");
 
-        StepRun Finish(StepOutcome outcome, StepKey? key, string? reason) =>
-            new(new StepResult(step.Name, outcome, key?.Value, stopwatch.Elapsed, reason), key?.Components, startedAt);
+        // The entry restored (a hit) or stored (executed), if any: its outputs, and for a hit the time it saved.
+        StepRun Finish(StepOutcome outcome, StepKey? key, string? reason, CacheEntry? entry = null) =>
+            new(new StepResult(step.Name, outcome, key?.Value, stopwatch.Elapsed, reason)
+            {
+                Components = key?.Components,
+                Outputs = entry?.Manifest,
+                Saved = outcome == StepOutcome.Cached && entry is not null ? entry.Duration : TimeSpan.Zero,
+            }, startedAt);
 
         StepKey key;
         try
@@ -354,7 +363,7 @@ public sealed class PipelineRunner
             {
                 _cache.LogHit(step, restored);
                 Produced(step, OutputsDigest.Of(entry));
-                return Finish(StepOutcome.Cached, key, null) with { Saved = entry.Duration };
+                return Finish(StepOutcome.Cached, key, null, entry);
             }
 
             reason = _cache.WhyNotRestored(step, entry, restored);
@@ -377,7 +386,7 @@ public sealed class PipelineRunner
         var stored = InputsUnchanged(step, key) ? _cache.Store(step, key, startedAt, stopwatch.Elapsed, runId) : null;
         Produced(step, stored is null ? _cache.DigestOnDisk(step) : OutputsDigest.Of(stored));
         _log.Message(string.Create(CultureInfo.InvariantCulture, $"Step {step.Name} has finished in {stopwatch.Elapsed.TotalSeconds:0.000}s."));
-        return Finish(StepOutcome.Executed, key, reason);
+        return Finish(StepOutcome.Executed, key, reason, stored);
     }
 
     /// <summary>
@@ -412,7 +421,7 @@ public sealed class PipelineRunner
     /// An upstream step of a resumed run: restored, never executed. With a run id, the entry that run recorded, and
     /// only while the step's inputs are what they were then; else the entry of its current key.
     /// </summary>
-    private StepRun RestoreForResume(StepDefinition step, StepKey key, string runId, Func<StepOutcome, StepKey?, string?, StepRun> finish)
+    private StepRun RestoreForResume(StepDefinition step, StepKey key, string runId, Func<StepOutcome, StepKey?, string?, CacheEntry?, StepRun> finish)
     {
         string? problem = null;
         CacheEntry? entry = null;
@@ -448,7 +457,7 @@ public sealed class PipelineRunner
             {
                 _cache.LogHit(step, restored);
                 Produced(step, OutputsDigest.Of(entry));
-                return finish(StepOutcome.Cached, key, null) with { Saved = entry.Duration };
+                return finish(StepOutcome.Cached, key, null, entry);
             }
 
             problem = restored.Damage is { } damage
@@ -458,7 +467,7 @@ public sealed class PipelineRunner
 
         Error(ErrorCodes.ResumeUnavailable, step,
             $"Cannot resume from '{_options.ResumeFrom!.Step}': upstream step '{step.Name}' must be restored, not executed, but {problem}. Run the pipeline without PipelineResumeFrom, or resume from '{step.Name}'.");
-        return finish(StepOutcome.Failed, key, problem);
+        return finish(StepOutcome.Failed, key, problem, null);
     }
 
     private CacheEntry? NewestEntryOf(StepDefinition step)

@@ -1,3 +1,6 @@
+using MLPipelines.Engine.Keys;
+using MLPipelines.Engine.Store;
+
 namespace MLPipelines.Engine.Execution;
 
 public enum StepOutcome
@@ -20,6 +23,21 @@ public sealed record StepResult(string Name, StepOutcome Outcome, string? Key, T
 {
     /// <summary>For a <see cref="StepOutcome.Cached"/> step: its entry came from the remote cache, not the local store.</summary>
     public bool Remote { get; init; }
+
+    /// <summary>For a hit: how long the run that produced the reused entry took to execute the step; zero otherwise.</summary>
+    public TimeSpan Saved { get; init; }
+
+    /// <summary>
+    /// The components of <see cref="Key"/>, in canonical order (the same list the run record keeps); null when the key
+    /// could not be computed. Environment values are in it only as keyed hashes, never in clear.
+    /// </summary>
+    public IReadOnlyList<KeyComponent>? Components { get; init; }
+
+    /// <summary>
+    /// The output files of the entry the step restored (a hit) or stored (executed): project-relative paths, content
+    /// hashes, sizes in bytes. Null when there is none: the step failed or did not run, or its result was not stored.
+    /// </summary>
+    public IReadOnlyList<ManifestFile>? Outputs { get; init; }
 }
 
 /// <summary>A whole run: every step's result, in dependency order.</summary>
@@ -30,6 +48,21 @@ public sealed record PipelineRunResult(string RunId, IReadOnlyList<StepResult> S
 
     /// <summary>The declared tools' versions as this run found them (<c>PipelineTool</c>), by tool name; null when none are declared.</summary>
     public IReadOnlyDictionary<string, string>? Tools { get; init; }
+
+    /// <summary>When the run started (UTC); it ended <see cref="Duration"/> later.</summary>
+    public DateTimeOffset StartedAt { get; init; }
+
+    /// <summary>As recorded: <c>succeeded</c>, <c>failed</c> or <c>cancelled</c>; unless set, from the steps' outcomes.</summary>
+    public string Status
+    {
+        get => _status ?? (Succeeded ? "succeeded" : "failed");
+        init => _status = value;
+    }
+
+    private readonly string? _status;
+
+    /// <summary>The project's git commit, only when its checkout was clean (see <c>GitCommit</c>); else null.</summary>
+    public string? GitCommit { get; init; }
 
     public bool Succeeded => Steps.All(s => s.Outcome is StepOutcome.Cached or StepOutcome.Executed);
 
