@@ -48,6 +48,12 @@ public abstract class PipelineTask : Microsoft.Build.Utilities.Task, ICancelable
     /// <summary><c>PipelineLockTimeout</c>: seconds or a TimeSpan; only <c>RunPipeline</c> waits for the lock.</summary>
     public string? LockTimeout { get; set; }
 
+    /// <summary>The <c>@(PipelineTool)</c> items: <c>Include</c> a tool name, metadata <c>VersionCommand</c>.</summary>
+    public ITaskItem[] Tools { get; set; } = [];
+
+    /// <summary><c>PipelineKeyPlatform</c>: <c>true</c> keys every step that does not say (<c>Platform</c>) by the OS and architecture.</summary>
+    public string? KeyPlatform { get; set; }
+
     protected CancellationToken Cancellation => _cancel.Token;
 
     public void Cancel() => _cancel.Cancel();
@@ -88,6 +94,7 @@ public abstract class PipelineTask : Microsoft.Build.Utilities.Task, ICancelable
         var diagnostics = new List<PipelineDiagnostic>();
         var options = TaskInputs.ReadOptions(this, diagnostics);
         var steps = StepParser.Parse(Steps.Select(TaskInputs.ToRawStep), options.ProjectDirectory, diagnostics);
+        ToolParser.CheckStepTools(steps, options.Tools, diagnostics);
         var parsed = clock.ElapsedMilliseconds;
         var graph = diagnostics.Count == 0 ? PipelineGraph.Build(steps, diagnostics, options.ProjectSources) : null;
         log.Detail(System.FormattableString.Invariant($"Read {steps.Count} steps in {parsed} ms; built their graph in {clock.ElapsedMilliseconds - parsed} ms."));
@@ -118,6 +125,26 @@ public abstract class PipelineTask : Microsoft.Build.Utilities.Task, ICancelable
 
         diagnostics.ForEach(log.Error);
         return graph is null || diagnostics.Count > 0 ? null : (options, graph);
+    }
+
+    /// <summary>
+    /// Starts the declared tools' version commands (<see cref="ToolVersions"/>), all at once, so they run while the
+    /// store opens; <see cref="WithToolVersions"/> waits for them. Stopped when <paramref name="stop"/> is cancelled.
+    /// </summary>
+    private protected static Task<IReadOnlyDictionary<string, string>?> StartToolVersions(PipelineOptions options, MSBuildPipelineLog log, CancellationTokenSource stop) =>
+        options.Tools.Count == 0
+            ? Task.FromResult<IReadOnlyDictionary<string, string>?>(null)
+            : ToolVersions.FindAsync(options.Tools, options.ProjectDirectory, log, stop.Token);
+
+    /// <summary>
+    /// <paramref name="options"/> with the versions <paramref name="finding"/> gives; null (each failure logged as
+    /// MLP2012, or the build cancelled) when a version is unknown: then no key can be computed and no step may run.
+    /// </summary>
+    private protected static PipelineOptions? WithToolVersions(PipelineOptions options, Task<IReadOnlyDictionary<string, string>?> finding, MSBuildPipelineLog log)
+    {
+        log.Pump(finding);
+        var versions = finding.GetAwaiter().GetResult();
+        return options.Tools.Count == 0 ? options : versions is null ? null : options with { ToolVersions = versions };
     }
 
     /// <summary>Reads only the properties (for housekeeping targets that need no valid step list).</summary>

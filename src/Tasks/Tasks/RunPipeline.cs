@@ -26,13 +26,23 @@ public sealed class RunPipeline : PipelineTask
 
         var loaded = clock.ElapsedMilliseconds;
         clock.Restart();
+        // The tools' versions are found while the store opens, and before the lock: a failing one fails at once.
+        using var stopTools = CancellationTokenSource.CreateLinkedTokenSource(Cancellation);
+        var finding = StartToolVersions(options, log, stopTools);
         using var store = OpenStore(options, log, runsUncached: true);
         if (store is null)
+        {
+            stopTools.Cancel();
+            log.Pump(finding);
+            return;
+        }
+
+        if (WithToolVersions(Against(store, options), finding, log) is not { } withTools)
         {
             return;
         }
 
-        options = Against(store, options);
+        options = withTools;
 
         log.Detail($"Opened the pipeline cache at {options.CacheDirectory} in {clock.ElapsedMilliseconds} ms.");
 
