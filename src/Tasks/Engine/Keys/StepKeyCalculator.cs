@@ -220,18 +220,19 @@ public sealed class StepKeyCalculator
     /// declared tool, or only those its <c>Tools</c> names. A step with no tool (none declared, or <c>Tools="none"</c>)
     /// gets no component, so its key is the one it had before tools existed.
     /// </summary>
+    private static readonly IReadOnlyDictionary<string, string> NoTools = new Dictionary<string, string>();
+
     private void AddTools(List<KeyComponent> components, StepDefinition step)
     {
-        var versions = ToolVersions ?? new Dictionary<string, string>();
         if (step.Tools is null)
         {
-            components.AddRange(versions.Select(t => Text(ComponentKind.Tool, t.Key, t.Value)));
+            components.AddRange((ToolVersions ?? NoTools).Select(t => Text(ComponentKind.Tool, t.Key, t.Value)));
             return;
         }
 
         foreach (var named in step.Tools.Distinct(StringComparer.OrdinalIgnoreCase))
         {
-            var tool = versions.FirstOrDefault(t => t.Key.Equals(named, StringComparison.OrdinalIgnoreCase));
+            var tool = (ToolVersions ?? NoTools).FirstOrDefault(t => t.Key.Equals(named, StringComparison.OrdinalIgnoreCase));
             // A name without a version is rejected before any key (MLP1023); should one get here all the same, the
             // step executes rather than hit without its tool's version.
             components.Add(tool.Key is null
