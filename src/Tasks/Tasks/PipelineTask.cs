@@ -128,23 +128,31 @@ public abstract class PipelineTask : Microsoft.Build.Utilities.Task, ICancelable
     }
 
     /// <summary>
-    /// Starts the declared tools' version commands (<see cref="ToolVersions"/>), all at once, so they run while the
-    /// store opens; <see cref="WithToolVersions"/> waits for them. Stopped when <paramref name="stop"/> is cancelled.
+    /// For <c>RunPipeline</c> and <c>PlanPipeline</c>: opens the store (<see cref="OpenStore"/>, a newer engine's store
+    /// stood in for, <see cref="Against"/>) while the declared tools' version commands run (<see cref="ToolVersions"/>:
+    /// all at once, once per build), and gives the options with their versions. Null, with the errors logged, when
+    /// the store cannot be used or a version is unknown (MLP2012: no key can be computed, so no step may run).
     /// </summary>
-    private protected static Task<IReadOnlyDictionary<string, string>?> StartToolVersions(PipelineOptions options, MSBuildPipelineLog log, CancellationTokenSource stop) =>
-        options.Tools.Count == 0
-            ? Task.FromResult<IReadOnlyDictionary<string, string>?>(null)
-            : ToolVersions.FindAsync(options.Tools, options.ProjectDirectory, log, stop.Token);
-
-    /// <summary>
-    /// <paramref name="options"/> with the versions <paramref name="finding"/> gives; null (each failure logged as
-    /// MLP2012, or the build cancelled) when a version is unknown: then no key can be computed and no step may run.
-    /// </summary>
-    private protected static PipelineOptions? WithToolVersions(PipelineOptions options, Task<IReadOnlyDictionary<string, string>?> finding, MSBuildPipelineLog log)
+    private protected (CacheStore Store, PipelineOptions Options)? OpenStoreAndFindTools(PipelineOptions options, MSBuildPipelineLog log)
     {
+        using var stopTools = CancellationTokenSource.CreateLinkedTokenSource(Cancellation);
+        var finding = ToolVersions.FindAsync(options.Tools, options.ProjectDirectory, log, stopTools.Token);
+        var store = OpenStore(options, log, runsUncached: true);
+        if (store is null)
+        {
+            // No version command outlives the task.
+            stopTools.Cancel();
+        }
+
         log.Pump(finding);
         var versions = finding.GetAwaiter().GetResult();
-        return options.Tools.Count == 0 ? options : versions is null ? null : options with { ToolVersions = versions };
+        if (store is null || (options.Tools.Count > 0 && versions is null))
+        {
+            store?.Dispose();
+            return null;
+        }
+
+        return (store, Against(store, options) with { ToolVersions = versions });
     }
 
     /// <summary>Reads only the properties (for housekeeping targets that need no valid step list).</summary>

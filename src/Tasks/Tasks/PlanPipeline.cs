@@ -29,22 +29,13 @@ public sealed class PlanPipeline : PipelineTask
         }
 
         // The plan computes the keys the run will: with the tools' versions, found while the store opens.
-        using var stopTools = CancellationTokenSource.CreateLinkedTokenSource(Cancellation);
-        var finding = StartToolVersions(options, log, stopTools);
-        using var store = OpenStore(options, log, runsUncached: true);
-        if (store is null)
-        {
-            stopTools.Cancel();
-            log.Pump(finding);
-            return;
-        }
-
-        if (WithToolVersions(Against(store, options), finding, log) is not { } withTools)
+        if (OpenStoreAndFindTools(options, log) is not var (store, ready))
         {
             return;
         }
 
-        options = withTools;
+        using var storeScope = store;
+        options = ready;
 
         var plan = new PipelinePlanner(options, graph, store, log, cancellationToken: Cancellation).Plan();
         var text = format == "json" ? ToJson(options.PipelineName, plan) : ToText(options.PipelineName, plan);

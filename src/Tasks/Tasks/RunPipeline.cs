@@ -27,24 +27,15 @@ public sealed class RunPipeline : PipelineTask
         var loaded = clock.ElapsedMilliseconds;
         clock.Restart();
         // The tools' versions are found while the store opens, and before the lock: a failing one fails at once.
-        using var stopTools = CancellationTokenSource.CreateLinkedTokenSource(Cancellation);
-        var finding = StartToolVersions(options, log, stopTools);
-        using var store = OpenStore(options, log, runsUncached: true);
-        if (store is null)
-        {
-            stopTools.Cancel();
-            log.Pump(finding);
-            return;
-        }
-
-        if (WithToolVersions(Against(store, options), finding, log) is not { } withTools)
+        if (OpenStoreAndFindTools(options, log) is not var (store, ready))
         {
             return;
         }
 
-        options = withTools;
+        using var storeScope = store;
+        options = ready;
 
-        log.Detail($"Opened the pipeline cache at {options.CacheDirectory} in {clock.ElapsedMilliseconds} ms.");
+        log.Detail($"Opened the pipeline cache at {options.CacheDirectory}{(options.Tools.Count > 0 ? " and found the tools' versions" : "")} in {clock.ElapsedMilliseconds} ms.");
 
         // One build of this project's pipeline at a time; the runner (and its file stamps) starts only once it is ours.
         var taking = PipelineLock.AcquireAsync(options, log, Cancellation);
