@@ -27,6 +27,8 @@ public static class ErrorCodes
     public const string OutputInStore = "MLP1019";
     public const string NulCharacter = "MLP1020";
     public const string OutputHoldsProjectFile = "MLP1021";
+    public const string InvalidPipelineTool = "MLP1022";
+    public const string UnknownStepTool = "MLP1023";
 
     public const string StepFailed = "MLP2001";
     public const string OutputMissing = "MLP2002";
@@ -39,6 +41,7 @@ public static class ErrorCodes
     public const string InputChangedDuringStep = "MLP2009";
     public const string OutputsNotWritable = "MLP2011";
     public const string InputGlobMatchesNothing = "MLP2010";
+    public const string ToolVersionFailed = "MLP2012";
 
     public const string StoreUnavailable = "MLP3001";
     public const string DamagedEntry = "MLP3002";

@@ -48,6 +48,12 @@ public abstract class PipelineTask : Microsoft.Build.Utilities.Task, ICancelable
     /// <summary><c>PipelineLockTimeout</c>: seconds or a TimeSpan; only <c>RunPipeline</c> waits for the lock.</summary>
     public string? LockTimeout { get; set; }
 
+    /// <summary>The <c>@(PipelineTool)</c> items: <c>Include</c> a tool name, metadata <c>VersionCommand</c>.</summary>
+    public ITaskItem[] Tools { get; set; } = [];
+
+    /// <summary><c>PipelineKeyPlatform</c>: <c>true</c> keys every step that does not say (<c>Platform</c>) by the OS and architecture.</summary>
+    public string? KeyPlatform { get; set; }
+
     protected CancellationToken Cancellation => _cancel.Token;
 
     public void Cancel() => _cancel.Cancel();
@@ -88,6 +94,7 @@ public abstract class PipelineTask : Microsoft.Build.Utilities.Task, ICancelable
         var diagnostics = new List<PipelineDiagnostic>();
         var options = TaskInputs.ReadOptions(this, diagnostics);
         var steps = StepParser.Parse(Steps.Select(TaskInputs.ToRawStep), options.ProjectDirectory, diagnostics);
+        ToolParser.CheckStepTools(steps, options.Tools, diagnostics);
         var parsed = clock.ElapsedMilliseconds;
         var graph = diagnostics.Count == 0 ? PipelineGraph.Build(steps, diagnostics, options.ProjectSources) : null;
         log.Detail(System.FormattableString.Invariant($"Read {steps.Count} steps in {parsed} ms; built their graph in {clock.ElapsedMilliseconds - parsed} ms."));
@@ -118,6 +125,34 @@ public abstract class PipelineTask : Microsoft.Build.Utilities.Task, ICancelable
 
         diagnostics.ForEach(log.Error);
         return graph is null || diagnostics.Count > 0 ? null : (options, graph);
+    }
+
+    /// <summary>
+    /// For <c>RunPipeline</c> and <c>PlanPipeline</c>: opens the store (<see cref="OpenStore"/>, a newer engine's store
+    /// stood in for, <see cref="Against"/>) while the declared tools' version commands run (<see cref="ToolVersions"/>:
+    /// all at once, once per build), and gives the options with their versions. Null, with the errors logged, when
+    /// the store cannot be used or a version is unknown (MLP2012: no key can be computed, so no step may run).
+    /// </summary>
+    private protected (CacheStore Store, PipelineOptions Options)? OpenStoreAndFindTools(PipelineOptions options, MSBuildPipelineLog log)
+    {
+        using var stopTools = CancellationTokenSource.CreateLinkedTokenSource(Cancellation);
+        var finding = ToolVersions.FindAsync(options.Tools, options.ProjectDirectory, log, stopTools.Token);
+        var store = OpenStore(options, log, runsUncached: true);
+        if (store is null)
+        {
+            // No version command outlives the task.
+            stopTools.Cancel();
+        }
+
+        log.Pump(finding);
+        var versions = finding.GetAwaiter().GetResult();
+        if (store is null || (options.Tools.Count > 0 && versions is null))
+        {
+            store?.Dispose();
+            return null;
+        }
+
+        return (store, Against(store, options) with { ToolVersions = versions });
     }
 
     /// <summary>Reads only the properties (for housekeeping targets that need no valid step list).</summary>

@@ -28,13 +28,14 @@ public sealed class PlanPipeline : PipelineTask
             return;
         }
 
-        using var store = OpenStore(options, log, runsUncached: true);
-        if (store is null)
+        // The plan computes the keys the run will: with the tools' versions, found while the store opens.
+        if (OpenStoreAndFindTools(options, log) is not var (store, ready))
         {
             return;
         }
 
-        options = Against(store, options);
+        using var storeScope = store;
+        options = ready;
 
         var plan = new PipelinePlanner(options, graph, store, log, cancellationToken: Cancellation).Plan();
         var text = format == "json" ? ToJson(options.PipelineName, plan) : ToText(options.PipelineName, plan);

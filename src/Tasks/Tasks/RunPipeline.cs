@@ -30,15 +30,16 @@ public sealed class RunPipeline : PipelineTask
 
         var loaded = clock.ElapsedMilliseconds;
         clock.Restart();
-        using var store = OpenStore(options, log, runsUncached: true);
-        if (store is null)
+        // The tools' versions are found while the store opens, and before the lock: a failing one fails at once.
+        if (OpenStoreAndFindTools(options, log) is not var (store, ready))
         {
             return;
         }
 
-        options = TaskInputs.WithReports(Against(store, options), SummaryFile);
+        using var storeScope = store;
+        options = TaskInputs.WithReports(ready, SummaryFile);
 
-        log.Detail($"Opened the pipeline cache at {options.CacheDirectory} in {clock.ElapsedMilliseconds} ms.");
+        log.Detail($"Opened the pipeline cache at {options.CacheDirectory}{(options.Tools.Count > 0 ? " and found the tools' versions" : "")} in {clock.ElapsedMilliseconds} ms.");
 
         // One build of this project's pipeline at a time; the runner (and its file stamps) starts only once it is ours.
         var taking = PipelineLock.AcquireAsync(options, log, Cancellation);

@@ -57,6 +57,8 @@ internal static class TaskInputs
             CacheMaxSizeBytes = PropertyParser.ParseSize(task.CacheMaxSize, "PipelineCacheMaxSize", diagnostics),
             RunHistoryLimit = PropertyParser.ParsePositiveInt(task.RunHistoryLimit, "PipelineRunHistoryLimit", diagnostics) ?? CacheStore.DefaultRunHistoryLimit,
             LockTimeout = PropertyParser.ParseDuration(task.LockTimeout, "PipelineLockTimeout", diagnostics, allowZero: true) ?? PipelineOptions.DefaultLockTimeout,
+            Tools = ToolParser.Parse(task.Tools.Select(t => KeyValuePair.Create(t.ItemSpec, t.GetMetadata("VersionCommand"))), diagnostics),
+            KeyPlatform = PropertyParser.ParseBool(task.KeyPlatform, "PipelineKeyPlatform", diagnostics) ?? false,
         };
     }
 

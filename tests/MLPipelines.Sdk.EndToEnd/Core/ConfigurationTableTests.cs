@@ -88,6 +88,13 @@ public sealed class ConfigurationTableTests(SdkPackage package, ITestOutputHelpe
         ["NUL in the command"] = new(
             Steps("<Step Include=\"nul_command\" Command=\"echo ran > marker-nul_command.txt%00; echo more\" />"), "MLP1020", ["nul_command", "Command"]),
         ["NUL in WorkingDirectory"] = new(Steps(Step("nul_folder", "WorkingDirectory=\"work%00\"")), "MLP1020", ["nul_folder", "WorkingDirectory"]),
+        ["PipelineTool without VersionCommand"] = new("<ItemGroup><PipelineTool Include=\"python\" /></ItemGroup>" + Steps(), "MLP1022", ["python", "VersionCommand"]),
+        ["PipelineTool declared twice"] = new(
+            "<ItemGroup><PipelineTool Include=\"python\" VersionCommand=\"echo 1\" /><PipelineTool Include=\"Python\" VersionCommand=\"echo 2\" /></ItemGroup>" + Steps(),
+            "MLP1022", ["Python", "twice"]),
+        ["Tools names an undeclared tool"] = new(
+            "<ItemGroup><PipelineTool Include=\"python\" VersionCommand=\"echo 1\" /></ItemGroup>" + Steps(Step("trainer", "Tools=\"pyton\"")), "MLP1023", ["trainer", "pyton"]),
+        ["PipelineKeyPlatform not a boolean"] = new(Property("PipelineKeyPlatform", "linux"), "MLP1014", ["PipelineKeyPlatform"]),
     };
 
     public static TheoryData<string> Kinds => new(Rows.Keys);
@@ -121,7 +128,7 @@ public sealed class ConfigurationTableTests(SdkPackage package, ITestOutputHelpe
     {
         Assert.True(Rows.Count >= 25);
         var codes = Rows.Values.Select(r => r.Code).ToHashSet();
-        Assert.All(Enumerable.Range(1, 20).Select(n => $"MLP10{n:00}"), code => Assert.Contains(code, codes));
+        Assert.All(Enumerable.Range(1, 23).Select(n => $"MLP10{n:00}"), code => Assert.Contains(code, codes));
     }
 
     // One workspace root for every row: its packages folder holds the SDK once. Deleted with the run's folder.

@@ -41,7 +41,7 @@ internal static partial class OperationsKit
             if (match.Success)
             {
                 string[] cells = CellSeparator().Split(match.Groups["rest"].Value.Trim());
-                Assert.True(cells.Length == 8, $"A ListPipelineRuns row should have 10 columns: \"{line}\"\n{result}");
+                Assert.True(cells.Length is 8 or 9, $"A ListPipelineRuns row should have 10 columns, or 11 with TOOLS: \"{line}\"\n{result}");
                 rows.Add(new ListedRun(
                     match.Groups["id"].Value,
                     DateTime.ParseExact(match.Groups["started"].Value, "yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture),
@@ -52,7 +52,8 @@ internal static partial class OperationsKit
                     int.Parse(cells[4], CultureInfo.InvariantCulture),
                     cells[5],
                     double.Parse(cells[6].TrimEnd('s'), CultureInfo.InvariantCulture),
-                    cells[7]));
+                    cells[7],
+                    cells.Length == 9 ? cells[8] : null));
             }
         }
 
@@ -67,7 +68,7 @@ internal static partial class OperationsKit
     private static partial Regex CellSeparator();
 }
 
-/// <summary>One row of ListPipelineRuns: RUN, STARTED (UTC), DURATION, STATUS, CACHED, EXECUTED, FAILED, HIT RATE, SAVED, COMMIT.</summary>
+/// <summary>One row of ListPipelineRuns: RUN, STARTED (UTC), DURATION, STATUS, CACHED, EXECUTED, FAILED, HIT RATE, SAVED, COMMIT, and TOOLS when a shown run recorded tool versions.</summary>
 internal sealed record ListedRun(
     string Id,
     DateTime StartedUtc,
@@ -78,4 +79,5 @@ internal sealed record ListedRun(
     int Failed,
     string HitRate,
     double SavedSeconds,
-    string Commit);
+    string Commit,
+    string? Tools = null);

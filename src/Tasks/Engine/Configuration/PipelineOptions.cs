@@ -41,6 +41,18 @@ public sealed record PipelineOptions
     /// </summary>
     public IReadOnlyDictionary<string, IReadOnlyList<string>> ProjectSources { get; init; } = new Dictionary<string, IReadOnlyList<string>>();
 
+    /// <summary>The <c>PipelineTool</c> items: the tools whose versions join the keys.</summary>
+    public IReadOnlyList<ToolDefinition> Tools { get; init; } = [];
+
+    /// <summary>
+    /// The <see cref="Tools"/>' versions as this build found them (<c>Execution.ToolVersions</c>), by name; null when
+    /// no tool is declared. Found before the runner or planner starts, and recorded with the run.
+    /// </summary>
+    public IReadOnlyDictionary<string, string>? ToolVersions { get; init; }
+
+    /// <summary><c>PipelineKeyPlatform</c>: whether the OS and architecture join the key of steps that do not say (<c>Platform</c>).</summary>
+    public bool KeyPlatform { get; init; }
+
     /// <summary><c>PipelineResumeFrom</c>: the step to resume from, and the run whose results to restore (optional).</summary>
     public ResumePoint? ResumeFrom { get; init; }
 

@@ -48,6 +48,15 @@ public sealed record StepDefinition
     public string? CacheVersion { get; init; }
     public TimeSpan? ExpiresAfter { get; init; }
 
+    /// <summary>
+    /// <c>Tools</c>: the <c>PipelineTool</c> names whose versions join the key. Null (not set, or empty) for every
+    /// declared tool; empty for none (<c>Tools="none"</c>).
+    /// </summary>
+    public IReadOnlyList<string>? Tools { get; init; }
+
+    /// <summary><c>Platform</c>: whether the OS and architecture join the key; null when the step does not say (<c>PipelineKeyPlatform</c> decides).</summary>
+    public bool? Platform { get; init; }
+
     /// <summary>Whether code counts: <c>InputHash</c> turns it off just as <c>IncludeStepCode=false</c> does.</summary>
     public bool CodeCounts => IncludeStepCode && CacheStrategy == CacheStrategy.CodeHash;
 }

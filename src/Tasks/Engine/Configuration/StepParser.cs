@@ -113,6 +113,8 @@ public static partial class StepParser
             Error(ErrorCodes.InvalidCacheStrategy, $"CacheStrategy '{strategyText}' of step '{name}' is not valid: use CodeHash or InputHash.");
         }
 
+        var tools = ParseTools(Get("Tools"), name, diagnostics);
+
         var step = new StepDefinition
         {
             Name = name,
@@ -138,6 +140,8 @@ public static partial class StepParser
             CacheKeyCommand = Get("CacheKeyCommand") is { Length: > 0 } keyCommand ? keyCommand : null,
             CacheVersion = cacheVersion.Length > 0 ? cacheVersion : null,
             ExpiresAfter = expiresAfter,
+            Tools = tools,
+            Platform = ParseBool(Get("Platform"), null, "Platform", name, diagnostics),
         };
 
         return diagnostics.Count == errorsBefore ? step : null;
@@ -149,8 +153,43 @@ public static partial class StepParser
         "Command", "WorkingDirectory", "Environment", "DependsOn", "Inputs", "Outputs", "PersistOutputs", "Parameters", "Code",
         "EnableCache", "CacheStrategy", "IncludeStepCode", "IncludeStepParameters", "IncludeArtifactValues", "IncludeArtifactIds",
         "IgnoredInputs", "FileDependencies", "SourceDependencies", "EnvironmentDependencies", "CacheKeyCommand", "CacheVersion",
-        "ExpiresAfter",
+        "ExpiresAfter", "Tools", "Platform",
     ];
+
+    /// <summary>Whether <paramref name="name"/> is a valid step or tool name: letters, digits, <c>.</c>, <c>-</c>, <c>_</c>.</summary>
+    public static bool IsValidName(string name) => StepNamePattern().IsMatch(name);
+
+    /// <summary>
+    /// A step's <c>Tools</c>: null when empty (every declared tool counts), an empty list for <c>none</c>, else the
+    /// names. Whether each is declared is checked against the <c>PipelineTool</c> items (<see cref="ToolParser.CheckStepTools"/>).
+    /// </summary>
+    private static IReadOnlyList<string>? ParseTools(string text, string step, List<PipelineDiagnostic> diagnostics)
+    {
+        var names = SplitList(text);
+        if (names.Count == 0)
+        {
+            return null;
+        }
+
+        if (names.Any(n => n.Equals(ToolParser.NoTools, StringComparison.OrdinalIgnoreCase)))
+        {
+            if (names.Count > 1)
+            {
+                diagnostics.Add(new PipelineDiagnostic(ErrorCodes.UnknownStepTool, step,
+                    $"Tools of step '{step}' combines '{ToolParser.NoTools}' with tool names: give either '{ToolParser.NoTools}' or the tools."));
+            }
+
+            return [];
+        }
+
+        foreach (var invalid in names.Where(n => !IsValidName(n)))
+        {
+            diagnostics.Add(new PipelineDiagnostic(ErrorCodes.UnknownStepTool, step,
+                $"Tools of step '{step}' names '{Shown(invalid)}', which is not a tool name: list PipelineTool names separated by ';'."));
+        }
+
+        return names;
+    }
 
     /// <summary>
     /// <paramref name="text"/> as a message can show it: control characters (a NUL, a newline, an escape) written as

@@ -46,6 +46,8 @@ public sealed class PipelinePlanner
             StoreDirectory = options.CacheDirectory,
             KeyCommandRunner = step => KeyCommand.Run(step, options.ProjectDirectory, log, cancellationToken),
             InferredUpstreamOf = graph.InferredWholeUpstreamOf,
+            ToolVersions = options.ToolVersions,
+            KeyPlatformByDefault = options.KeyPlatform,
         };
         _lookup = new CacheLookup(options, store, log, clock ?? TimeProvider.System);
         _log = log;

@@ -53,6 +53,8 @@ public sealed class PipelineRunner
             // and a custom key function is part of the key, not of what the step may change.
             KeyCommandRunner = step => _keyCommandOutputs.GetOrAdd(step.Name, _ => KeyCommand.Run(step, options.ProjectDirectory, log, _cancellation)),
             InferredUpstreamOf = graph.InferredWholeUpstreamOf,
+            ToolVersions = options.ToolVersions,
+            KeyPlatformByDefault = options.KeyPlatform,
         };
         _lookup = new CacheLookup(options, store, log, _clock);
         _cache = new StepCache(options, store, new OutputRestorer(options.ProjectDirectory, store.Objects, _hasher, options.StoreDirectoryInProject), _hasher, log, _clock);
@@ -82,7 +84,7 @@ public sealed class PipelineRunner
         var phase = Stopwatch.StartNew();
         // Beside the steps, never before the first: collected after the last one (GitCommit.AnswerGrace).
         using var commitLookup = GitCommit.Start(_options.ProjectDirectory, _options.GitExecutable);
-        var run = new RunRecord(runId, _options.PipelineName, started, "running", null);
+        var run = new RunRecord(runId, _options.PipelineName, started, "running", null) { Tools = _options.ToolVersions };
 
         var selected = _options.SelectedSteps.Count == 0
             ? _graph.Steps.Select(s => s.Name).ToHashSet(StringComparer.OrdinalIgnoreCase)
@@ -146,7 +148,7 @@ public sealed class PipelineRunner
         }
 
         var ordered = steps.Select(s => results.GetValueOrDefault(s.Name) ?? NotRun(s, "the run stopped")).ToList();
-        var result = new PipelineRunResult(runId, ordered.Select(r => r.Result).ToList(), _clock.GetUtcNow() - started) { StartedAt = started };
+        var result = new PipelineRunResult(runId, ordered.Select(r => r.Result).ToList(), _clock.GetUtcNow() - started) { StartedAt = started, Tools = _options.ToolVersions };
         _log.Detail(string.Create(CultureInfo.InvariantCulture, $"Ran or restored {ordered.Count} steps in {phase.ElapsedMilliseconds} ms (setup before the runner: {_setupMilliseconds} ms; summed over steps: keys {_keyTicks * 1000 / Stopwatch.Frequency} ms, keys and lookups {_lookupTicks * 1000 / Stopwatch.Frequency} ms, restores {_restoreTicks * 1000 / Stopwatch.Frequency} ms)."));
         var status = cancellationToken.IsCancellationRequested ? "cancelled" : escaped is null && result.Succeeded ? "succeeded" : "failed";
         phase.Restart();

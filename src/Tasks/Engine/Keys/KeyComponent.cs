@@ -29,6 +29,12 @@ public static class ComponentKind
     public const string SourceDependency = "sourceDep";
     public const string EnvironmentDependency = "envDep";
     public const string KeyCommand = "keyCommand";
+
+    /// <summary>A <c>PipelineTool</c>'s version, in clear (versions are not secrets, and a miss quotes them); the name is the tool's.</summary>
+    public const string Tool = "tool";
+
+    /// <summary>The OS and architecture the step runs on (<see cref="HostPlatform"/>), for steps that opt in.</summary>
+    public const string Platform = "platform";
 }
 
 /// <summary>A computed key: its value and the components folded into it, in canonical order.</summary>

@@ -65,6 +65,8 @@ public static class MissExplainer
         ComponentKind.Command when old.Value is not null && now.Value is not null => $"command changed ('{old.Value}' -> '{now.Value}')",
         ComponentKind.Settings => $"cache settings changed ({old.Value} -> {now.Value})",
         ComponentKind.Format => $"cache key format changed ({old.Value} -> {now.Value})",
+        ComponentKind.Tool when old.Value is not null && now.Value is not null => $"tool {now.Name} changed ({old.Value} -> {now.Value})",
+        ComponentKind.Platform when old.Value is not null && now.Value is not null => $"platform changed ({old.Value} -> {now.Value})",
         _ => Describe(now, "changed"),
     };
 
@@ -84,6 +86,8 @@ public static class MissExplainer
         ComponentKind.SourceDependency => $"source {c.Name} {what}",
         ComponentKind.EnvironmentDependency => $"environment {c.Name} {what}",
         ComponentKind.KeyCommand => $"key command output {what}",
+        ComponentKind.Tool => $"tool {c.Name} {what}" + (what == "added" && c.Value is not null ? $" ({c.Value})" : ""),
+        ComponentKind.Platform => $"platform {what}" + (c.Value is not null ? $" ({c.Value})" : ""),
         _ => $"{c.Kind} {c.Name} {what}".Replace("  ", " ", StringComparison.Ordinal),
     };
 }

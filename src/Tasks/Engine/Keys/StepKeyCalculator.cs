@@ -85,6 +85,19 @@ public sealed class StepKeyCalculator
     /// </summary>
     public Func<string, IEnumerable<string>>? InferredUpstreamOf { get; init; }
 
+    /// <summary>
+    /// The declared tools' versions (<c>PipelineTool</c>) by name, found once per build before the first key; null when
+    /// no tool is declared. Each joins the key of every step, or of the steps whose <c>Tools</c> name it. Set by the
+    /// runner and the planner.
+    /// </summary>
+    public IReadOnlyDictionary<string, string>? ToolVersions { get; init; }
+
+    /// <summary><c>PipelineKeyPlatform</c>: whether a step that does not say (<c>Platform</c>) has <see cref="PlatformName"/> in its key.</summary>
+    public bool KeyPlatformByDefault { get; init; }
+
+    /// <summary>The platform a step that opts in is keyed by: <see cref="HostPlatform.Name"/> (tests stand in another machine's).</summary>
+    public string PlatformName { get; init; } = HostPlatform.Name;
+
     /// <param name="producerOutputsOf">
     /// For <c>IncludeArtifactIds</c>: the <see cref="OutputsDigest"/> of the step that produced a file, if any (its
     /// outputs by content: a producer may execute again under the same key and write something else).
@@ -184,6 +197,12 @@ public sealed class StepKeyCalculator
             components.Add(Text(ComponentKind.CacheVersion, "", step.CacheVersion));
         }
 
+        AddTools(components, step);
+        if (step.Platform ?? KeyPlatformByDefault)
+        {
+            components.Add(Text(ComponentKind.Platform, "", PlatformName));
+        }
+
         return KeyFolder.Fold(components) with { Warnings = warnings };
     }
 
@@ -195,6 +214,32 @@ public sealed class StepKeyCalculator
     /// </summary>
     public string KeyedHash(string value) =>
         Convert.ToHexStringLower(HMACSHA256.HashData(_secretKey, Encoding.UTF8.GetBytes(value)))[..32];
+
+    /// <summary>
+    /// One <see cref="ComponentKind.Tool"/> component per tool the step depends on, its version in clear: every
+    /// declared tool, or only those its <c>Tools</c> names. A step with no tool (none declared, or <c>Tools="none"</c>)
+    /// gets no component, so its key is the one it had before tools existed.
+    /// </summary>
+    private static readonly IReadOnlyDictionary<string, string> NoTools = new Dictionary<string, string>();
+
+    private void AddTools(List<KeyComponent> components, StepDefinition step)
+    {
+        if (step.Tools is null)
+        {
+            components.AddRange((ToolVersions ?? NoTools).Select(t => Text(ComponentKind.Tool, t.Key, t.Value)));
+            return;
+        }
+
+        foreach (var named in step.Tools.Distinct(StringComparer.OrdinalIgnoreCase))
+        {
+            var tool = (ToolVersions ?? NoTools).FirstOrDefault(t => t.Key.Equals(named, StringComparison.OrdinalIgnoreCase));
+            // A name without a version is rejected before any key (MLP1023); should one get here all the same, the
+            // step executes rather than hit without its tool's version.
+            components.Add(tool.Key is null
+                ? new KeyComponent(ComponentKind.Tool, named, ContentHash.OfText("unknown tool " + Guid.NewGuid().ToString("N")))
+                : Text(ComponentKind.Tool, tool.Key, tool.Value));
+        }
+    }
 
     private void AddFiles(List<KeyComponent> components, string kind, string description, IEnumerable<string> declared, StepDefinition step,
         IReadOnlyDictionary<string, string>? virtualFiles, List<PipelineDiagnostic> warnings)

@@ -1,0 +1,73 @@
+namespace MLPipelines.Engine.Configuration;
+
+/// <summary>
+/// A <c>PipelineTool</c> item: a tool whose version a step's result depends on (ZenML's build reuse: a result is only
+/// reusable on a compatible toolchain). Its version joins the keys of the steps that use it.
+/// </summary>
+/// <param name="Name">The item's <c>Include</c>: letters, digits, <c>.</c>, <c>-</c>, <c>_</c>; unique, case-insensitive.</param>
+/// <param name="VersionCommand">A command line printing the tool's version, run once per build through the steps' shell.</param>
+public sealed record ToolDefinition(string Name, string VersionCommand);
+
+/// <summary>
+/// Reads the <c>PipelineTool</c> items and checks each step's <c>Tools</c> against them. Every problem is an
+/// MLP1022 or MLP1023 diagnostic, so one build reports all of them before any command runs.
+/// </summary>
+public static class ToolParser
+{
+    /// <summary>
+    /// The word that, alone in a step's <c>Tools</c>, keys the step on no tool. An empty <c>Tools</c> cannot say
+    /// that: MSBuild hands an empty metadata over exactly as a missing one, which means every tool.
+    /// </summary>
+    public const string NoTools = "none";
+
+    /// <param name="declared">Each item's <c>Include</c> and its <c>VersionCommand</c> metadata (empty when missing).</param>
+    /// <returns>The valid tools, in declaration order; the invalid ones are left out, each with a diagnostic.</returns>
+    public static IReadOnlyList<ToolDefinition> Parse(IEnumerable<KeyValuePair<string, string>> declared, List<PipelineDiagnostic> diagnostics)
+    {
+        var tools = new List<ToolDefinition>();
+        foreach (var (include, versionCommand) in declared)
+        {
+            var name = include.Trim();
+            var command = versionCommand.Trim();
+            void Error(string message) => diagnostics.Add(new PipelineDiagnostic(ErrorCodes.InvalidPipelineTool, null, message));
+
+            if (!StepParser.IsValidName(name) || name.Equals(NoTools, StringComparison.OrdinalIgnoreCase))
+            {
+                Error($"PipelineTool '{StepParser.Shown(name)}' has no valid name: use letters, digits, '.', '-' and '_' only, and not '{NoTools}' (a step's Tools=\"{NoTools}\" means no tool).");
+            }
+            else if (command.Length == 0)
+            {
+                Error($"PipelineTool '{name}' has no VersionCommand. Set VersionCommand=\"...\" to a command that prints its version (python3 --version).");
+            }
+            else if (command.Contains('\0', StringComparison.Ordinal))
+            {
+                Error($"The VersionCommand of PipelineTool '{name}' holds a NUL character (%00), which no command line can carry. Remove it.");
+            }
+            else if (tools.Any(t => t.Name.Equals(name, StringComparison.OrdinalIgnoreCase)))
+            {
+                // Two commands for one name: which version would the key hold? Neither silently.
+                Error($"PipelineTool '{name}' is declared twice. Declare each tool once.");
+            }
+            else
+            {
+                tools.Add(new ToolDefinition(name, command));
+            }
+        }
+
+        return tools;
+    }
+
+    /// <summary>Adds an MLP1023 diagnostic, naming the step, for each tool a step's <c>Tools</c> names that is not declared.</summary>
+    public static void CheckStepTools(IEnumerable<StepDefinition> steps, IReadOnlyList<ToolDefinition> tools, List<PipelineDiagnostic> diagnostics)
+    {
+        var declared = tools.Count == 0 ? "none is declared" : "declared: " + string.Join(", ", tools.Select(t => t.Name));
+        foreach (var step in steps)
+        {
+            foreach (var unknown in (step.Tools ?? []).Where(name => !tools.Any(t => t.Name.Equals(name, StringComparison.OrdinalIgnoreCase))))
+            {
+                diagnostics.Add(new PipelineDiagnostic(ErrorCodes.UnknownStepTool, step.Name,
+                    $"Tools of step '{step.Name}' names '{unknown}', which is not a PipelineTool ({declared}). Fix the name, or declare <PipelineTool Include=\"{unknown}\" VersionCommand=\"...\" />."));
+            }
+        }
+    }
+}
