@@ -56,6 +56,14 @@ public sealed class RemoteCacheOptionsTests
         Assert.Equal(ErrorCodes.InvalidRemoteCacheMode, Assert.Single(diagnostics).Code);
     }
 
+    [Fact]
+    public void ABadUrlAndABadModeAreBothReported()
+    {
+        var (options, diagnostics) = Parse("ftp://x/y", "Nope");
+        Assert.Null(options);
+        Assert.Equal([ErrorCodes.InvalidRemoteCacheUrl, ErrorCodes.InvalidRemoteCacheMode], diagnostics.Select(d => d.Code).Order());
+    }
+
     [Theory]
     [InlineData("read", RemoteCacheMode.Read)]
     [InlineData("Write", RemoteCacheMode.Write)]
