@@ -149,7 +149,7 @@ public sealed class PipelineRunner
             }
         }
 
-        var uploads = await FinishUploadsAsync(cancellationToken).ConfigureAwait(false);
+        var uploads = await FinishUploadsAsync().ConfigureAwait(false);
         var ordered = steps.Select(s => results.GetValueOrDefault(s.Name) ?? NotRun(s, "the run stopped")).ToList();
         var result = new PipelineRunResult(runId, ordered.Select(r => r.Result).ToList(), _clock.GetUtcNow() - started) { RemoteUploads = uploads };
         _log.Detail(string.Create(CultureInfo.InvariantCulture, $"Ran or restored {ordered.Count} steps in {phase.ElapsedMilliseconds} ms (setup before the runner: {_setupMilliseconds} ms; summed over steps: keys {_keyTicks * 1000 / Stopwatch.Frequency} ms, keys and lookups {_lookupTicks * 1000 / Stopwatch.Frequency} ms, restores {_restoreTicks * 1000 / Stopwatch.Frequency} ms)."));
@@ -188,9 +188,10 @@ public sealed class PipelineRunner
     }
 
     /// <summary>
-    /// The build waits for the remote uploads still going (issue 10) and says how many went up; Ctrl+C does not wait.
+    /// The build waits for the remote uploads still going (issue 10) and says how many went up; after Ctrl+C they
+    /// stop at once.
     /// </summary>
-    private async Task<int> FinishUploadsAsync(CancellationToken cancellationToken)
+    private async Task<int> FinishUploadsAsync()
     {
         if (_remote is null)
         {
@@ -199,7 +200,7 @@ public sealed class PipelineRunner
 
         using (_remote)
         {
-            var uploads = cancellationToken.IsCancellationRequested ? 0 : await _remote.FinishUploadsAsync().ConfigureAwait(false);
+            var uploads = await _remote.FinishUploadsAsync().ConfigureAwait(false);
             if (uploads > 0)
             {
                 _log.Message($"Uploaded {uploads} entr{(uploads == 1 ? "y" : "ies")} to the remote cache.");
