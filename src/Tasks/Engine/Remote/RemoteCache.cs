@@ -30,6 +30,10 @@ public sealed class RemoteCache : IDisposable
     private readonly Lazy<RemoteCacheClient> _lazyClient;
     private readonly ConcurrentDictionary<RemoteFailureKind, bool> _reported = new();
     private readonly ConcurrentDictionary<string, bool> _unshared = new(StringComparer.OrdinalIgnoreCase);
+    private readonly ConcurrentDictionary<string, bool> _fetched = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Whether this run put a step's entry into the local store from the remote cache (its hit is a remote one).</summary>
+    public bool Fetched(StepDefinition step) => _fetched.ContainsKey(step.Name);
     private readonly List<Task<bool>> _uploads = [];
     private readonly Lock _uploadsLock = new();
 
@@ -144,6 +148,7 @@ public sealed class RemoteCache : IDisposable
             }
 
             _log.Detail($"Step {step.Name}: its result was fetched from the remote cache ({entry.Manifest.Count} files, {entry.TotalSize} bytes) into the local store.");
+            _fetched.TryAdd(step.Name, true);
             return _store.FindEntry(key.Value);
         }
         catch (RemoteCacheException e)
