@@ -26,14 +26,16 @@ public sealed class ListPipelineRuns : PipelineTask
         // The TOOLS column only when a shown run recorded tool versions: a pipeline without PipelineTool keeps its table.
         var withTools = runs.Any(r => r.Tools is { Count: > 0 });
         log.Message($"Runs of pipeline {pipeline} (newest first, {runs.Count} shown):");
-        log.Message(Row(withTools, "RUN", "STARTED (UTC)", "DURATION", "STATUS", "CACHED", "EXECUTED", "FAILED", "HIT RATE", "SAVED", "COMMIT", "TOOLS"));
+        // REMOTE: hits restored from the remote cache (counted among CACHED); UPLOADED: entries this run sent to it.
+        log.Message(Row(withTools, "RUN", "STARTED (UTC)", "DURATION", "STATUS", "CACHED", "EXECUTED", "FAILED", "HIT RATE", "SAVED", "REMOTE", "UPLOADED", "COMMIT", "TOOLS"));
         foreach (var run in runs)
         {
             var duration = run.EndedAt is { } end ? Seconds(end - run.StartedAt) : "-";
             var hitRate = run.StepsTotal == 0 ? "-" : $"{Math.Round(100.0 * run.StepsCached / run.StepsTotal)}%";
             log.Message(Row(withTools, run.Id, run.StartedAt.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture), duration, run.Status,
                 run.StepsCached.ToString(CultureInfo.InvariantCulture), run.StepsExecuted.ToString(CultureInfo.InvariantCulture),
-                run.StepsFailed.ToString(CultureInfo.InvariantCulture), hitRate, Seconds(run.TimeSaved), run.GitCommit?[..Math.Min(12, run.GitCommit.Length)] ?? "-",
+                run.StepsFailed.ToString(CultureInfo.InvariantCulture), hitRate, Seconds(run.TimeSaved),
+                run.RemoteHits.ToString(CultureInfo.InvariantCulture), run.RemoteUploads.ToString(CultureInfo.InvariantCulture), run.GitCommit?[..Math.Min(12, run.GitCommit.Length)] ?? "-",
                 ShownTools(run.Tools)));
         }
     }
@@ -52,7 +54,7 @@ public sealed class ListPipelineRuns : PipelineTask
 
     private static string Row(bool withTools, params string[] cells)
     {
-        int[] widths = [22, 19, 8, 9, 6, 8, 6, 8, 8, 12, 0];
+        int[] widths = [22, 19, 8, 9, 6, 8, 6, 8, 8, 6, 8, 12, 0];
         return string.Join("  ", cells.Take(withTools ? cells.Length : cells.Length - 1).Select((c, i) => c.PadRight(widths[i]))).TrimEnd();
     }
 }

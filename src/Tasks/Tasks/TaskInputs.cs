@@ -3,6 +3,7 @@ using MLPipelines.Engine;
 using MLPipelines.Engine.Configuration;
 using MLPipelines.Engine.Execution;
 using MLPipelines.Engine.Paths;
+using MLPipelines.Engine.Remote;
 using MLPipelines.Engine.Store;
 using Microsoft.Build.Framework;
 using Microsoft.Build.Utilities;
@@ -52,6 +53,8 @@ internal static class TaskInputs
             SelectedSteps = StepParser.SplitList(task.SelectedSteps ?? ""),
             ForcedSteps = StepParser.SplitList(task.ForcedSteps ?? ""),
             ResumeFrom = ResumePoint.Parse(task.ResumeFrom),
+            // Credentials and the signing key come from the build's environment only, never from a property.
+            RemoteCache = RemoteCacheOptions.Parse(task.RemoteCache, task.RemoteCacheMode, Environment.GetEnvironmentVariable, diagnostics),
             ProjectSources = ReadProjectSources(task.SourceFiles, projectDirectory),
             CacheMaxAge = PropertyParser.ParseDuration(task.CacheMaxAge, "PipelineCacheMaxAge", diagnostics) ?? TimeSpan.FromDays(28),
             CacheMaxSizeBytes = PropertyParser.ParseSize(task.CacheMaxSize, "PipelineCacheMaxSize", diagnostics),

@@ -41,7 +41,7 @@ internal static partial class OperationsKit
             if (match.Success)
             {
                 string[] cells = CellSeparator().Split(match.Groups["rest"].Value.Trim());
-                Assert.True(cells.Length is 8 or 9, $"A ListPipelineRuns row should have 10 columns, or 11 with TOOLS: \"{line}\"\n{result}");
+                Assert.True(cells.Length is 10 or 11, $"A ListPipelineRuns row should have 12 columns, or 13 with TOOLS: \"{line}\"\n{result}");
                 rows.Add(new ListedRun(
                     match.Groups["id"].Value,
                     DateTime.ParseExact(match.Groups["started"].Value, "yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture),
@@ -52,8 +52,12 @@ internal static partial class OperationsKit
                     int.Parse(cells[4], CultureInfo.InvariantCulture),
                     cells[5],
                     double.Parse(cells[6].TrimEnd('s'), CultureInfo.InvariantCulture),
-                    cells[7],
-                    cells.Length == 9 ? cells[8] : null));
+                    cells[9],
+                    cells.Length == 11 ? cells[10] : null)
+                {
+                    RemoteHits = int.Parse(cells[7], CultureInfo.InvariantCulture),
+                    RemoteUploads = int.Parse(cells[8], CultureInfo.InvariantCulture),
+                });
             }
         }
 
@@ -68,7 +72,7 @@ internal static partial class OperationsKit
     private static partial Regex CellSeparator();
 }
 
-/// <summary>One row of ListPipelineRuns: RUN, STARTED (UTC), DURATION, STATUS, CACHED, EXECUTED, FAILED, HIT RATE, SAVED, COMMIT, and TOOLS when a shown run recorded tool versions.</summary>
+/// <summary>One row of ListPipelineRuns: RUN, STARTED (UTC), DURATION, STATUS, CACHED, EXECUTED, FAILED, HIT RATE, SAVED, REMOTE, UPLOADED, COMMIT, and TOOLS when a shown run recorded tool versions.</summary>
 internal sealed record ListedRun(
     string Id,
     DateTime StartedUtc,
@@ -80,4 +84,11 @@ internal sealed record ListedRun(
     string HitRate,
     double SavedSeconds,
     string Commit,
-    string? Tools = null);
+    string? Tools = null)
+{
+    /// <summary>Column REMOTE: steps restored from the remote cache.</summary>
+    public int RemoteHits { get; init; }
+
+    /// <summary>Column UPLOADED: entries the run uploaded to the remote cache.</summary>
+    public int RemoteUploads { get; init; }
+}

@@ -56,6 +56,9 @@ public sealed record PipelineOptions
     /// <summary><c>PipelineResumeFrom</c>: the step to resume from, and the run whose results to restore (optional).</summary>
     public ResumePoint? ResumeFrom { get; init; }
 
+    /// <summary><c>PipelineRemoteCache</c> and its mode and credentials; null (the default) when no remote cache is used.</summary>
+    public Remote.RemoteCacheOptions? RemoteCache { get; init; }
+
     public TimeSpan CacheMaxAge { get; init; } = TimeSpan.FromDays(28);
     public long? CacheMaxSizeBytes { get; init; }
 

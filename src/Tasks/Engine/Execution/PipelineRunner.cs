@@ -7,6 +7,7 @@ using MLPipelines.Engine.Graph;
 using MLPipelines.Engine.Hashing;
 using MLPipelines.Engine.Keys;
 using MLPipelines.Engine.Paths;
+using MLPipelines.Engine.Remote;
 using MLPipelines.Engine.SourceControl;
 using MLPipelines.Engine.Store;
 
@@ -27,6 +28,7 @@ public sealed class PipelineRunner
     private readonly StepKeyCalculator _keys;
     private readonly CacheLookup _lookup;
     private readonly StepCache _cache;
+    private readonly RemoteCache? _remote;
     private CancellationToken _cancellation;
     private CancellationToken _buildCancellation;
     private string? _failedUnexpectedly; // The first step that failed unexpectedly (MLP4003), which stopped the others.
@@ -45,7 +47,8 @@ public sealed class PipelineRunner
         _clock = clock ?? TimeProvider.System;
         var setup = Stopwatch.StartNew();
         _hasher = new FileHasher(store.LoadFileStamps());
-        _keys = new StepKeyCalculator(options.ProjectDirectory, options.PipelineName, _hasher, store.Secret())
+        // Shared results need keys that agree across machines (RemoteCacheOptions.SharedEnvironmentSecret).
+        _keys = new StepKeyCalculator(options.ProjectDirectory, options.PipelineName, _hasher, options.RemoteCache?.SharedEnvironmentSecret ?? store.Secret())
         {
             ProjectSources = options.ProjectSources,
             StoreDirectory = options.CacheDirectory,
@@ -58,6 +61,7 @@ public sealed class PipelineRunner
         };
         _lookup = new CacheLookup(options, store, log, _clock);
         _cache = new StepCache(options, store, new OutputRestorer(options.ProjectDirectory, store.Objects, _hasher, options.StoreDirectoryInProject), _hasher, log, _clock);
+        _remote = options.RemoteCache is { } remote ? new RemoteCache(remote, options, store, log, _clock) : null;
         _setupMilliseconds = setup.ElapsedMilliseconds;
     }
 
@@ -147,6 +151,7 @@ public sealed class PipelineRunner
             }
         }
 
+        var uploads = await FinishUploadsAsync().ConfigureAwait(false);
         var ordered = steps.Select(s => results.GetValueOrDefault(s.Name) ?? NotRun(s, "the run stopped")).ToList();
         var result = new PipelineRunResult(runId, ordered.Select(r => r.Result).ToList(), _clock.GetUtcNow() - started) { StartedAt = started, Tools = _options.ToolVersions };
         _log.Detail(string.Create(CultureInfo.InvariantCulture, $"Ran or restored {ordered.Count} steps in {phase.ElapsedMilliseconds} ms (setup before the runner: {_setupMilliseconds} ms; summed over steps: keys {_keyTicks * 1000 / Stopwatch.Frequency} ms, keys and lookups {_lookupTicks * 1000 / Stopwatch.Frequency} ms, restores {_restoreTicks * 1000 / Stopwatch.Frequency} ms)."));
@@ -161,10 +166,11 @@ public sealed class PipelineRunner
         result = result with { Status = status, GitCommit = commit };
         phase.Restart();
         _cache.MarkHitsUsed();
+        result = result with { RemoteUploads = uploads };
         if (recorded)
         {
             _cache.Contention.Try("the run record", null, () => _store.FinishRun(
-                run with { EndedAt = _clock.GetUtcNow(), Status = status, GitCommit = commit },
+                run with { EndedAt = _clock.GetUtcNow(), Status = status, GitCommit = commit, RemoteUploads = uploads },
                 ordered.Select(r => new StepRunRecord(r.Result.Name, r.Result.Key, r.Components, r.Result.Outcome.ToString().ToLowerInvariant(), r.Result.MissReason, r.StartedAt, r.Result.Duration) { Saved = r.Saved, Remote = r.Result.Remote }).ToList()));
         }
 
@@ -185,6 +191,29 @@ public sealed class PipelineRunner
         return result;
     }
 
+    /// <summary>
+    /// The build waits for the remote uploads still going (issue 10) and says how many went up; after Ctrl+C they
+    /// stop at once.
+    /// </summary>
+    private async Task<int> FinishUploadsAsync()
+    {
+        if (_remote is null)
+        {
+            return 0;
+        }
+
+        using (_remote)
+        {
+            var uploads = await _remote.FinishUploadsAsync().ConfigureAwait(false);
+            if (uploads > 0)
+            {
+                _log.Message($"Uploaded {uploads} entr{(uploads == 1 ? "y" : "ies")} to the remote cache.");
+            }
+
+            return uploads;
+        }
+    }
+
     private StepRun NotRun(StepDefinition step, string why) =>
         new(new StepResult(step.Name, StepOutcome.NotRun, null, TimeSpan.Zero, why), _clock.GetUtcNow());
 
@@ -199,7 +228,8 @@ public sealed class PipelineRunner
         var startedAt = _clock.GetUtcNow();
         try
         {
-            return await RunStepAsync(step, runId, stop.Token).ConfigureAwait(false);
+            var run = await RunStepAsync(step, runId, stop.Token).ConfigureAwait(false);
+            return run.Result.Outcome == StepOutcome.Cached && _remote?.Fetched(step) == true ? run with { Result = run.Result with { Remote = true } } : run;
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
         {
@@ -355,6 +385,14 @@ public sealed class PipelineRunner
         var (entry, reason) = _resumeExecutes.Contains(step.Name)
             ? (null, $"resumed from {_options.ResumeFrom}")
             : _lookup.Find(step, key);
+        // Local hits first: a build with everything in the local store never asks the server.
+        var remote = entry is null && _remote is not null && !_resumeExecutes.Contains(step.Name) && !_lookup.AlwaysExecutes(step);
+        if (remote)
+        {
+            entry = await _remote!.FetchAsync(step, key, e => _cache.Validate(step, e), cancellationToken).ConfigureAwait(false);
+            remote = entry is not null;
+        }
+
         var looked = stopwatch.ElapsedTicks;
         Interlocked.Add(ref _lookupTicks, looked);
         if (entry is not null)
@@ -363,7 +401,7 @@ public sealed class PipelineRunner
             Interlocked.Add(ref _restoreTicks, stopwatch.ElapsedTicks - looked);
             if (restored.Succeeded)
             {
-                _cache.LogHit(step, restored);
+                _cache.LogHit(step, restored, remote);
                 Produced(step, OutputsDigest.Of(entry));
                 return Finish(StepOutcome.Cached, key, null, entry);
             }
@@ -386,6 +424,11 @@ public sealed class PipelineRunner
         CrashPoint.Fail(CrashPoint.StepExecuted, step.Name);
 
         var stored = InputsUnchanged(step, key) ? _cache.Store(step, key, startedAt, stopwatch.Elapsed, runId) : null;
+        if (stored is not null)
+        {
+            _remote?.StartUpload(step, key, stored, _buildCancellation);
+        }
+
         Produced(step, stored is null ? _cache.DigestOnDisk(step) : OutputsDigest.Of(stored));
         _log.Message(string.Create(CultureInfo.InvariantCulture, $"Step {step.Name} has finished in {stopwatch.Elapsed.TotalSeconds:0.000}s."));
         return Finish(StepOutcome.Executed, key, reason, stored);
