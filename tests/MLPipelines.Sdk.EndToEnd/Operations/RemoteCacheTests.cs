@@ -1,0 +1,416 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.RegularExpressions;
+using MLPipelines.Sdk.EndToEnd.TestKit;
+using MLPipelines.Testing;
+using Xunit.Abstractions;
+
+namespace MLPipelines.Sdk.EndToEnd.Operations;
+
+/// <summary>
+/// Issue 10, the remote cache (<c>PipelineRemoteCache</c>, docs/design/remote-cache.md), through the packed SDK against
+/// a real nginx with WebDAV PUT on loopback. Every agent is its own checkout with its own local store; they share only
+/// the server. The pipeline: <c>prepare</c> writes fixed bytes, <c>train</c> writes 300 KB from /dev/urandom (so
+/// byte-identical outputs on a second checkout prove a restore: running the step there gives other bytes), and
+/// <c>report</c> hashes the model. Each step counts its executions in <c>&lt;step&gt;.log</c>, which is not an output.
+/// </summary>
+[Collection(EndToEndSuite.Name)]
+public sealed partial class RemoteCacheTests(SdkPackage package, ITestOutputHelper output)
+{
+    private const string UserVariable = "MLPIPELINES_REMOTE_CACHE_USER";
+    private const string PasswordVariable = "MLPIPELINES_REMOTE_CACHE_PASSWORD";
+    private const string TokenVariable = "MLPIPELINES_REMOTE_CACHE_TOKEN";
+    private const string SigningKeyVariable = "MLPIPELINES_REMOTE_CACHE_SIGNING_KEY";
+
+    private static readonly string[] Steps = ["prepare", "train", "report"];
+
+    private static readonly string[] OutputFiles = ["data.csv", "model/features.csv", "model/weights.bin", "report.txt"];
+
+    [Fact]
+    public void ASecondCheckoutRestoresEveryStepFromTheRemoteAndExecutesNone()
+    {
+        using NginxServer server = NginxServer.Start();
+        using Workspace first = Checkout();
+        using Workspace second = Checkout();
+
+        BuildResult cold = Agent(first, server).RunPipeline().EnsureSucceeded();
+        Assert.Equal(3, Executed(cold));
+        cold.EnsureLine("Uploaded 3 entries to the remote cache.");
+        Assert.Empty(cold.Warnings);
+
+        // Entries under ac/, objects under cas/ named by the same hash as in the local store.
+        IReadOnlyList<string> stored = server.StoredFiles();
+        Assert.Equal(3, stored.Count(f => f.StartsWith("ac/", StringComparison.Ordinal)));
+        foreach (EntryObjectRow row in StoreInspector.Of(first).EntryObjects())
+        {
+            Assert.Contains($"cas/{row.Hash}", stored);
+        }
+
+        BuildResult warm = Agent(second, server).RunPipeline().EnsureSucceeded();
+        Assert.Equal(0, Executed(warm));
+        foreach (string step in Steps)
+        {
+            warm.EnsureLine($"Using cached version of {step} (remote).");
+            Assert.Equal(0, second.Executions(step));
+        }
+
+        Assert.Empty(warm.Warnings);
+        Assert.Equal(first.ListFiles("model"), second.ListFiles("model"));
+        foreach (string file in OutputFiles)
+        {
+            Assert.Equal(first.ReadBytes(file), second.ReadBytes(file));
+        }
+
+        // The remote hits went into the second checkout's own store first: with the server gone, they hit locally.
+        var secondStore = StoreInspector.Of(second);
+        Assert.Equal(["prepare", "report", "train"], secondStore.EntrySteps());
+        secondStore.AssertConsistent();
+        server.Stop();
+        second.Delete("model").Delete("report.txt");
+        BuildResult local = Agent(second, server).RunPipeline().EnsureSucceeded();
+        Assert.Equal(0, Executed(local));
+        foreach (string step in Steps)
+        {
+            local.EnsureHit(step);
+        }
+
+        Assert.Equal(first.ReadBytes("model/weights.bin"), second.ReadBytes("model/weights.bin"));
+    }
+
+    [Fact]
+    public void ListPipelineRunsShowsRemoteHitsAndUploads()
+    {
+        using NginxServer server = NginxServer.Start();
+        using Workspace first = Checkout();
+        using Workspace second = Checkout();
+        Agent(first, server).RunPipeline().EnsureSucceeded();
+        Agent(second, server).RunPipeline().EnsureSucceeded();
+
+        // The run records count them (schema 5: runs.remote_hits, runs.remote_uploads; step_runs.source).
+        var firstStore = StoreInspector.Of(first);
+        var secondStore = StoreInspector.Of(second);
+        Assert.Equal((0, 3), firstStore.LatestRunRemoteCounts());
+        Assert.Equal((3, 0), secondStore.LatestRunRemoteCounts());
+        Assert.All(secondStore.StepSources(secondStore.LatestRun().Id).Values, source => Assert.Equal("remote", source));
+        Assert.All(firstStore.StepSources(firstStore.LatestRun().Id).Values, Assert.Null);
+
+        RemoteRunColumns uploader = ListedRemoteColumns(first.ListRuns().EnsureSucceeded());
+        Assert.Equal((0, 3), (uploader.RemoteHits, uploader.Uploads));
+        RemoteRunColumns restorer = ListedRemoteColumns(second.ListRuns().EnsureSucceeded());
+        Assert.Equal((3, 0), (restorer.RemoteHits, restorer.Uploads));
+    }
+
+    [Fact]
+    public void ANeverListeningPortGivesAWarningAndTheBuildSucceedsLocalOnly()
+    {
+        using Workspace workspace = Checkout();
+        string url = string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{UnusedPort()}/cache");
+
+        BuildResult build = Agent(workspace, url).RunPipeline().EnsureSucceeded();
+        Assert.Equal(3, Executed(build));
+        AssertRemoteWarnedOncePerKind(build);
+        Assert.Empty(build.Errors);
+        foreach (string file in OutputFiles)
+        {
+            Assert.True(workspace.FileExists(file), $"{file} is missing.\n{build}");
+        }
+
+        // The results were stored locally all the same.
+        Assert.Equal(["prepare", "report", "train"], StoreInspector.Of(workspace).EntrySteps());
+        BuildResult again = Agent(workspace, url).RunPipeline().EnsureSucceeded();
+        Assert.Equal(0, Executed(again));
+        Assert.All(Steps, step => again.EnsureHit(step));
+    }
+
+    [Fact]
+    public void AStoppedServerGivesAWarningAndTheBuildSucceedsLocalOnly()
+    {
+        using NginxServer server = NginxServer.Start();
+        using Workspace first = Checkout();
+        using Workspace second = Checkout();
+        Agent(first, server).RunPipeline().EnsureSucceeded();
+        server.Stop();
+
+        // The remote holds every result, but it is down: the second checkout executes everything, with a warning.
+        BuildResult build = Agent(second, server).RunPipeline().EnsureSucceeded();
+        Assert.Equal(3, Executed(build));
+        AssertRemoteWarnedOncePerKind(build);
+        Assert.All(Steps, step => Assert.Equal(1, second.Executions(step)));
+        Assert.Equal(first.ReadBytes("data.csv"), second.ReadBytes("data.csv"));
+        Assert.NotEqual(first.ReadBytes("model/weights.bin"), second.ReadBytes("model/weights.bin"));
+        Assert.Equal(["prepare", "report", "train"], StoreInspector.Of(second).EntrySteps());
+    }
+
+    [Fact]
+    public void ATamperedRemoteObjectIsNeverRestoredAndItsStepExecutes()
+    {
+        using NginxServer server = NginxServer.Start();
+        using Workspace first = Checkout();
+        using Workspace second = Checkout();
+        Agent(first, server).RunPipeline().EnsureSucceeded();
+
+        // Poison the object holding prepare's data.csv on the server: same name (its hash), other bytes.
+        string hash = Assert.Single(StoreInspector.Of(first).Entry("prepare").Manifest).Hash;
+        string remoteObject = Path.Combine(server.DataDirectory, "cas", hash);
+        Assert.True(File.Exists(remoteObject), $"No object cas/{hash} on the server: {string.Join(", ", server.StoredFiles())}");
+        byte[] poison = Encoding.UTF8.GetBytes("sepal,petal\n6.6,666\n");
+        File.WriteAllBytes(remoteObject, poison);
+
+        BuildResult build = Agent(second, server).RunPipeline().EnsureSucceeded();
+        Assert.Contains(build.Warnings, w => w.Code.StartsWith("MLP5", StringComparison.Ordinal) && w.Message.Contains("prepare", StringComparison.Ordinal));
+        Assert.False(build.HasLine("Using cached version of prepare (remote)."), build.ToString());
+        Assert.Equal(1, second.Executions("prepare"));
+        Assert.Equal(first.ReadBytes("data.csv"), second.ReadBytes("data.csv"));
+
+        // prepare wrote the same bytes as on the first checkout, so the steps after it still hit remotely.
+        build.EnsureLine("Using cached version of train (remote).");
+        build.EnsureLine("Using cached version of report (remote).");
+        Assert.Equal(1, Executed(build));
+        Assert.Equal(first.ReadBytes("model/weights.bin"), second.ReadBytes("model/weights.bin"));
+
+        // Nothing of the poison reached the local store, and (content-addressed objects are never overwritten) the
+        // server still holds it: the README tells operators to clean such an object.
+        var store = StoreInspector.Of(second);
+        store.AssertConsistent();
+        Assert.DoesNotContain(store.ObjectFiles(), file => File.ReadAllBytes(Path.Combine(store.ObjectsDirectory, file)).AsSpan().SequenceEqual(poison));
+        Assert.Equal(poison, File.ReadAllBytes(remoteObject));
+    }
+
+    [Fact]
+    public void AReaderWithTheSigningKeyRestoresWhatAWriterWithTheSameKeySigned()
+    {
+        using NginxServer server = NginxServer.Start();
+        using Workspace writer = Checkout();
+        using Workspace reader = Checkout();
+        Agent(writer, server, signingKey: "main-branch-key").RunPipeline().EnsureSucceeded();
+
+        BuildResult build = Agent(reader, server, "Read", signingKey: "main-branch-key").RunPipeline().EnsureSucceeded();
+        Assert.Equal(0, Executed(build));
+        Assert.All(Steps, step => build.EnsureLine($"Using cached version of {step} (remote)."));
+        Assert.Empty(build.Warnings);
+        Assert.Equal(writer.ReadBytes("model/weights.bin"), reader.ReadBytes("model/weights.bin"));
+    }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData("a-key-of-someone-else")]
+    public void WithASigningKeyAnUnsignedOrWronglySignedEntryIsRefused(string? writerKey)
+    {
+        using NginxServer server = NginxServer.Start();
+        using Workspace writer = Checkout();
+        using Workspace reader = Checkout();
+        Agent(writer, server, signingKey: writerKey).RunPipeline().EnsureSucceeded();
+        Assert.Equal(3, server.StoredFiles().Count(f => f.StartsWith("ac/", StringComparison.Ordinal)));
+
+        BuildResult build = Agent(reader, server, "Read", signingKey: "main-branch-key").RunPipeline().EnsureSucceeded();
+        Assert.Equal(3, Executed(build));
+        foreach (string step in Steps)
+        {
+            Assert.Contains(build.Warnings, w => w.Code.StartsWith("MLP5", StringComparison.Ordinal) && w.Message.Contains(step, StringComparison.Ordinal));
+            Assert.False(build.HasLine($"Using cached version of {step} (remote)."), build.ToString());
+            Assert.Equal(1, reader.Executions(step));
+        }
+
+        // What the reader has is its own run's result, not the writer's.
+        Assert.NotEqual(writer.ReadBytes("model/weights.bin"), reader.ReadBytes("model/weights.bin"));
+        Assert.Equal(writer.ReadBytes("data.csv"), reader.ReadBytes("data.csv"));
+    }
+
+    [Fact]
+    public void ReadModeNeverUploadsButRestores()
+    {
+        using NginxServer server = NginxServer.Start();
+        using Workspace untrusted = Checkout();
+
+        BuildResult cold = Agent(untrusted, server, "Read").RunPipeline().EnsureSucceeded();
+        Assert.Equal(3, Executed(cold));
+        Assert.Equal(0, server.Requests("PUT"));
+        Assert.Empty(server.StoredFiles());
+        // It did ask the server (a miss there too), so the silence on PUT is the mode's doing.
+        Assert.True(server.Requests("GET") + server.Requests("HEAD") > 0, $"No lookup reached the server.\n{cold}");
+        Assert.False(cold.HasLine("Uploaded 3 entries to the remote cache."), cold.ToString());
+
+        // The same pipeline in ReadWrite uploads; a Read build then restores from it and still uploads nothing.
+        using Workspace trusted = Checkout();
+        Agent(trusted, server).RunPipeline().EnsureSucceeded();
+        int puts = server.Requests("PUT");
+        IReadOnlyList<string> stored = server.StoredFiles();
+        Assert.True(puts > 0, "The ReadWrite build uploaded nothing.");
+
+        using Workspace reader = Checkout();
+        BuildResult warm = Agent(reader, server, "Read").RunPipeline().EnsureSucceeded();
+        Assert.Equal(0, Executed(warm));
+        Assert.All(Steps, step => warm.EnsureLine($"Using cached version of {step} (remote)."));
+        Assert.Equal(puts, server.Requests("PUT"));
+        Assert.Equal(stored, server.StoredFiles());
+    }
+
+    [Fact]
+    public void BasicAuthWorksWithTheEnvironmentCredentialsWarnsWithoutThemAndNeverLeaksThePassword()
+    {
+        const string user = "ci-main";
+        string password = "pw-" + Guid.NewGuid().ToString("N");
+        string basicToken = Convert.ToBase64String(Encoding.UTF8.GetBytes($"{user}:{password}"));
+        using NginxServer server = NginxServer.Start(user, password);
+        var credentials = new Dictionary<string, string?> { [UserVariable] = user, [PasswordVariable] = password };
+        using Workspace writer = Checkout();
+        using Workspace reader = Checkout();
+        using Workspace anonymous = Checkout();
+
+        // Detailed verbosity: any task parameter or detail line holding the password would show.
+        BuildResult written = Agent(writer, server, environment: credentials, verbosity: "d").RunPipeline().EnsureSucceeded();
+        Assert.Equal(3, Executed(written));
+        written.EnsureLine("Uploaded 3 entries to the remote cache.");
+        IReadOnlyList<string> stored = server.StoredFiles();
+        Assert.Equal(3, stored.Count(f => f.StartsWith("ac/", StringComparison.Ordinal)));
+
+        BuildResult read = Agent(reader, server, environment: credentials, verbosity: "d").RunPipeline().EnsureSucceeded();
+        Assert.Equal(0, Executed(read));
+        Assert.All(Steps, step => read.EnsureLine($"Using cached version of {step} (remote)."));
+        Assert.Equal(writer.ReadBytes("model/weights.bin"), reader.ReadBytes("model/weights.bin"));
+
+        // Without credentials nginx answers 401: a warning, the steps execute, the build succeeds, nothing is stored.
+        BuildResult refused = Agent(anonymous, server, verbosity: "d").RunPipeline().EnsureSucceeded();
+        Assert.Equal(3, Executed(refused));
+        AssertRemoteWarnedOncePerKind(refused);
+        Assert.Equal(stored, server.StoredFiles());
+
+        BuildResult[] logs = [written, read, refused, writer.ListRuns().EnsureSucceeded(), reader.ListRuns().EnsureSucceeded()];
+        foreach (BuildResult log in logs)
+        {
+            Assert.False(log.Contains(password), $"The password is in the log.\n{log}");
+            Assert.False(log.Contains(basicToken), $"The Basic credentials are in the log.\n{log}");
+        }
+
+        foreach (Workspace checkout in new[] { writer, reader })
+        {
+            foreach (string file in Directory.EnumerateFiles(checkout.GetPath(".mlpipelines"), "*", SearchOption.AllDirectories))
+            {
+                byte[] bytes = File.ReadAllBytes(file);
+                Assert.False(Contains(bytes, password), $"The password is in {file}.");
+                Assert.False(Contains(bytes, basicToken), $"The Basic credentials are in {file}.");
+            }
+        }
+    }
+
+    // --- the pipeline, the agents, and what their logs say -----------------------------------------------------------
+
+    /// <summary>A new checkout of the pipeline: its own workspace, packages folder and local store.</summary>
+    private Workspace Checkout([System.Runtime.CompilerServices.CallerMemberName] string testName = "")
+    {
+        Workspace workspace = Workspace.Create(package, output, testName);
+        PipelineProject.Create(package.Version)
+            .CountedStep("prepare", "printf 'sepal,petal\\n5.1,1.4\\n' > data.csv", outputs: "data.csv")
+            .CountedStep(
+                "train",
+                "mkdir -p model && head -c 300000 /dev/urandom > model/weights.bin && cp data.csv model/features.csv",
+                inputs: "data.csv",
+                outputs: "model/")
+            .CountedStep("report", "sha256sum model/weights.bin > report.txt", inputs: "model/", outputs: "report.txt")
+            .Save(workspace);
+        return workspace;
+    }
+
+    private static RemoteAgent Agent(
+        Workspace checkout,
+        NginxServer server,
+        string? mode = null,
+        string? signingKey = null,
+        IReadOnlyDictionary<string, string?>? environment = null,
+        string? verbosity = null) =>
+        Agent(checkout, server.BaseUrl, mode, signingKey, environment, verbosity);
+
+    /// <summary>
+    /// A build of <paramref name="checkout"/> against the remote at <paramref name="url"/> (and in <paramref name="mode"/>,
+    /// when given), as a CI job passes them: properties on the command line, credentials and the key by environment only.
+    /// </summary>
+    private static RemoteAgent Agent(
+        Workspace checkout,
+        string url,
+        string? mode = null,
+        string? signingKey = null,
+        IReadOnlyDictionary<string, string?>? environment = null,
+        string? verbosity = null)
+    {
+        var runner = new DotnetRunner(checkout) { Verbosity = verbosity };
+        // Null removes a variable: whatever the machine running the tests sets, each agent has exactly what it is given.
+        runner.Environment[UserVariable] = null;
+        runner.Environment[PasswordVariable] = null;
+        runner.Environment[TokenVariable] = null;
+        runner.Environment[SigningKeyVariable] = signingKey;
+        foreach (KeyValuePair<string, string?> variable in environment ?? new Dictionary<string, string?>())
+        {
+            runner.Environment[variable.Key] = variable.Value;
+        }
+
+        List<string> arguments = [DotnetRunner.Property("PipelineRemoteCache", url)];
+        if (mode is not null)
+        {
+            arguments.Add(DotnetRunner.Property("PipelineRemoteCacheMode", mode));
+        }
+
+        return new RemoteAgent(runner, arguments);
+    }
+
+    /// <summary>One agent: its runner (checkout, environment) and the remote cache's properties.</summary>
+    private sealed record RemoteAgent(DotnetRunner Runner, IReadOnlyList<string> Arguments)
+    {
+        public BuildResult RunPipeline() => Runner.RunPipeline([.. Arguments]);
+    }
+
+    /// <summary>How many steps the run executed, from its closing summary line.</summary>
+    private static int Executed(BuildResult result)
+    {
+        string line = Assert.Single(result.LinesContaining("Pipeline pipeline: "));
+        Match match = ExecutedCount().Match(line);
+        Assert.True(match.Success, $"No executed count in \"{line}\".\n{result}");
+        return int.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>At least one MLP5xxx warning, and (the contract: one warning per kind) no code twice.</summary>
+    private static void AssertRemoteWarnedOncePerKind(BuildResult result)
+    {
+        List<BuildMessage> remote = result.Warnings.Where(w => w.Code.StartsWith("MLP5", StringComparison.Ordinal)).ToList();
+        Assert.True(remote.Count > 0, $"Expected an MLP5xxx warning.\n{result}");
+        Assert.True(remote.GroupBy(w => w.Code).All(g => g.Count() == 1), $"Expected one warning per kind.\n{result}");
+    }
+
+    private static bool Contains(byte[] haystack, string text) => haystack.AsSpan().IndexOf(Encoding.UTF8.GetBytes(text)) >= 0;
+
+    private static int UnusedPort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    /// <summary>
+    /// The newest run's remote columns of a ListPipelineRuns table: the header's cells (separated by two or more spaces,
+    /// as the table pads them) name the columns, and the first row under it gives the values.
+    /// </summary>
+    private static RemoteRunColumns ListedRemoteColumns(BuildResult list)
+    {
+        List<string> lines = list.Lines.Select(l => l.Trim()).ToList();
+        int header = lines.FindIndex(l => l.StartsWith("RUN ", StringComparison.Ordinal) && l.Contains("STARTED (UTC)", StringComparison.Ordinal));
+        Assert.True(header >= 0 && header + 1 < lines.Count, $"No ListPipelineRuns table.\n{list}");
+        string[] names = CellSeparator().Split(lines[header]);
+        string[] cells = CellSeparator().Split(lines[header + 1]);
+        Assert.True(names.Length == cells.Length, $"The newest row has {cells.Length} cells, the header {names.Length}.\n{list}");
+        int hits = Array.FindIndex(names, n => n.Contains("REMOTE", StringComparison.Ordinal));
+        int uploads = Array.FindIndex(names, n => n.Contains("UPLOAD", StringComparison.Ordinal));
+        Assert.True(hits >= 0 && uploads >= 0 && hits != uploads, $"Expected a remote hits and an uploads column.\n{list}");
+        return new RemoteRunColumns(
+            int.Parse(cells[hits], CultureInfo.InvariantCulture),
+            int.Parse(cells[uploads], CultureInfo.InvariantCulture));
+    }
+
+    private sealed record RemoteRunColumns(int RemoteHits, int Uploads);
+
+    [GeneratedRegex(@"\s{2,}")]
+    private static partial Regex CellSeparator();
+
+    [GeneratedRegex(@"Pipeline pipeline: \d+ steps?, \d+ cached.*?, (\d+) executed")]
+    private static partial Regex ExecutedCount();
+}
