@@ -295,13 +295,119 @@ public sealed partial class RemoteCacheTests(SdkPackage package, ITestOutputHelp
         }
     }
 
+    [Fact]
+    public void AnObjectGoneFromTheServerOnlyCostsItsStepAMiss()
+    {
+        using NginxServer server = NginxServer.Start();
+        using Workspace first = Checkout();
+        using Workspace second = Checkout();
+        Agent(first, server).RunPipeline().EnsureSucceeded();
+
+        // A server-side cleanup removed the weights but kept train's entry: train executes, the rest hits remotely.
+        string hash = StoreInspector.Of(first).Entry("train").Manifest.Single(m => m.Path == "model/weights.bin").Hash;
+        File.Delete(Path.Combine(server.DataDirectory, "cas", hash));
+
+        BuildResult build = Agent(second, server).RunPipeline().EnsureSucceeded();
+        Assert.Empty(build.Errors);
+        Assert.Equal(1, second.Executions("train"));
+        Assert.False(build.HasLine("Using cached version of train (remote)."), build.ToString());
+        build.EnsureLine("Using cached version of prepare (remote).");
+        Assert.Equal(0, second.Executions("prepare"));
+        Assert.NotEqual(first.ReadBytes("model/weights.bin"), second.ReadBytes("model/weights.bin"));
+        StoreInspector.Of(second).AssertConsistent();
+    }
+
+    [Fact]
+    public void WriteModeUploadsButNeverRestores()
+    {
+        using NginxServer server = NginxServer.Start();
+        using Workspace first = Checkout();
+        using Workspace second = Checkout();
+        Agent(first, server).RunPipeline().EnsureSucceeded();
+
+        BuildResult build = Agent(second, server, "Write").RunPipeline().EnsureSucceeded();
+        Assert.Equal(3, Executed(build));
+        Assert.DoesNotContain(build.Lines, line => line.Contains("(remote)", StringComparison.Ordinal));
+        Assert.Empty(build.Warnings);
+        // Its own train result (other random bytes) went up: the server's train entry now names its weights.
+        build.EnsureLine("Uploaded 3 entries to the remote cache.");
+        string hash = StoreInspector.Of(second).Entry("train").Manifest.Single(m => m.Path == "model/weights.bin").Hash;
+        Assert.Contains($"cas/{hash}", server.StoredFiles());
+    }
+
+    [Theory]
+    [InlineData("ftp://127.0.0.1/cache", "MLP1030")]
+    [InlineData("cache.example.com/pipelines", "MLP1030")]
+    [InlineData("http://ci:hunter2-in-the-url@127.0.0.1:9/cache", "MLP1030")]
+    public void AnInvalidRemoteCacheUrlIsAConfigurationErrorBeforeAnyStepRuns(string url, string code)
+    {
+        using Workspace workspace = Checkout();
+        BuildResult build = Agent(workspace, url).RunPipeline().EnsureFailed();
+        BuildMessage error = Assert.Single(build.Errors);
+        Assert.Equal(code, error.Code);
+        Assert.Contains("PipelineRemoteCache", error.Message, StringComparison.Ordinal);
+        Assert.EndsWith("pipeline.proj", error.File ?? error.Project ?? "", StringComparison.Ordinal);
+        Assert.All(Steps, step => Assert.Equal(0, workspace.Executions(step)));
+        Assert.False(build.Contains("hunter2"), $"The password in the URL is in the log.\n{build}");
+    }
+
+    [Fact]
+    public void AnUnknownRemoteCacheModeIsAConfigurationErrorBeforeAnyStepRuns()
+    {
+        using Workspace workspace = Checkout();
+        BuildResult build = Agent(workspace, "http://127.0.0.1:9/cache", "ReadOnly").RunPipeline().EnsureFailed();
+        BuildMessage error = Assert.Single(build.Errors);
+        Assert.Equal("MLP1031", error.Code);
+        Assert.Contains("PipelineRemoteCacheMode", error.Message, StringComparison.Ordinal);
+        Assert.All(Steps, step => Assert.Equal(0, workspace.Executions(step)));
+    }
+
+    [Fact]
+    public void StepsWithEnvironmentValuesAreSharedOnlyWithASigningKey()
+    {
+        using NginxServer server = NginxServer.Start();
+        using Workspace first = Checkout(environmentStep: true);
+        using Workspace second = Checkout(environmentStep: true);
+        using Workspace third = Checkout(environmentStep: true);
+        using Workspace fourth = Checkout(environmentStep: true);
+
+        // With the key, the environment value is keyed with a secret derived from it: both stores compute one key.
+        Agent(first, server, signingKey: "main-branch-key").RunPipeline().EnsureSucceeded();
+        BuildResult signed = Agent(second, server, signingKey: "main-branch-key").RunPipeline().EnsureSucceeded();
+        signed.EnsureLine("Using cached version of tokenized (remote).");
+        Assert.Equal(0, second.Executions("tokenized"));
+        Assert.Equal(first.ReadBytes("tokens.bin"), second.ReadBytes("tokens.bin"));
+
+        // Without a key, each store keys it with its own secret: the step is neither uploaded nor looked up remotely;
+        // the steps without environment values are shared as ever.
+        using NginxServer unsigned = NginxServer.Start();
+        BuildResult uploaded = Agent(third, unsigned).RunPipeline().EnsureSucceeded();
+        uploaded.EnsureLine("Uploaded 3 entries to the remote cache.");
+        BuildResult unshared = Agent(fourth, unsigned).RunPipeline().EnsureSucceeded();
+        Assert.Equal(1, fourth.Executions("tokenized"));
+        Assert.False(unshared.HasLine("Using cached version of tokenized (remote)."), unshared.ToString());
+        Assert.All(Steps, step => unshared.EnsureLine($"Using cached version of {step} (remote)."));
+        Assert.Empty(unshared.Warnings);
+    }
+
     // --- the pipeline, the agents, and what their logs say -----------------------------------------------------------
 
     /// <summary>A new checkout of the pipeline: its own workspace, packages folder and local store.</summary>
-    private Workspace Checkout([System.Runtime.CompilerServices.CallerMemberName] string testName = "")
+    private Workspace Checkout(bool environmentStep = false, [System.Runtime.CompilerServices.CallerMemberName] string testName = "")
     {
         Workspace workspace = Workspace.Create(package, output, testName);
-        PipelineProject.Create(package.Version)
+        PipelineProject project = PipelineProject.Create(package.Version);
+        if (environmentStep)
+        {
+            // Random output (so a restore shows), and an Environment value: a store-keyed component of its key.
+            project.Step(
+                "tokenized",
+                "echo ran >> tokenized.log && head -c 1000 /dev/urandom > tokens.bin",
+                outputs: "tokens.bin",
+                metadata: [new("Environment", "TOKENIZER=bpe")]);
+        }
+
+        project
             .CountedStep("prepare", "printf 'sepal,petal\\n5.1,1.4\\n' > data.csv", outputs: "data.csv")
             .CountedStep(
                 "train",
