@@ -2,7 +2,8 @@ namespace MLPipelines.Engine;
 
 /// <summary>
 /// Every message code the product emits. A code, once given a meaning, keeps it; README "Error codes" lists each
-/// with its cause and fix. 1xxx configuration, 2xxx step execution, 3xxx store, 4xxx environment and loading.
+/// with its cause and fix. 1xxx configuration, 2xxx step execution, 3xxx store, 4xxx environment and loading, 5xxx
+/// the remote cache (never an error: a remote problem costs the sharing, not the build).
 /// </summary>
 public static class ErrorCodes
 {
@@ -28,6 +29,10 @@ public static class ErrorCodes
     public const string NulCharacter = "MLP1020";
     public const string OutputHoldsProjectFile = "MLP1021";
 
+    // 1030 and up: the remote cache's properties (issue 10), numbered apart from the step checks added beside them.
+    public const string InvalidRemoteCacheUrl = "MLP1030";
+    public const string InvalidRemoteCacheMode = "MLP1031";
+
     public const string StepFailed = "MLP2001";
     public const string OutputMissing = "MLP2002";
     public const string StepCouldNotStart = "MLP2003";
@@ -52,6 +57,27 @@ public static class ErrorCodes
     public const string UnsupportedHost = "MLP4001";
     public const string NativeLibraryMissing = "MLP4002";
     public const string UnexpectedFailure = "MLP4003";
+
+    /// <summary>The server could not be reached: connection refused or reset, unknown host, TLS failure.</summary>
+    public const string RemoteUnreachable = "MLP5001";
+
+    /// <summary>A request took longer than its time limit.</summary>
+    public const string RemoteTimeout = "MLP5002";
+
+    /// <summary>The server answered 5xx, or a status the protocol does not expect (a PUT refused with 405 or 413).</summary>
+    public const string RemoteServerError = "MLP5003";
+
+    /// <summary>The server answered 401 or 403: credentials missing or wrong.</summary>
+    public const string RemoteAuthFailed = "MLP5004";
+
+    /// <summary>A signing key is set and an entry is unsigned or its signature does not match: it is never restored.</summary>
+    public const string RemoteEntryNotSigned = "MLP5005";
+
+    /// <summary>An entry that is malformed, names another key, or whose manifest leaves the step's outputs.</summary>
+    public const string RemoteEntryInvalid = "MLP5006";
+
+    /// <summary>A downloaded object whose content does not match its name (hash) or its size.</summary>
+    public const string RemoteObjectTampered = "MLP5007";
 }
 
 /// <summary>A user-facing problem: code, the step it concerns (if any) and a message that says what to do.</summary>

@@ -48,6 +48,12 @@ public abstract class PipelineTask : Microsoft.Build.Utilities.Task, ICancelable
     /// <summary><c>PipelineLockTimeout</c>: seconds or a TimeSpan; only <c>RunPipeline</c> waits for the lock.</summary>
     public string? LockTimeout { get; set; }
 
+    /// <summary><c>PipelineRemoteCache</c>: the remote cache's base URL; empty: off.</summary>
+    public string? RemoteCache { get; set; }
+
+    /// <summary><c>PipelineRemoteCacheMode</c>: <c>ReadWrite</c> (default), <c>Read</c> or <c>Write</c>.</summary>
+    public string? RemoteCacheMode { get; set; }
+
     protected CancellationToken Cancellation => _cancel.Token;
 
     public void Cancel() => _cancel.Cancel();

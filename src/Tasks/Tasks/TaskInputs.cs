@@ -3,6 +3,7 @@ using MLPipelines.Engine;
 using MLPipelines.Engine.Configuration;
 using MLPipelines.Engine.Execution;
 using MLPipelines.Engine.Paths;
+using MLPipelines.Engine.Remote;
 using MLPipelines.Engine.Store;
 using Microsoft.Build.Framework;
 using Microsoft.Build.Utilities;
@@ -57,6 +58,8 @@ internal static class TaskInputs
             CacheMaxSizeBytes = PropertyParser.ParseSize(task.CacheMaxSize, "PipelineCacheMaxSize", diagnostics),
             RunHistoryLimit = PropertyParser.ParsePositiveInt(task.RunHistoryLimit, "PipelineRunHistoryLimit", diagnostics) ?? CacheStore.DefaultRunHistoryLimit,
             LockTimeout = PropertyParser.ParseDuration(task.LockTimeout, "PipelineLockTimeout", diagnostics, allowZero: true) ?? PipelineOptions.DefaultLockTimeout,
+            // Credentials and the signing key come from the build's environment only, never from a property.
+            RemoteCache = RemoteCacheOptions.Parse(task.RemoteCache, task.RemoteCacheMode, Environment.GetEnvironmentVariable, diagnostics),
         };
     }
 

@@ -62,6 +62,9 @@ public sealed record PipelineOptions
 
     /// <summary><c>PipelineLockTimeout</c>: how long <c>RunPipeline</c> waits for another build of the same project's pipeline; zero: not at all.</summary>
     public TimeSpan LockTimeout { get; init; } = DefaultLockTimeout;
+
+    /// <summary><c>PipelineRemoteCache</c> and its mode and credentials; null (the default) when no remote cache is used.</summary>
+    public Remote.RemoteCacheOptions? RemoteCache { get; init; }
 }
 
 /// <summary>Where a resumed run starts: <c>&lt;step&gt;</c> or <c>&lt;run-id&gt;:&lt;step&gt;</c>.</summary>

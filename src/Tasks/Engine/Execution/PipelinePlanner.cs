@@ -40,7 +40,7 @@ public sealed class PipelinePlanner
         _options = options;
         _graph = graph;
         _store = store;
-        _keys = new StepKeyCalculator(options.ProjectDirectory, options.PipelineName, new FileHasher(store.LoadFileStamps()), store.Secret())
+        _keys = new StepKeyCalculator(options.ProjectDirectory, options.PipelineName, new FileHasher(store.LoadFileStamps()), options.RemoteCache?.SharedEnvironmentSecret ?? store.Secret())
         {
             ProjectSources = options.ProjectSources,
             StoreDirectory = options.CacheDirectory,

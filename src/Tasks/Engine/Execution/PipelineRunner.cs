@@ -7,6 +7,7 @@ using MLPipelines.Engine.Graph;
 using MLPipelines.Engine.Hashing;
 using MLPipelines.Engine.Keys;
 using MLPipelines.Engine.Paths;
+using MLPipelines.Engine.Remote;
 using MLPipelines.Engine.SourceControl;
 using MLPipelines.Engine.Store;
 
@@ -27,6 +28,7 @@ public sealed class PipelineRunner
     private readonly StepKeyCalculator _keys;
     private readonly CacheLookup _lookup;
     private readonly StepCache _cache;
+    private readonly RemoteCache? _remote;
     private CancellationToken _cancellation;
     private CancellationToken _buildCancellation;
     private string? _failedUnexpectedly; // The first step that failed unexpectedly (MLP4003), which stopped the others.
@@ -45,7 +47,8 @@ public sealed class PipelineRunner
         _clock = clock ?? TimeProvider.System;
         var setup = Stopwatch.StartNew();
         _hasher = new FileHasher(store.LoadFileStamps());
-        _keys = new StepKeyCalculator(options.ProjectDirectory, options.PipelineName, _hasher, store.Secret())
+        // Shared results need keys that agree across machines (RemoteCacheOptions.SharedEnvironmentSecret).
+        _keys = new StepKeyCalculator(options.ProjectDirectory, options.PipelineName, _hasher, options.RemoteCache?.SharedEnvironmentSecret ?? store.Secret())
         {
             ProjectSources = options.ProjectSources,
             StoreDirectory = options.CacheDirectory,
@@ -56,6 +59,7 @@ public sealed class PipelineRunner
         };
         _lookup = new CacheLookup(options, store, log, _clock);
         _cache = new StepCache(options, store, new OutputRestorer(options.ProjectDirectory, store.Objects, _hasher, options.StoreDirectoryInProject), _hasher, log, _clock);
+        _remote = options.RemoteCache is { } remote ? new RemoteCache(remote, options, store, log, _clock) : null;
         _setupMilliseconds = setup.ElapsedMilliseconds;
     }
 
@@ -145,8 +149,9 @@ public sealed class PipelineRunner
             }
         }
 
+        var uploads = await FinishUploadsAsync(cancellationToken).ConfigureAwait(false);
         var ordered = steps.Select(s => results.GetValueOrDefault(s.Name) ?? NotRun(s, "the run stopped")).ToList();
-        var result = new PipelineRunResult(runId, ordered.Select(r => r.Result).ToList(), _clock.GetUtcNow() - started);
+        var result = new PipelineRunResult(runId, ordered.Select(r => r.Result).ToList(), _clock.GetUtcNow() - started) { RemoteUploads = uploads };
         _log.Detail(string.Create(CultureInfo.InvariantCulture, $"Ran or restored {ordered.Count} steps in {phase.ElapsedMilliseconds} ms (setup before the runner: {_setupMilliseconds} ms; summed over steps: keys {_keyTicks * 1000 / Stopwatch.Frequency} ms, keys and lookups {_lookupTicks * 1000 / Stopwatch.Frequency} ms, restores {_restoreTicks * 1000 / Stopwatch.Frequency} ms)."));
         var status = cancellationToken.IsCancellationRequested ? "cancelled" : escaped is null && result.Succeeded ? "succeeded" : "failed";
         phase.Restart();
@@ -161,7 +166,7 @@ public sealed class PipelineRunner
         if (recorded)
         {
             _cache.Contention.Try("the run record", null, () => _store.FinishRun(
-                run with { EndedAt = _clock.GetUtcNow(), Status = status, GitCommit = commit },
+                run with { EndedAt = _clock.GetUtcNow(), Status = status, GitCommit = commit, RemoteUploads = uploads },
                 ordered.Select(r => new StepRunRecord(r.Result.Name, r.Result.Key, r.Components, r.Result.Outcome.ToString().ToLowerInvariant(), r.Result.MissReason, r.StartedAt, r.Result.Duration) { Saved = r.Saved, Remote = r.Result.Remote }).ToList()));
         }
 
@@ -180,6 +185,28 @@ public sealed class PipelineRunner
         _cache.Contention.Try("applying the cache limits", null, Prune);
         _log.Detail($"Applied the cache limits in {phase.ElapsedMilliseconds} ms; {_hasher.FilesRead} files were read to hash, the rest were known unchanged.");
         return result;
+    }
+
+    /// <summary>
+    /// The build waits for the remote uploads still going (issue 10) and says how many went up; Ctrl+C does not wait.
+    /// </summary>
+    private async Task<int> FinishUploadsAsync(CancellationToken cancellationToken)
+    {
+        if (_remote is null)
+        {
+            return 0;
+        }
+
+        using (_remote)
+        {
+            var uploads = cancellationToken.IsCancellationRequested ? 0 : await _remote.FinishUploadsAsync().ConfigureAwait(false);
+            if (uploads > 0)
+            {
+                _log.Message($"Uploaded {uploads} entr{(uploads == 1 ? "y" : "ies")} to the remote cache.");
+            }
+
+            return uploads;
+        }
     }
 
     private StepRun NotRun(StepDefinition step, string why) =>
@@ -344,6 +371,13 @@ public sealed class PipelineRunner
         var (entry, reason) = _resumeExecutes.Contains(step.Name)
             ? (null, $"resumed from {_options.ResumeFrom}")
             : _lookup.Find(step, key);
+        // Local hits first: a build with everything in the local store never asks the server.
+        var remote = entry is null && _remote is not null && !_resumeExecutes.Contains(step.Name) && !_lookup.AlwaysExecutes(step);
+        if (remote)
+        {
+            entry = await _remote!.FetchAsync(step, key, e => _cache.Validate(step, e), cancellationToken).ConfigureAwait(false);
+        }
+
         var looked = stopwatch.ElapsedTicks;
         Interlocked.Add(ref _lookupTicks, looked);
         if (entry is not null)
@@ -352,9 +386,10 @@ public sealed class PipelineRunner
             Interlocked.Add(ref _restoreTicks, stopwatch.ElapsedTicks - looked);
             if (restored.Succeeded)
             {
-                _cache.LogHit(step, restored);
+                _cache.LogHit(step, restored, remote);
                 Produced(step, OutputsDigest.Of(entry));
-                return Finish(StepOutcome.Cached, key, null) with { Saved = entry.Duration };
+                var hit = Finish(StepOutcome.Cached, key, null);
+                return hit with { Saved = entry.Duration, Result = hit.Result with { Remote = remote } };
             }
 
             reason = _cache.WhyNotRestored(step, entry, restored);
@@ -375,6 +410,11 @@ public sealed class PipelineRunner
         CrashPoint.Fail(CrashPoint.StepExecuted, step.Name);
 
         var stored = InputsUnchanged(step, key) ? _cache.Store(step, key, startedAt, stopwatch.Elapsed, runId) : null;
+        if (stored is not null)
+        {
+            _remote?.StartUpload(step, key, stored, _buildCancellation);
+        }
+
         Produced(step, stored is null ? _cache.DigestOnDisk(step) : OutputsDigest.Of(stored));
         _log.Message(string.Create(CultureInfo.InvariantCulture, $"Step {step.Name} has finished in {stopwatch.Elapsed.TotalSeconds:0.000}s."));
         return Finish(StepOutcome.Executed, key, reason);

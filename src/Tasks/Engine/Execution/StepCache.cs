@@ -61,10 +61,13 @@ public sealed class StepCache
     /// <summary>Deletes the run's staging folder; call once the run is over.</summary>
     public void DeleteStaging() => _outputs.DeleteStaging();
 
-    /// <summary>Says a step was restored, and what a restore placed or removed.</summary>
-    public void LogHit(StepDefinition step, RestoreOutcome restored)
+    /// <summary>The store's check of an entry against the step's outputs (<see cref="OutputRestorer.Validate"/>): what is wrong, or null.</summary>
+    public string? Validate(StepDefinition step, CacheEntry entry) => _outputs.Validate(entry, step.Outputs);
+
+    /// <summary>Says a step was restored (from the remote cache: <paramref name="remote"/>), and what a restore placed or removed.</summary>
+    public void LogHit(StepDefinition step, RestoreOutcome restored, bool remote = false)
     {
-        _log.Message($"Using cached version of {step.Name}.");
+        _log.Message(remote ? $"Using cached version of {step.Name} (remote)." : $"Using cached version of {step.Name}.");
         if (restored.Placed > 0)
         {
             _log.Message($"Restored {restored.Placed} output file{(restored.Placed == 1 ? "" : "s")} of {step.Name} from the cache.");

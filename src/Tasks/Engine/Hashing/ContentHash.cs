@@ -39,6 +39,39 @@ public static class ContentHash
         return Convert.ToHexStringLower(hasher.GetCurrentHash());
     }
 
+    /// <summary>
+    /// Hashes a stream to its end asynchronously, copying it to <paramref name="copyTo"/> on the way: for network
+    /// streams, whose reads must observe <paramref name="cancellationToken"/> (a timeout). Returns null, having stopped
+    /// reading, as soon as the stream gives more than <paramref name="maxBytes"/> bytes (an endless answer).
+    /// </summary>
+    public static async Task<string?> OfStreamAsync(Stream stream, Stream copyTo, long maxBytes, CancellationToken cancellationToken)
+    {
+        var hasher = new XxHash128();
+        var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
+        try
+        {
+            long total = 0;
+            int read;
+            while ((read = await stream.ReadAsync(buffer.AsMemory(0, BufferSize), cancellationToken).ConfigureAwait(false)) > 0)
+            {
+                total += read;
+                if (total > maxBytes)
+                {
+                    return null;
+                }
+
+                hasher.Append(buffer.AsSpan(0, read));
+                await copyTo.WriteAsync(buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+
+        return Convert.ToHexStringLower(hasher.GetCurrentHash());
+    }
+
     public static string OfText(string text) =>
         Convert.ToHexStringLower(XxHash128.Hash(System.Text.Encoding.UTF8.GetBytes(text)));
 }

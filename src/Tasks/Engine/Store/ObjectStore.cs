@@ -52,22 +52,7 @@ public sealed class ObjectStore
             }
 
             CrashPoint.Reach(CrashPoint.ObjectWrite);
-
-            var final = PathOf(hash);
-            if (Freshen(final, new FileInfo(temp).Length))
-            {
-                // Same content already stored, maybe by a concurrent build: keep theirs, at most as readable as ours.
-                if (!NarrowExisting(final, temp))
-                {
-                    File.Delete(temp);
-                }
-            }
-            else
-            {
-                Directory.CreateDirectory(Path.GetDirectoryName(final)!);
-                File.Move(temp, final, overwrite: true);
-            }
-
+            var final = Place(temp, hash);
             return (hash, new FileInfo(final).Length);
         }
         catch
@@ -75,6 +60,75 @@ public sealed class ObjectStore
             TryDelete(temp);
             throw;
         }
+    }
+
+    /// <summary>
+    /// Stores an object read from an untrusted stream (a remote cache's <c>/cas/</c>), streamed to a temporary file
+    /// while it is hashed; it takes its name only when the content's XxHash128 is <paramref name="hash"/> and its
+    /// length <paramref name="size"/>. The stream is not read beyond <paramref name="size"/> bytes. The object gets
+    /// <see cref="ObjectMode"/> of <paramref name="fileMode"/> (the manifest's mode of a file with this content).
+    /// False, with nothing stored, when the content does not match.
+    /// </summary>
+    /// <exception cref="IOException">The store cannot be written, or the stream failed.</exception>
+    public async Task<bool> AddVerifiedAsync(Stream source, string hash, long size, UnixFileMode fileMode, CancellationToken cancellationToken)
+    {
+        if (!IsValidHash(hash) || size < 0)
+        {
+            return false;
+        }
+
+        var temp = Path.Combine(_tempRoot, Guid.NewGuid().ToString("N"));
+        try
+        {
+            var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None, BufferSize = 1 };
+            if (!OperatingSystem.IsWindows())
+            {
+                options.UnixCreateMode = ObjectMode(fileMode);
+            }
+
+            string? actual;
+            var target = new FileStream(temp, options);
+            await using (target.ConfigureAwait(false))
+            {
+                actual = await ContentHash.OfStreamAsync(source, target, size, cancellationToken).ConfigureAwait(false);
+                target.Flush(flushToDisk: true);
+            }
+
+            if (actual != hash || new FileInfo(temp).Length != size)
+            {
+                TryDelete(temp);
+                return false;
+            }
+
+            Place(temp, hash);
+            return true;
+        }
+        catch
+        {
+            TryDelete(temp);
+            throw;
+        }
+    }
+
+    /// <summary>Moves a verified temporary copy into place as the object <paramref name="hash"/> (or freshens an equal one already there); returns the object's path.</summary>
+    private string Place(string temp, string hash)
+    {
+        var final = PathOf(hash);
+        if (Freshen(final, new FileInfo(temp).Length))
+        {
+            // Same content already stored, maybe by a concurrent build: keep theirs, at most as readable as ours.
+            if (!NarrowExisting(final, temp))
+            {
+                File.Delete(temp);
+            }
+        }
+        else
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(final)!);
+            File.Move(temp, final, overwrite: true);
+        }
+
+        return final;
     }
 
     /// <summary>

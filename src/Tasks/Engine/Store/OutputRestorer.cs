@@ -106,7 +106,7 @@ public sealed partial class OutputRestorer
     /// </summary>
     public RestoreOutcome Restore(CacheEntry entry, IReadOnlyList<string> outputs, Func<bool>? beforeWriting = null)
     {
-        if (Untrusted(entry, outputs) is { } corrupt)
+        if (Validate(entry, outputs) is { } corrupt)
         {
             return new RestoreOutcome { Damage = corrupt };
         }
@@ -370,8 +370,9 @@ public sealed partial class OutputRestorer
     /// checked before use: paths relative, normalised, without <c>..</c> or a root, and inside one of the step's
     /// declared outputs; object hashes well-formed; link targets resolving inside the project. Returns what is wrong,
     /// or null. Nothing outside the outputs is ever written or deleted because of a row.
+    /// Also what an entry downloaded from a remote cache must pass before it is stored (<c>RemoteCache</c>).
     /// </summary>
-    private string? Untrusted(CacheEntry entry, IReadOnlyList<string> outputs)
+    public string? Validate(CacheEntry entry, IReadOnlyList<string> outputs)
     {
         string? Check(string path, bool directory)
         {

@@ -1,0 +1,266 @@
+using System.Collections.Concurrent;
+using MLPipelines.Engine.Configuration;
+using MLPipelines.Engine.Execution;
+using MLPipelines.Engine.Keys;
+using MLPipelines.Engine.Store;
+
+namespace MLPipelines.Engine.Remote;
+
+/// <summary>
+/// The remote cache for one run (<c>PipelineRemoteCache</c>), between the local store and the server:
+/// <list type="bullet">
+/// <item><see cref="FetchAsync"/>, on a local miss: the entry at <c>ac/{key}</c>, checked (its key, its signature,
+/// the store's own manifest validation), then every object it needs streamed into the local store and verified
+/// against its hash, then the entry recorded locally. The runner restores it as it restores a local hit.</item>
+/// <item><see cref="StartUpload"/>, after a step's result is stored locally: its objects (HEAD first, so an object
+/// is never overwritten), then its entry, in the background while downstream steps go on;
+/// <see cref="FinishUploadsAsync"/> waits for them at the end of the run.</item>
+/// </list>
+/// Nothing here fails the build: every failure is one warning per kind (MLP5001–MLP5004) and the step goes on
+/// with the local store only; a refused entry or object (MLP5005–MLP5007) is a warning naming the step, which then
+/// executes. Built only when <c>PipelineRemoteCache</c> is set, so a build without it creates no HTTP client.
+/// </summary>
+public sealed class RemoteCache : IDisposable
+{
+    private readonly RemoteCacheOptions _options;
+    private readonly PipelineOptions _pipeline;
+    private readonly CacheStore _store;
+    private readonly IPipelineLog _log;
+    private readonly TimeProvider _clock;
+    private readonly RemoteCacheClient _client;
+    private readonly ConcurrentDictionary<RemoteFailureKind, bool> _reported = new();
+    private readonly List<Task<bool>> _uploads = [];
+    private readonly Lock _uploadsLock = new();
+
+    // Uploads of several steps at once share the connection pool; a few at a time keep a build's last step from
+    // waiting behind every upload of the run.
+    private readonly SemaphoreSlim _uploadSlots = new(4);
+
+    public RemoteCache(RemoteCacheOptions options, PipelineOptions pipeline, CacheStore store, IPipelineLog log, TimeProvider clock)
+    {
+        _options = options;
+        _pipeline = pipeline;
+        _store = store;
+        _log = log;
+        _clock = clock;
+        _client = new RemoteCacheClient(options);
+    }
+
+    /// <summary>
+    /// Whether a step's results can be shared: a key with store-keyed components (<c>Environment</c>,
+    /// <c>EnvironmentDependencies</c>) differs per store unless a signing key gives every machine the same secret
+    /// (<see cref="RemoteCacheOptions.SharedEnvironmentSecret"/>).
+    /// </summary>
+    public bool Shares(StepDefinition step, StepKey key)
+    {
+        if (_options.SigningKey is not null || !key.Components.Any(c => c.Kind is ComponentKind.StepEnvironment or ComponentKind.EnvironmentDependency))
+        {
+            return true;
+        }
+
+        _log.Detail($"Step {step.Name} is not shared through the remote cache: its key holds environment values, which are hashed with this store's own secret unless {RemoteCacheOptions.SigningKeyVariable} is set.");
+        return false;
+    }
+
+    /// <summary>
+    /// Looks <paramref name="key"/> up remotely and, on a hit, puts it into the local store: objects verified
+    /// against their hashes first, then the entry. Returns the entry as now recorded locally (restore it as a local
+    /// hit), or null: not there, refused (warned), or the remote is failing (warned once).
+    /// </summary>
+    /// <param name="validate">The store's check of an entry against the step's outputs (<c>OutputRestorer.Validate</c>): what is wrong, or null.</param>
+    public async Task<CacheEntry?> FetchAsync(StepDefinition step, StepKey key, Func<CacheEntry, string?> validate, CancellationToken cancellationToken)
+    {
+        if (!_options.Downloads || !Shares(step, key))
+        {
+            return null;
+        }
+
+        try
+        {
+            var bytes = await _client.GetEntryAsync(key.Value, cancellationToken).ConfigureAwait(false);
+            if (bytes is null)
+            {
+                _log.Detail($"Step {step.Name}: the remote cache has no result for its key either.");
+                return null;
+            }
+
+            var entry = RemoteEntry.Parse(bytes, key.Value, key.Components, _options.SigningKey, out var problem, out var signatureRefused);
+            if (entry is not null)
+            {
+                problem = entry.Step != step.Name || entry.Pipeline != _pipeline.PipelineName
+                    ? $"it belongs to step '{entry.Step}' of pipeline '{entry.Pipeline}'"
+                    : validate(entry);
+            }
+
+            if (entry is null || problem is not null)
+            {
+                Refuse(step, signatureRefused ? ErrorCodes.RemoteEntryNotSigned : ErrorCodes.RemoteEntryInvalid, $"the remote cache's entry for its key was refused: {problem}" +
+                    (signatureRefused ? $" while {RemoteCacheOptions.SigningKeyVariable} is set" : ""));
+                return null;
+            }
+
+            var now = _clock.GetUtcNow();
+            if (entry.CreatedAt > now)
+            {
+                entry = entry with { CreatedAt = now }; // Another machine's clock ahead of ours; a later time would outlive ExpiresAfter.
+            }
+
+            if (step.ExpiresAfter is { } lifetime && entry.CreatedAt + lifetime < now)
+            {
+                _log.Detail($"Step {step.Name}: the remote cache's result is older than its ExpiresAfter.");
+                return null;
+            }
+
+            foreach (var file in entry.Manifest.DistinctBy(f => f.Hash).Where(f => !_store.Objects.Contains(f.Hash)))
+            {
+                var download = await _client.DownloadObjectAsync(file.Hash, file.Size, (UnixFileMode)(file.Mode & OutputCapture.PermissionMask), _store.Objects, cancellationToken).ConfigureAwait(false);
+                if (download == ObjectDownload.Missing)
+                {
+                    Refuse(step, ErrorCodes.RemoteEntryInvalid, $"the remote cache's entry for its key names the object {file.Hash} (of {file.Path}), which the server does not have");
+                    return null;
+                }
+
+                if (download == ObjectDownload.Mismatch)
+                {
+                    Refuse(step, ErrorCodes.RemoteObjectTampered,
+                        $"the remote cache's object {file.Hash} (of {file.Path}) does not match its hash or size: it was altered on the server or in transit, and was not stored. Remove cas/{file.Hash} from the server; uploads never overwrite an object");
+                    return null;
+                }
+            }
+
+            // Under the store's write lock with the objects' presence checked again: a concurrent collection may have
+            // taken one in between, and then this is a miss.
+            if (!_store.RecordEntry(entry))
+            {
+                return null;
+            }
+
+            return _store.FindEntry(key.Value);
+        }
+        catch (RemoteCacheException e)
+        {
+            Report(e, step);
+            return null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or Microsoft.Data.Sqlite.SqliteException or CorruptEntryException)
+        {
+            // The local side (disk full, busy store): the step executes; its own store write reports what persists.
+            _log.Detail($"Step {step.Name}: the remote cache's result could not be put into the local store ({e.Message}).");
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// Starts uploading a stored result in the background: each object the server lacks (HEAD, then PUT), then the
+    /// entry, signed when a signing key is set. Does nothing in <c>Read</c> mode.
+    /// </summary>
+    public void StartUpload(StepDefinition step, StepKey key, CacheEntry entry, CancellationToken cancellationToken)
+    {
+        if (!_options.Uploads || !Shares(step, key))
+        {
+            return;
+        }
+
+        var upload = Task.Run(() => UploadAsync(step, entry, cancellationToken), CancellationToken.None);
+        lock (_uploadsLock)
+        {
+            _uploads.Add(upload);
+        }
+    }
+
+    /// <summary>Waits for every upload started; returns how many entries went up.</summary>
+    public async Task<int> FinishUploadsAsync()
+    {
+        Task<bool>[] uploads;
+        lock (_uploadsLock)
+        {
+            uploads = [.. _uploads];
+        }
+
+        var done = await Task.WhenAll(uploads).ConfigureAwait(false);
+        return done.Count(up => up);
+    }
+
+    private async Task<bool> UploadAsync(StepDefinition step, CacheEntry entry, CancellationToken cancellationToken)
+    {
+        await _uploadSlots.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            foreach (var file in entry.Manifest.DistinctBy(f => f.Hash))
+            {
+                if (!await _client.HasObjectAsync(file.Hash, cancellationToken).ConfigureAwait(false))
+                {
+                    await _client.PutObjectAsync(file.Hash, _store.Objects.PathOf(file.Hash), cancellationToken).ConfigureAwait(false);
+                }
+            }
+
+            // Last: a reader that finds the entry finds every object it names.
+            await _client.PutEntryAsync(entry.Key, RemoteEntry.Serialize(entry, _options.SigningKey), cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (RemoteCacheException e)
+        {
+            Report(e, step);
+            return false;
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            return false;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Its object was collected by another build's prune meanwhile: no entry goes up without all its objects.
+            _log.Detail($"Step {step.Name}: its result was not uploaded ({e.Message}).");
+            return false;
+        }
+        finally
+        {
+            _uploadSlots.Release();
+        }
+    }
+
+    private void Refuse(StepDefinition step, string code, string what) =>
+        _log.Warning(new PipelineDiagnostic(code, step.Name, $"Step '{step.Name}' is not restored from the remote cache: {what}. The step executes instead."));
+
+    /// <summary>One warning per kind of failure and build; the breaker's opening is a detail (it follows a warned failure).</summary>
+    private void Report(RemoteCacheException e, StepDefinition step)
+    {
+        if (e.CircuitOpen && _reported.TryAdd(RemoteFailureKind.Off, true))
+        {
+            _log.Detail($"The remote cache at {_options.BaseUrl} failed repeatedly: it is not tried again in this build.");
+        }
+
+        if (e.Kind == RemoteFailureKind.Off)
+        {
+            return;
+        }
+
+        if (!_reported.TryAdd(e.Kind, true))
+        {
+            _log.Detail($"Remote cache, step {step.Name}: {e.Message}.");
+            return;
+        }
+
+        var (code, what) = e.Kind switch
+        {
+            RemoteFailureKind.Unreachable => (ErrorCodes.RemoteUnreachable, "could not be reached"),
+            RemoteFailureKind.Timeout => (ErrorCodes.RemoteTimeout, "did not answer in time"),
+            RemoteFailureKind.Unauthorized => (ErrorCodes.RemoteAuthFailed, $"refused the credentials ({CredentialsGiven()})"),
+            _ => (ErrorCodes.RemoteServerError, "answered with an error"),
+        };
+        _log.Warning(new PipelineDiagnostic(code, step.Name,
+            $"The remote cache at {_options.BaseUrl} {what} ({e.Message}), for step '{step.Name}'. The build goes on with the local cache only; after repeated failures the remote cache is not tried again in this build."));
+    }
+
+    /// <summary>Which credential variables are set, never their values.</summary>
+    private string CredentialsGiven() =>
+        _options.Token is not null ? $"a bearer token from {RemoteCacheOptions.TokenVariable}"
+        : _options.User is not null && _options.Password is not null ? $"the user and password from {RemoteCacheOptions.UserVariable} and {RemoteCacheOptions.PasswordVariable}"
+        : $"none were given: set {RemoteCacheOptions.TokenVariable}, or {RemoteCacheOptions.UserVariable} and {RemoteCacheOptions.PasswordVariable}";
+
+    public void Dispose()
+    {
+        _client.Dispose();
+        _uploadSlots.Dispose();
+    }
+}

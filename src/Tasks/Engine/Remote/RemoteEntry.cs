@@ -1,0 +1,156 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using MLPipelines.Engine.Keys;
+using MLPipelines.Engine.Store;
+
+namespace MLPipelines.Engine.Remote;
+
+/// <summary>
+/// What <c>{base}/ac/{key}</c> holds (Bazel's action cache entry, in JSON): the entry itself as a JSON string, so the
+/// signature covers its exact bytes whatever a server or proxy does to whitespace around it, the key it answers, and
+/// the signature. <see cref="Format"/> 1 is the only one; an entry of another format is refused, never guessed at.
+/// </summary>
+internal sealed record RemoteEntryDocument(int Format, string Key, string Entry, string? Signature = null);
+
+/// <summary>
+/// The shared part of a <see cref="CacheEntry"/>: no row id, run id or key components. The components are the
+/// downloader's own (the key it asked for is their hash), so nothing a server says about them is ever stored.
+/// </summary>
+internal sealed record RemoteEntryBody(
+    string Pipeline,
+    string Step,
+    string Key,
+    long CreatedAtUnixMs,
+    long DurationMs,
+    List<ManifestFile> Manifest,
+    List<string> Directories,
+    List<ManifestLink> Links);
+
+// As StoreJson: a server is untrusted input, so a null or missing field fails to read instead of reaching the restore.
+[JsonSourceGenerationOptions(
+    PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
+    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    RespectNullableAnnotations = true,
+    RespectRequiredConstructorParameters = true)]
+[JsonSerializable(typeof(RemoteEntryDocument))]
+[JsonSerializable(typeof(RemoteEntryBody))]
+internal sealed partial class RemoteJson : JsonSerializerContext;
+
+/// <summary>
+/// Turns local entries into the bytes uploaded to <c>/ac/</c> and back, signing and checking signatures. With a
+/// signing key, the signature is HMAC-SHA256 over a domain label, the key and the exact entry bytes (the idea of
+/// Turborepo's remote cache signatures, <c>x-artifact-tag</c>); without one entries travel unsigned.
+/// </summary>
+public static class RemoteEntry
+{
+    public const int Format = 1;
+
+    /// <summary>The bytes to PUT at <c>/ac/{entry.Key}</c>: a UTF-8 JSON document (<see cref="RemoteEntryDocument"/>).</summary>
+    public static byte[] Serialize(CacheEntry entry, byte[]? signingKey)
+    {
+        var body = JsonSerializer.Serialize(new RemoteEntryBody(entry.Pipeline, entry.Step, entry.Key, entry.CreatedAt.ToUnixTimeMilliseconds(),
+            (long)entry.Duration.TotalMilliseconds, entry.Manifest.ToList(), entry.Directories.ToList(), entry.Links.ToList()), RemoteJson.Default.RemoteEntryBody);
+        var signature = signingKey is null ? null : Sign(signingKey, entry.Key, body);
+        return JsonSerializer.SerializeToUtf8Bytes(new RemoteEntryDocument(Format, entry.Key, body, signature), RemoteJson.Default.RemoteEntryDocument);
+    }
+
+    /// <summary>
+    /// Reads what the server answered for <paramref name="key"/>. The document's key and the entry's key must both be
+    /// <paramref name="key"/> (an entry copied to another key's URL is someone else's result), and with a
+    /// <paramref name="signingKey"/> the signature must match. The entry gets <paramref name="components"/> (the
+    /// asker's own) and no run id. Returns the entry, or null with <paramref name="problem"/> (a clause such as "it is not signed") and whether it was the signature (<paramref name="signatureRefused"/>). Paths and hashes of the
+    /// manifest are not checked here: <c>OutputRestorer.Validate</c> does that, as for a local row.
+    /// </summary>
+    public static CacheEntry? Parse(ReadOnlySpan<byte> bytes, string key, IReadOnlyList<KeyComponent> components, byte[]? signingKey, out string? problem, out bool signatureRefused)
+    {
+        signatureRefused = false;
+        RemoteEntryDocument? document;
+        try
+        {
+            document = JsonSerializer.Deserialize(bytes, RemoteJson.Default.RemoteEntryDocument);
+        }
+        catch (JsonException)
+        {
+            document = null;
+        }
+
+        if (document is null || document.Format != Format)
+        {
+            problem = document is null ? "it is not a readable entry" : $"it has format {document.Format}, which this version does not read";
+            return null;
+        }
+
+        if (document.Key != key)
+        {
+            problem = "its key field differs from the key in its URL: it is filed under a key it does not answer";
+            return null;
+        }
+
+        if (signingKey is not null)
+        {
+            if (document.Signature is null)
+            {
+                signatureRefused = true;
+                problem = "it is not signed";
+                return null;
+            }
+
+            var expected = Convert.FromHexString(Sign(signingKey, key, document.Entry));
+            var given = document.Signature.Length == expected.Length * 2 && document.Signature.All(char.IsAsciiHexDigit) ? Convert.FromHexString(document.Signature) : [];
+            if (!CryptographicOperations.FixedTimeEquals(expected, given))
+            {
+                signatureRefused = true;
+                problem = "its signature does not match (signed with another key, or altered)";
+                return null;
+            }
+        }
+
+        RemoteEntryBody? body;
+        try
+        {
+            body = JsonSerializer.Deserialize(document.Entry, RemoteJson.Default.RemoteEntryBody);
+        }
+        catch (JsonException)
+        {
+            body = null;
+        }
+
+        if (body is null || body.Manifest.Any(f => f is null) || body.Directories.Any(d => d is null) || body.Links.Any(l => l is null))
+        {
+            problem = "it is not a readable entry";
+            return null;
+        }
+
+        if (body.Key != key)
+        {
+            problem = "it holds the result of another key than the one in its URL";
+            return null;
+        }
+
+        if (body.DurationMs < 0 || body.CreatedAtUnixMs is < 0 or > 253402300799999)
+        {
+            problem = "it gives an impossible creation time or duration";
+            return null;
+        }
+
+        problem = null;
+        return new CacheEntry
+        {
+            Pipeline = body.Pipeline,
+            Step = body.Step,
+            Key = key,
+            CreatedAt = DateTimeOffset.FromUnixTimeMilliseconds(body.CreatedAtUnixMs),
+            Duration = TimeSpan.FromMilliseconds(body.DurationMs),
+            Components = components,
+            Manifest = body.Manifest,
+            Directories = body.Directories,
+            Links = body.Links,
+        };
+    }
+
+    /// <summary>Lowercase hex HMAC-SHA256 over "mlpipelines remote entry 1", the key and the entry's UTF-8 bytes, each ended by a newline.</summary>
+    internal static string Sign(byte[] signingKey, string key, string entry) =>
+        Convert.ToHexStringLower(HMACSHA256.HashData(signingKey, Encoding.UTF8.GetBytes($"mlpipelines remote entry {Format}\n{key}\n{entry}\n")));
+}
