@@ -212,7 +212,8 @@ files=$(find "$server/data/cache" -type f | wc -l)
 bytes=$(find "$server/data/cache" -type f -printf '%s\n' | awk '{ s += $1 } END { print s + 0 }')
 echo
 echo "remote-agents: $steps steps ($work_seconds s of work and $size of output each), $agents agents, one nginx at $url"
-echo "  entries $( ((sign)) && echo signed || echo unsigned ); the server holds $files files, $(numfmt --to=iec "$bytes")B"
+echo "  entries $( ((sign)) && echo signed || echo unsigned ); the server holds $files files, $(numfmt --to=iec "$bytes")B;" \
+  "$(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) (times are only comparable on an idle machine)"
 printf '  %-28s wall %6.1f s   executed %3d   restored from the remote %3d   uploaded %d\n' \
   "agent 1 (cold)" "$(cat "$work/logs/agent1.seconds")" "$e1" "$r1" "$uploaded"
 printf '  %-28s wall %6.1f s\n' "agents 2-$agents (concurrently)" "$others"
