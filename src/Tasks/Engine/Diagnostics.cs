@@ -78,6 +78,9 @@ public static class ErrorCodes
 
     /// <summary>A downloaded object whose content does not match its name (hash) or its size.</summary>
     public const string RemoteObjectTampered = "MLP5007";
+
+    /// <summary>The remote cache failed in a way nothing above names (a bug); the step goes on without it.</summary>
+    public const string RemoteUnexpectedFailure = "MLP5008";
 }
 
 /// <summary>A user-facing problem: code, the step it concerns (if any) and a message that says what to do.</summary>

@@ -24,14 +24,16 @@ public sealed class ListPipelineRuns : PipelineTask
     private static void Print(MSBuildPipelineLog log, string pipeline, IReadOnlyList<RunRecord> runs)
     {
         log.Message($"Runs of pipeline {pipeline} (newest first, {runs.Count} shown):");
-        log.Message(Row("RUN", "STARTED (UTC)", "DURATION", "STATUS", "CACHED", "EXECUTED", "FAILED", "HIT RATE", "SAVED", "COMMIT"));
+        // REMOTE: hits restored from the remote cache (counted among CACHED); UPLOADED: entries this run sent to it.
+        log.Message(Row("RUN", "STARTED (UTC)", "DURATION", "STATUS", "CACHED", "EXECUTED", "FAILED", "HIT RATE", "SAVED", "REMOTE", "UPLOADED", "COMMIT"));
         foreach (var run in runs)
         {
             var duration = run.EndedAt is { } end ? Seconds(end - run.StartedAt) : "-";
             var hitRate = run.StepsTotal == 0 ? "-" : $"{Math.Round(100.0 * run.StepsCached / run.StepsTotal)}%";
             log.Message(Row(run.Id, run.StartedAt.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture), duration, run.Status,
                 run.StepsCached.ToString(CultureInfo.InvariantCulture), run.StepsExecuted.ToString(CultureInfo.InvariantCulture),
-                run.StepsFailed.ToString(CultureInfo.InvariantCulture), hitRate, Seconds(run.TimeSaved), run.GitCommit?[..Math.Min(12, run.GitCommit.Length)] ?? "-"));
+                run.StepsFailed.ToString(CultureInfo.InvariantCulture), hitRate, Seconds(run.TimeSaved),
+                run.RemoteHits.ToString(CultureInfo.InvariantCulture), run.RemoteUploads.ToString(CultureInfo.InvariantCulture), run.GitCommit?[..Math.Min(12, run.GitCommit.Length)] ?? "-"));
         }
     }
 
@@ -39,7 +41,7 @@ public sealed class ListPipelineRuns : PipelineTask
 
     private static string Row(params string[] cells)
     {
-        int[] widths = [22, 19, 8, 9, 6, 8, 6, 8, 8, 12];
+        int[] widths = [22, 19, 8, 9, 6, 8, 6, 8, 8, 6, 8, 12];
         return string.Join("  ", cells.Select((c, i) => c.PadRight(widths[i]))).TrimEnd();
     }
 }

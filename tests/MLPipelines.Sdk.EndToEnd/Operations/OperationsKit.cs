@@ -41,7 +41,7 @@ internal static partial class OperationsKit
             if (match.Success)
             {
                 string[] cells = CellSeparator().Split(match.Groups["rest"].Value.Trim());
-                Assert.True(cells.Length == 8, $"A ListPipelineRuns row should have 10 columns: \"{line}\"\n{result}");
+                Assert.True(cells.Length == 10, $"A ListPipelineRuns row should have 12 columns: \"{line}\"\n{result}");
                 rows.Add(new ListedRun(
                     match.Groups["id"].Value,
                     DateTime.ParseExact(match.Groups["started"].Value, "yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture),
@@ -52,7 +52,11 @@ internal static partial class OperationsKit
                     int.Parse(cells[4], CultureInfo.InvariantCulture),
                     cells[5],
                     double.Parse(cells[6].TrimEnd('s'), CultureInfo.InvariantCulture),
-                    cells[7]));
+                    cells[9])
+                {
+                    RemoteHits = int.Parse(cells[7], CultureInfo.InvariantCulture),
+                    RemoteUploads = int.Parse(cells[8], CultureInfo.InvariantCulture),
+                });
             }
         }
 
@@ -67,7 +71,7 @@ internal static partial class OperationsKit
     private static partial Regex CellSeparator();
 }
 
-/// <summary>One row of ListPipelineRuns: RUN, STARTED (UTC), DURATION, STATUS, CACHED, EXECUTED, FAILED, HIT RATE, SAVED, COMMIT.</summary>
+/// <summary>One row of ListPipelineRuns: RUN, STARTED (UTC), DURATION, STATUS, CACHED, EXECUTED, FAILED, HIT RATE, SAVED, REMOTE, UPLOADED, COMMIT.</summary>
 internal sealed record ListedRun(
     string Id,
     DateTime StartedUtc,
@@ -78,4 +82,11 @@ internal sealed record ListedRun(
     int Failed,
     string HitRate,
     double SavedSeconds,
-    string Commit);
+    string Commit)
+{
+    /// <summary>Column REMOTE: steps restored from the remote cache.</summary>
+    public int RemoteHits { get; init; }
+
+    /// <summary>Column UPLOADED: entries the run uploaded to the remote cache.</summary>
+    public int RemoteUploads { get; init; }
+}

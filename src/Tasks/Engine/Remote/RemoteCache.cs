@@ -27,7 +27,7 @@ public sealed class RemoteCache : IDisposable
     private readonly CacheStore _store;
     private readonly IPipelineLog _log;
     private readonly TimeProvider _clock;
-    private readonly RemoteCacheClient _client;
+    private readonly Lazy<RemoteCacheClient> _lazyClient;
     private readonly ConcurrentDictionary<RemoteFailureKind, bool> _reported = new();
     private readonly List<Task<bool>> _uploads = [];
     private readonly Lock _uploadsLock = new();
@@ -43,8 +43,11 @@ public sealed class RemoteCache : IDisposable
         _store = store;
         _log = log;
         _clock = clock;
-        _client = new RemoteCacheClient(options);
+        // Made at the first request: a build whose steps all hit locally loads no HTTP or Polly code at all.
+        _lazyClient = new Lazy<RemoteCacheClient>(() => new RemoteCacheClient(options));
     }
+
+    private RemoteCacheClient Client => _lazyClient.Value;
 
     /// <summary>
     /// Whether a step's results can be shared: a key with store-keyed components (<c>Environment</c>,
@@ -77,7 +80,7 @@ public sealed class RemoteCache : IDisposable
 
         try
         {
-            var bytes = await _client.GetEntryAsync(key.Value, cancellationToken).ConfigureAwait(false);
+            var bytes = await Client.GetEntryAsync(key.Value, cancellationToken).ConfigureAwait(false);
             if (bytes is null)
             {
                 _log.Detail($"Step {step.Name}: the remote cache has no result for its key either.");
@@ -113,7 +116,7 @@ public sealed class RemoteCache : IDisposable
 
             foreach (var file in entry.Manifest.DistinctBy(f => f.Hash).Where(f => !_store.Objects.Contains(f.Hash)))
             {
-                var download = await _client.DownloadObjectAsync(file.Hash, file.Size, (UnixFileMode)(file.Mode & OutputCapture.PermissionMask), _store.Objects, cancellationToken).ConfigureAwait(false);
+                var download = await Client.DownloadObjectAsync(file.Hash, file.Size, (UnixFileMode)(file.Mode & OutputCapture.PermissionMask), _store.Objects, cancellationToken).ConfigureAwait(false);
                 if (download == ObjectDownload.Missing)
                 {
                     Refuse(step, ErrorCodes.RemoteEntryInvalid, $"the remote cache's entry for its key names the object {file.Hash} (of {file.Path}), which the server does not have");
@@ -135,6 +138,7 @@ public sealed class RemoteCache : IDisposable
                 return null;
             }
 
+            _log.Detail($"Step {step.Name}: its result was fetched from the remote cache ({entry.Manifest.Count} files, {entry.TotalSize} bytes) into the local store.");
             return _store.FindEntry(key.Value);
         }
         catch (RemoteCacheException e)
@@ -146,6 +150,12 @@ public sealed class RemoteCache : IDisposable
         {
             // The local side (disk full, busy store): the step executes; its own store write reports what persists.
             _log.Detail($"Step {step.Name}: the remote cache's result could not be put into the local store ({e.Message}).");
+            return null;
+        }
+        catch (Exception e) when (e is not (OutOfMemoryException or OperationCanceledException))
+        {
+            // Whatever else a server's answer provokes costs the sharing, never the build (SPEC "Failure and bad input").
+            Unexpected(step, "looking it up", e);
             return null;
         }
     }
@@ -188,14 +198,14 @@ public sealed class RemoteCache : IDisposable
         {
             foreach (var file in entry.Manifest.DistinctBy(f => f.Hash))
             {
-                if (!await _client.HasObjectAsync(file.Hash, cancellationToken).ConfigureAwait(false))
+                if (!await Client.HasObjectAsync(file.Hash, cancellationToken).ConfigureAwait(false))
                 {
-                    await _client.PutObjectAsync(file.Hash, _store.Objects.PathOf(file.Hash), cancellationToken).ConfigureAwait(false);
+                    await Client.PutObjectAsync(file.Hash, _store.Objects.PathOf(file.Hash), cancellationToken).ConfigureAwait(false);
                 }
             }
 
             // Last: a reader that finds the entry finds every object it names.
-            await _client.PutEntryAsync(entry.Key, RemoteEntry.Serialize(entry, _options.SigningKey), cancellationToken).ConfigureAwait(false);
+            await Client.PutEntryAsync(entry.Key, RemoteEntry.Serialize(entry, _options.SigningKey), cancellationToken).ConfigureAwait(false);
             return true;
         }
         catch (RemoteCacheException e)
@@ -213,11 +223,30 @@ public sealed class RemoteCache : IDisposable
             _log.Detail($"Step {step.Name}: its result was not uploaded ({e.Message}).");
             return false;
         }
+        catch (Exception e) when (e is not (OutOfMemoryException or OperationCanceledException))
+        {
+            Unexpected(step, "uploading its result", e);
+            return false;
+        }
         finally
         {
             _uploadSlots.Release();
         }
     }
+
+    /// <summary>A failure nothing above names (a bug): one warning a build, the stack trace at <c>-v:d</c>.</summary>
+    private void Unexpected(StepDefinition step, string doing, Exception e)
+    {
+        if (_unexpected.TryAdd(0, true))
+        {
+            _log.Warning(new PipelineDiagnostic(ErrorCodes.RemoteUnexpectedFailure, step.Name,
+                $"The remote cache failed unexpectedly while {doing} for step '{step.Name}' ({e.GetType().Name}: {e.Message}). The build goes on with the local cache only for that step. Please report this with the build log (-v:d shows details)."));
+        }
+
+        _log.Trace(e.ToString());
+    }
+
+    private readonly ConcurrentDictionary<int, bool> _unexpected = new();
 
     private void Refuse(StepDefinition step, string code, string what) =>
         _log.Warning(new PipelineDiagnostic(code, step.Name, $"Step '{step.Name}' is not restored from the remote cache: {what}. The step executes instead."));
@@ -260,7 +289,11 @@ public sealed class RemoteCache : IDisposable
 
     public void Dispose()
     {
-        _client.Dispose();
+        if (_lazyClient.IsValueCreated)
+        {
+            _lazyClient.Value.Dispose();
+        }
+
         _uploadSlots.Dispose();
     }
 }

@@ -85,11 +85,12 @@ public sealed record RemoteCacheOptions
 
         // By name only: Enum.TryParse would also take "1" or "Read,Write".
         var parsedMode = RemoteCacheMode.ReadWrite;
-        if (!string.IsNullOrWhiteSpace(mode) && !Enum.TryParse(Enum.GetNames<RemoteCacheMode>().FirstOrDefault(n => n.Equals(mode.Trim(), StringComparison.OrdinalIgnoreCase)) ?? "", out parsedMode))
+        var modeValid = string.IsNullOrWhiteSpace(mode) ||
+            Enum.TryParse(Enum.GetNames<RemoteCacheMode>().FirstOrDefault(n => n.Equals(mode.Trim(), StringComparison.OrdinalIgnoreCase)) ?? "", out parsedMode);
+        if (!modeValid)
         {
             diagnostics.Add(new(ErrorCodes.InvalidRemoteCacheMode, null,
                 $"Property PipelineRemoteCacheMode='{mode}' is not valid: use ReadWrite (the default), Read (never upload: untrusted builds) or Write (never download)."));
-            return null;
         }
 
         if (!Uri.TryCreate(url.Trim(), UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
@@ -110,6 +111,11 @@ public sealed record RemoteCacheOptions
         {
             diagnostics.Add(new(ErrorCodes.InvalidRemoteCacheUrl, null,
                 $"Property PipelineRemoteCache='{url.Trim()}' is not valid: a base URL has no query (?) or fragment (#); entries and objects are found at <base>/ac/<key> and <base>/cas/<hash>."));
+            return null;
+        }
+
+        if (!modeValid)
+        {
             return null;
         }
 

@@ -1,0 +1,149 @@
+using System.Runtime.Versioning;
+using MLPipelines.Engine;
+using MLPipelines.Engine.Configuration;
+using MLPipelines.Engine.Execution;
+using MLPipelines.Engine.Remote;
+using MLPipelines.Tasks.Tests.TestKit;
+using MLPipelines.Testing;
+
+namespace MLPipelines.Tasks.Tests.Remote;
+
+/// <summary>
+/// Signed entries (issue 10 §2) and credentials: with a signing key only entries signed with it are restored; Basic
+/// auth works with the environment's credentials and warns without them, never showing them.
+/// </summary>
+[UnsupportedOSPlatform("windows")] // The commands are POSIX shell.
+public sealed class RemoteCacheTrustTests : IDisposable
+{
+    private readonly PipelineHarness _first = new();
+    private readonly PipelineHarness _second = new();
+
+    public void Dispose()
+    {
+        _first.Dispose();
+        _second.Dispose();
+    }
+
+    private static Func<PipelineOptions, PipelineOptions> With(string url, Dictionary<string, string>? environment = null, string mode = "ReadWrite") =>
+        o => o with { RemoteCache = RemoteCacheTests.Remote(url, mode, environment) };
+
+    private static Dictionary<string, string> Signed(string key) => new() { [RemoteCacheOptions.SigningKeyVariable] = key };
+
+    private static PipelineHarness Declare(PipelineHarness pipeline)
+    {
+        pipeline.Step("produce", "mkdir -p out && date +%s%N > out/stamp.txt", ("Outputs", "out/"));
+        return pipeline;
+    }
+
+    [Fact]
+    public async Task WithASigningKeyAnEntrySignedWithItIsRestored()
+    {
+        using var server = NginxServer.Start();
+        await Declare(_first).RunAsync(With(server.BaseUrl, Signed("main-branch-key")));
+
+        var second = await Declare(_second).RunAsync(With(server.BaseUrl, Signed("main-branch-key")));
+
+        second.AssertOutcome("produce", StepOutcome.Cached).AssertNoDiagnostics();
+        Assert.True(second["produce"].Remote);
+        Assert.Equal(_first.Project.Read("out/stamp.txt"), _second.Project.Read("out/stamp.txt"));
+    }
+
+    [Fact]
+    public async Task WithASigningKeyAnUnsignedEntryIsRefused()
+    {
+        using var server = NginxServer.Start();
+        await Declare(_first).RunAsync(With(server.BaseUrl)); // No key: uploaded unsigned.
+
+        var second = await Declare(_second).RunAsync(With(server.BaseUrl, Signed("main-branch-key")));
+
+        second.AssertOutcome("produce", StepOutcome.Executed);
+        var warning = Assert.Single(second.Log.Warnings);
+        Assert.Equal(ErrorCodes.RemoteEntryNotSigned, warning.Code);
+        Assert.Equal("produce", warning.Step);
+        Assert.Contains("not signed", warning.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("main-branch-key", second.Log.ToString(), StringComparison.Ordinal);
+        Assert.NotEqual(_first.Project.Read("out/stamp.txt"), _second.Project.Read("out/stamp.txt"));
+    }
+
+    [Fact]
+    public async Task WithASigningKeyAnEntrySignedWithAnotherKeyIsRefused()
+    {
+        using var server = NginxServer.Start();
+        await Declare(_first).RunAsync(With(server.BaseUrl, Signed("a-fork's-key")));
+
+        var second = await Declare(_second).RunAsync(With(server.BaseUrl, Signed("main-branch-key")));
+
+        second.AssertOutcome("produce", StepOutcome.Executed);
+        var warning = Assert.Single(second.Log.Warnings);
+        Assert.Equal(ErrorCodes.RemoteEntryNotSigned, warning.Code);
+        Assert.Contains("signature does not match", warning.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ASignedEntryWhoseManifestWasEditedIsRefused()
+    {
+        using var server = NginxServer.Start();
+        var first = await Declare(_first).RunAsync(With(server.BaseUrl, Signed("k")));
+        var path = Path.Combine(server.DataDirectory, "ac", first["produce"].Key!);
+        // The entry's JSON string is the signed text: swap the file's path inside it, keeping the old signature.
+        File.WriteAllText(path, File.ReadAllText(path).Replace("out/stamp.txt", "out/stamq.txt", StringComparison.Ordinal));
+
+        var second = await Declare(_second).RunAsync(With(server.BaseUrl, Signed("k")));
+
+        second.AssertOutcome("produce", StepOutcome.Executed);
+        Assert.Equal(ErrorCodes.RemoteEntryNotSigned, Assert.Single(second.Log.Warnings).Code);
+        Assert.False(_second.Project.Exists("out/stamq.txt"));
+    }
+
+    [Fact]
+    public async Task StepsKeyedByEnvironmentValuesAreSharedOnlyWithASigningKey()
+    {
+        using var server = NginxServer.Start();
+        foreach (var pipeline in new[] { _first, _second })
+        {
+            pipeline.Step("env", "mkdir -p out && date +%s%N > out/stamp.txt", ("Outputs", "out/"), ("Environment", "MODE=fast"));
+        }
+
+        // Each store hashes environment values with its own secret: without a signing key the keys differ, so
+        // nothing is looked up or uploaded (a detail line says why).
+        var unsigned = await _first.RunAsync(With(server.BaseUrl));
+        Assert.Equal(0, unsigned.Result.RemoteUploads);
+        Assert.Contains(unsigned.Log.Details, d => d.Contains(RemoteCacheOptions.SigningKeyVariable, StringComparison.Ordinal));
+        Assert.Empty(server.StoredFiles());
+
+        await _first.RunAsync(With(server.BaseUrl, Signed("k")));
+        var second = await _second.RunAsync(With(server.BaseUrl, Signed("k")));
+        second.AssertOutcome("env", StepOutcome.Cached).AssertNoDiagnostics();
+        Assert.True(second["env"].Remote);
+    }
+
+    [Fact]
+    public async Task BasicAuthWorksWithTheEnvironmentsCredentialsAndWarnsWithoutThem()
+    {
+        using var server = NginxServer.Start("ci", "s3cret-pass");
+        var credentials = new Dictionary<string, string>
+        {
+            [RemoteCacheOptions.UserVariable] = "ci",
+            [RemoteCacheOptions.PasswordVariable] = "s3cret-pass",
+        };
+
+        var without = await Declare(_first).RunAsync(With(server.BaseUrl));
+        without.AssertOutcome("produce", StepOutcome.Executed);
+        var warning = Assert.Single(without.Log.Warnings);
+        Assert.Equal(ErrorCodes.RemoteAuthFailed, warning.Code);
+        Assert.Contains(RemoteCacheOptions.UserVariable, warning.Message, StringComparison.Ordinal);
+        Assert.Empty(server.StoredFiles());
+
+        await Declare(_first).RunAsync(o => With(server.BaseUrl, credentials)(o) with { ForcedSteps = ["*"] });
+        Assert.NotEmpty(server.StoredFiles());
+        var second = await Declare(_second).RunAsync(With(server.BaseUrl, credentials));
+        second.AssertOutcome("produce", StepOutcome.Cached).AssertNoDiagnostics();
+        Assert.DoesNotContain("s3cret-pass", second.Log.ToString() + string.Join('\n', second.Log.Details), StringComparison.Ordinal);
+
+        using var third = new PipelineHarness();
+        var wrong = await Declare(third).RunAsync(With(server.BaseUrl, new() { [RemoteCacheOptions.UserVariable] = "ci", [RemoteCacheOptions.PasswordVariable] = "guess" }));
+        var refused = Assert.Single(wrong.Log.Warnings);
+        Assert.Equal(ErrorCodes.RemoteAuthFailed, refused.Code);
+        Assert.DoesNotContain("guess", refused.Message, StringComparison.Ordinal);
+    }
+}
