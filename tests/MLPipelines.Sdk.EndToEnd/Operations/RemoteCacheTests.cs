@@ -96,10 +96,11 @@ public sealed partial class RemoteCacheTests(SdkPackage package, ITestOutputHelp
         Assert.All(secondStore.StepSources(secondStore.LatestRun().Id).Values, source => Assert.Equal("remote", source));
         Assert.All(firstStore.StepSources(firstStore.LatestRun().Id).Values, Assert.Null);
 
-        RemoteRunColumns uploader = ListedRemoteColumns(first.ListRuns().EnsureSucceeded());
-        Assert.Equal((0, 3), (uploader.RemoteHits, uploader.Uploads));
-        RemoteRunColumns restorer = ListedRemoteColumns(second.ListRuns().EnsureSucceeded());
-        Assert.Equal((3, 0), (restorer.RemoteHits, restorer.Uploads));
+        // And ListPipelineRuns shows them: REMOTE (counted among CACHED) and UPLOADED.
+        ListedRun uploader = Assert.Single(first.ListRuns().EnsureSucceeded().ListedRuns());
+        Assert.Equal((firstStore.LatestRun().Id, 0, 3, 0, 3), (uploader.Id, uploader.Cached, uploader.Executed, uploader.RemoteHits, uploader.RemoteUploads));
+        ListedRun restorer = Assert.Single(second.ListRuns().EnsureSucceeded().ListedRuns());
+        Assert.Equal((secondStore.LatestRun().Id, 3, 0, 3, 0), (restorer.Id, restorer.Cached, restorer.Executed, restorer.RemoteHits, restorer.RemoteUploads));
     }
 
     [Fact]
@@ -504,31 +505,6 @@ public sealed partial class RemoteCacheTests(SdkPackage package, ITestOutputHelp
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
-
-    /// <summary>
-    /// The newest run's remote columns of a ListPipelineRuns table: the header's cells (separated by two or more spaces,
-    /// as the table pads them) name the columns, and the first row under it gives the values.
-    /// </summary>
-    private static RemoteRunColumns ListedRemoteColumns(BuildResult list)
-    {
-        List<string> lines = list.Lines.Select(l => l.Trim()).ToList();
-        int header = lines.FindIndex(l => l.StartsWith("RUN ", StringComparison.Ordinal) && l.Contains("STARTED (UTC)", StringComparison.Ordinal));
-        Assert.True(header >= 0 && header + 1 < lines.Count, $"No ListPipelineRuns table.\n{list}");
-        string[] names = CellSeparator().Split(lines[header]);
-        string[] cells = CellSeparator().Split(lines[header + 1]);
-        Assert.True(names.Length == cells.Length, $"The newest row has {cells.Length} cells, the header {names.Length}.\n{list}");
-        int hits = Array.FindIndex(names, n => n.Contains("REMOTE", StringComparison.Ordinal));
-        int uploads = Array.FindIndex(names, n => n.Contains("UPLOAD", StringComparison.Ordinal));
-        Assert.True(hits >= 0 && uploads >= 0 && hits != uploads, $"Expected a remote hits and an uploads column.\n{list}");
-        return new RemoteRunColumns(
-            int.Parse(cells[hits], CultureInfo.InvariantCulture),
-            int.Parse(cells[uploads], CultureInfo.InvariantCulture));
-    }
-
-    private sealed record RemoteRunColumns(int RemoteHits, int Uploads);
-
-    [GeneratedRegex(@"\s{2,}")]
-    private static partial Regex CellSeparator();
 
     [GeneratedRegex(@"Pipeline pipeline: \d+ steps?, \d+ cached.*?, (\d+) executed")]
     private static partial Regex ExecutedCount();
