@@ -5,7 +5,7 @@ namespace MLPipelines.Engine;
 /// with its cause and fix. 1xxx configuration, 2xxx step execution, 3xxx store, 4xxx environment and loading, 5xxx
 /// the remote cache (never an error: a remote problem costs the sharing, not the build).
 /// </summary>
-public static class ErrorCodes
+public static partial class ErrorCodes
 {
     public const string InvalidStepName = "MLP1001";
     public const string DuplicateStepName = "MLP1002";
@@ -57,7 +57,17 @@ public static class ErrorCodes
     public const string UnsupportedHost = "MLP4001";
     public const string NativeLibraryMissing = "MLP4002";
     public const string UnexpectedFailure = "MLP4003";
+}
 
+/// <summary>A user-facing problem: code, the step it concerns (if any) and a message that says what to do.</summary>
+public sealed record PipelineDiagnostic(string Code, string? Step, string Message)
+{
+    public override string ToString() => $"{Code}: {Message}";
+}
+
+/// <summary>5xxx: the remote cache (issue 10). Warnings only: a remote problem costs the sharing, never the build.</summary>
+public static partial class ErrorCodes
+{
     /// <summary>The server could not be reached: connection refused or reset, unknown host, TLS failure.</summary>
     public const string RemoteUnreachable = "MLP5001";
 
@@ -81,10 +91,4 @@ public static class ErrorCodes
 
     /// <summary>The remote cache failed in a way nothing above names (a bug); the step goes on without it.</summary>
     public const string RemoteUnexpectedFailure = "MLP5008";
-}
-
-/// <summary>A user-facing problem: code, the step it concerns (if any) and a message that says what to do.</summary>
-public sealed record PipelineDiagnostic(string Code, string? Step, string Message)
-{
-    public override string ToString() => $"{Code}: {Message}";
 }

@@ -34,6 +34,12 @@ public abstract class PipelineTask : Microsoft.Build.Utilities.Task, ICancelable
     /// <summary>Evaluated source files of <c>SourceDependencies</c> projects; metadata <c>MLPipelinesProject</c> names the project.</summary>
     public ITaskItem[] SourceFiles { get; set; } = [];
 
+    /// <summary><c>PipelineRemoteCache</c>: the remote cache's base URL; empty: off.</summary>
+    public string? RemoteCache { get; set; }
+
+    /// <summary><c>PipelineRemoteCacheMode</c>: <c>ReadWrite</c> (default), <c>Read</c> or <c>Write</c>.</summary>
+    public string? RemoteCacheMode { get; set; }
+
     public string? EnablePipelineCache { get; set; }
     public string? MaxParallelism { get; set; }
     public string? SelectedSteps { get; set; }
@@ -47,12 +53,6 @@ public abstract class PipelineTask : Microsoft.Build.Utilities.Task, ICancelable
 
     /// <summary><c>PipelineLockTimeout</c>: seconds or a TimeSpan; only <c>RunPipeline</c> waits for the lock.</summary>
     public string? LockTimeout { get; set; }
-
-    /// <summary><c>PipelineRemoteCache</c>: the remote cache's base URL; empty: off.</summary>
-    public string? RemoteCache { get; set; }
-
-    /// <summary><c>PipelineRemoteCacheMode</c>: <c>ReadWrite</c> (default), <c>Read</c> or <c>Write</c>.</summary>
-    public string? RemoteCacheMode { get; set; }
 
     protected CancellationToken Cancellation => _cancel.Token;
 

@@ -53,13 +53,13 @@ internal static class TaskInputs
             SelectedSteps = StepParser.SplitList(task.SelectedSteps ?? ""),
             ForcedSteps = StepParser.SplitList(task.ForcedSteps ?? ""),
             ResumeFrom = ResumePoint.Parse(task.ResumeFrom),
+            // Credentials and the signing key come from the build's environment only, never from a property.
+            RemoteCache = RemoteCacheOptions.Parse(task.RemoteCache, task.RemoteCacheMode, Environment.GetEnvironmentVariable, diagnostics),
             ProjectSources = ReadProjectSources(task.SourceFiles, projectDirectory),
             CacheMaxAge = PropertyParser.ParseDuration(task.CacheMaxAge, "PipelineCacheMaxAge", diagnostics) ?? TimeSpan.FromDays(28),
             CacheMaxSizeBytes = PropertyParser.ParseSize(task.CacheMaxSize, "PipelineCacheMaxSize", diagnostics),
             RunHistoryLimit = PropertyParser.ParsePositiveInt(task.RunHistoryLimit, "PipelineRunHistoryLimit", diagnostics) ?? CacheStore.DefaultRunHistoryLimit,
             LockTimeout = PropertyParser.ParseDuration(task.LockTimeout, "PipelineLockTimeout", diagnostics, allowZero: true) ?? PipelineOptions.DefaultLockTimeout,
-            // Credentials and the signing key come from the build's environment only, never from a property.
-            RemoteCache = RemoteCacheOptions.Parse(task.RemoteCache, task.RemoteCacheMode, Environment.GetEnvironmentVariable, diagnostics),
         };
     }
 

@@ -31,6 +31,7 @@ public sealed class PackageTests(SdkPackage package, ITestOutputHelper output)
             "tasks/net10.0/runtimes/linux-x64/native/libe_sqlite3.so",
             "tasks/net10.0/Microsoft.Data.Sqlite.dll",
             "tasks/net10.0/System.IO.Hashing.dll",
+            "tasks/net10.0/Polly.Core.dll", // The remote cache's retries, timeouts and breaker (issue 10).
         ];
         foreach (string file in required)
         {
@@ -51,7 +52,7 @@ public sealed class PackageTests(SdkPackage package, ITestOutputHelper output)
     public void TaskAssembliesAreReadyToRunImages()
     {
         using ZipArchive archive = ZipFile.OpenRead(PackagePath);
-        string[] assemblies = ["MLPipelines.Tasks.dll", "Microsoft.Data.Sqlite.dll", "SQLitePCLRaw.core.dll", "System.IO.Hashing.dll"];
+        string[] assemblies = ["MLPipelines.Tasks.dll", "Microsoft.Data.Sqlite.dll", "SQLitePCLRaw.core.dll", "System.IO.Hashing.dll", "Polly.Core.dll"];
         foreach (string name in assemblies)
         {
             ZipArchiveEntry entry = archive.GetEntry("tasks/net10.0/" + name) ?? throw new Xunit.Sdk.XunitException($"The package lacks tasks/net10.0/{name}.");

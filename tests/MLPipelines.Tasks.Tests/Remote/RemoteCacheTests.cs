@@ -158,6 +158,46 @@ public sealed class RemoteCacheTests : IDisposable
     }
 
     [Fact]
+    public async Task AnUploadNeverOverwritesAnObjectTheServerHolds()
+    {
+        // Deterministic output: the second checkout's fresh result has the same object name as the tampered one.
+        foreach (var pipeline in new[] { _first, _second })
+        {
+            pipeline.Step("fixed", "mkdir -p out && seq 1 100000 > out/n.txt", ("Outputs", "out/"));
+        }
+
+        var first = await _first.RunAsync(With(Remote(_server.BaseUrl)));
+        var hash = _first.OpenStoreEntry(first["fixed"].Key!).Manifest.Single().Hash;
+        var onServer = Path.Combine(_server.DataDirectory, "cas", hash);
+        File.WriteAllText(onServer, new string('x', (int)new FileInfo(onServer).Length));
+        var puts = _server.Requests("PUT");
+
+        var second = await _second.RunAsync(With(Remote(_server.BaseUrl)));
+
+        second.AssertOutcome("fixed", StepOutcome.Executed);
+        Assert.Equal(ErrorCodes.RemoteObjectTampered, Assert.Single(second.Log.Warnings).Code);
+        Assert.Equal(1, second.Result.RemoteUploads);
+        Assert.Equal(puts + 1, _server.Requests("PUT")); // The entry only: HEAD found the object, so it was not sent.
+        Assert.StartsWith("xxxx", File.ReadAllText(onServer), StringComparison.Ordinal); // Stays poisoned until removed (README).
+        Assert.Equal(_first.Project.Read("out/n.txt"), _second.Project.Read("out/n.txt"));
+    }
+
+    [Fact]
+    public async Task ARemoteResultOlderThanExpiresAfterIsNotUsed()
+    {
+        var clock = new ManualTimeProvider(DateTimeOffset.UtcNow);
+        _first.Step("produce", Produce, ("Outputs", "out/"), ("ExpiresAfter", "3600"));
+        await _first.RunAsync(With(Remote(_server.BaseUrl)), clock);
+        _second.Step("produce", Produce, ("Outputs", "out/"), ("ExpiresAfter", "3600"));
+        clock.Advance(TimeSpan.FromHours(2));
+
+        var second = await _second.RunAsync(With(Remote(_server.BaseUrl)), clock);
+
+        second.AssertOutcome("produce", StepOutcome.Executed).AssertNoDiagnostics();
+        Assert.NotEqual(Bytes(_first, "out/big.bin"), Bytes(_second, "out/big.bin"));
+    }
+
+    [Fact]
     public async Task AnEntryFiledUnderAnotherKeyIsRefused()
     {
         var first = await Declare(_first, x: "1").RunAsync(With(Remote(_server.BaseUrl)));

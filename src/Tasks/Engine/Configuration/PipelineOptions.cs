@@ -44,6 +44,9 @@ public sealed record PipelineOptions
     /// <summary><c>PipelineResumeFrom</c>: the step to resume from, and the run whose results to restore (optional).</summary>
     public ResumePoint? ResumeFrom { get; init; }
 
+    /// <summary><c>PipelineRemoteCache</c> and its mode and credentials; null (the default) when no remote cache is used.</summary>
+    public Remote.RemoteCacheOptions? RemoteCache { get; init; }
+
     public TimeSpan CacheMaxAge { get; init; } = TimeSpan.FromDays(28);
     public long? CacheMaxSizeBytes { get; init; }
 
@@ -62,9 +65,6 @@ public sealed record PipelineOptions
 
     /// <summary><c>PipelineLockTimeout</c>: how long <c>RunPipeline</c> waits for another build of the same project's pipeline; zero: not at all.</summary>
     public TimeSpan LockTimeout { get; init; } = DefaultLockTimeout;
-
-    /// <summary><c>PipelineRemoteCache</c> and its mode and credentials; null (the default) when no remote cache is used.</summary>
-    public Remote.RemoteCacheOptions? RemoteCache { get; init; }
 }
 
 /// <summary>Where a resumed run starts: <c>&lt;step&gt;</c> or <c>&lt;run-id&gt;:&lt;step&gt;</c>.</summary>

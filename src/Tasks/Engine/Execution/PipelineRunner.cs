@@ -149,9 +149,9 @@ public sealed class PipelineRunner
             }
         }
 
-        var uploads = await FinishUploadsAsync(cancellationToken).ConfigureAwait(false);
+        var uploads = await FinishUploadsAsync().ConfigureAwait(false);
         var ordered = steps.Select(s => results.GetValueOrDefault(s.Name) ?? NotRun(s, "the run stopped")).ToList();
-        var result = new PipelineRunResult(runId, ordered.Select(r => r.Result).ToList(), _clock.GetUtcNow() - started) { RemoteUploads = uploads };
+        var result = new PipelineRunResult(runId, ordered.Select(r => r.Result).ToList(), _clock.GetUtcNow() - started);
         _log.Detail(string.Create(CultureInfo.InvariantCulture, $"Ran or restored {ordered.Count} steps in {phase.ElapsedMilliseconds} ms (setup before the runner: {_setupMilliseconds} ms; summed over steps: keys {_keyTicks * 1000 / Stopwatch.Frequency} ms, keys and lookups {_lookupTicks * 1000 / Stopwatch.Frequency} ms, restores {_restoreTicks * 1000 / Stopwatch.Frequency} ms)."));
         var status = cancellationToken.IsCancellationRequested ? "cancelled" : escaped is null && result.Succeeded ? "succeeded" : "failed";
         phase.Restart();
@@ -163,6 +163,7 @@ public sealed class PipelineRunner
             : $"Run {runId}: no git commit recorded: git did not answer within {grace.TotalMilliseconds:0} ms of the last step, so it was stopped.");
         phase.Restart();
         _cache.MarkHitsUsed();
+        result = result with { RemoteUploads = uploads };
         if (recorded)
         {
             _cache.Contention.Try("the run record", null, () => _store.FinishRun(
@@ -188,9 +189,10 @@ public sealed class PipelineRunner
     }
 
     /// <summary>
-    /// The build waits for the remote uploads still going (issue 10) and says how many went up; Ctrl+C does not wait.
+    /// The build waits for the remote uploads still going (issue 10) and says how many went up; after Ctrl+C they
+    /// stop at once.
     /// </summary>
-    private async Task<int> FinishUploadsAsync(CancellationToken cancellationToken)
+    private async Task<int> FinishUploadsAsync()
     {
         if (_remote is null)
         {
@@ -199,7 +201,7 @@ public sealed class PipelineRunner
 
         using (_remote)
         {
-            var uploads = cancellationToken.IsCancellationRequested ? 0 : await _remote.FinishUploadsAsync().ConfigureAwait(false);
+            var uploads = await _remote.FinishUploadsAsync().ConfigureAwait(false);
             if (uploads > 0)
             {
                 _log.Message($"Uploaded {uploads} entr{(uploads == 1 ? "y" : "ies")} to the remote cache.");
@@ -223,7 +225,8 @@ public sealed class PipelineRunner
         var startedAt = _clock.GetUtcNow();
         try
         {
-            return await RunStepAsync(step, runId, stop.Token).ConfigureAwait(false);
+            var run = await RunStepAsync(step, runId, stop.Token).ConfigureAwait(false);
+            return run.Result.Outcome == StepOutcome.Cached && _remote?.Fetched(step) == true ? run with { Result = run.Result with { Remote = true } } : run;
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
         {
@@ -376,6 +379,7 @@ public sealed class PipelineRunner
         if (remote)
         {
             entry = await _remote!.FetchAsync(step, key, e => _cache.Validate(step, e), cancellationToken).ConfigureAwait(false);
+            remote = entry is not null;
         }
 
         var looked = stopwatch.ElapsedTicks;
@@ -388,8 +392,7 @@ public sealed class PipelineRunner
             {
                 _cache.LogHit(step, restored, remote);
                 Produced(step, OutputsDigest.Of(entry));
-                var hit = Finish(StepOutcome.Cached, key, null);
-                return hit with { Saved = entry.Duration, Result = hit.Result with { Remote = remote } };
+                return Finish(StepOutcome.Cached, key, null) with { Saved = entry.Duration };
             }
 
             reason = _cache.WhyNotRestored(step, entry, restored);

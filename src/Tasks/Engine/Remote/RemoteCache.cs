@@ -29,6 +29,11 @@ public sealed class RemoteCache : IDisposable
     private readonly TimeProvider _clock;
     private readonly Lazy<RemoteCacheClient> _lazyClient;
     private readonly ConcurrentDictionary<RemoteFailureKind, bool> _reported = new();
+    private readonly ConcurrentDictionary<string, bool> _unshared = new(StringComparer.OrdinalIgnoreCase);
+    private readonly ConcurrentDictionary<string, bool> _fetched = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Whether this run put a step's entry into the local store from the remote cache (its hit is a remote one).</summary>
+    public bool Fetched(StepDefinition step) => _fetched.ContainsKey(step.Name);
     private readonly List<Task<bool>> _uploads = [];
     private readonly Lock _uploadsLock = new();
 
@@ -61,7 +66,11 @@ public sealed class RemoteCache : IDisposable
             return true;
         }
 
-        _log.Detail($"Step {step.Name} is not shared through the remote cache: its key holds environment values, which are hashed with this store's own secret unless {RemoteCacheOptions.SigningKeyVariable} is set.");
+        if (_unshared.TryAdd(step.Name, true))
+        {
+            _log.Detail($"Step {step.Name} is not shared through the remote cache: its key holds environment values, which are hashed with this store's own secret unless {RemoteCacheOptions.SigningKeyVariable} is set.");
+        }
+
         return false;
     }
 
@@ -139,6 +148,7 @@ public sealed class RemoteCache : IDisposable
             }
 
             _log.Detail($"Step {step.Name}: its result was fetched from the remote cache ({entry.Manifest.Count} files, {entry.TotalSize} bytes) into the local store.");
+            _fetched.TryAdd(step.Name, true);
             return _store.FindEntry(key.Value);
         }
         catch (RemoteCacheException e)
@@ -152,9 +162,10 @@ public sealed class RemoteCache : IDisposable
             _log.Detail($"Step {step.Name}: the remote cache's result could not be put into the local store ({e.Message}).");
             return null;
         }
-        catch (Exception e) when (e is not (OutOfMemoryException or OperationCanceledException))
+        catch (Exception e) when (e is not OutOfMemoryException && !(e is OperationCanceledException && cancellationToken.IsCancellationRequested))
         {
-            // Whatever else a server's answer provokes costs the sharing, never the build (SPEC "Failure and bad input").
+            // Whatever else a server's answer provokes costs the sharing, never the build (SPEC "Failure and bad input");
+            // a cancellation that is not the build's (a timeout nothing turned into Polly's) is one of those.
             Unexpected(step, "looking it up", e);
             return null;
         }
@@ -178,7 +189,10 @@ public sealed class RemoteCache : IDisposable
         }
     }
 
-    /// <summary>Waits for every upload started; returns how many entries went up.</summary>
+    /// <summary>
+    /// Waits for every upload started (after Ctrl+C they stop at once, so the client is never disposed under one);
+    /// returns how many entries went up.
+    /// </summary>
     public async Task<int> FinishUploadsAsync()
     {
         Task<bool>[] uploads;
@@ -187,8 +201,16 @@ public sealed class RemoteCache : IDisposable
             uploads = [.. _uploads];
         }
 
-        var done = await Task.WhenAll(uploads).ConfigureAwait(false);
-        return done.Count(up => up);
+        try
+        {
+            await Task.WhenAll(uploads).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // The build was cancelled: every upload stops at its next request, and what finished before counts.
+        }
+
+        return uploads.Count(up => up.IsCompletedSuccessfully && up.Result);
     }
 
     private async Task<bool> UploadAsync(StepDefinition step, CacheEntry entry, CancellationToken cancellationToken)
@@ -223,7 +245,7 @@ public sealed class RemoteCache : IDisposable
             _log.Detail($"Step {step.Name}: its result was not uploaded ({e.Message}).");
             return false;
         }
-        catch (Exception e) when (e is not (OutOfMemoryException or OperationCanceledException))
+        catch (Exception e) when (e is not OutOfMemoryException && !(e is OperationCanceledException && cancellationToken.IsCancellationRequested))
         {
             Unexpected(step, "uploading its result", e);
             return false;
