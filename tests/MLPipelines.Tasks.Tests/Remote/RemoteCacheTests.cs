@@ -89,6 +89,29 @@ public sealed class RemoteCacheTests : IDisposable
     }
 
     [Fact]
+    public async Task AChainOfStepsIsRestoredRemotelyInOrderAndEveryStepIsARemoteHit()
+    {
+        foreach (var pipeline in new[] { _first, _second })
+        {
+            pipeline.Step("load", "mkdir -p data && head -c 200000 /dev/urandom > data/raw.bin", ("Outputs", "data/"));
+            pipeline.Step("train", "mkdir -p model && md5sum data/raw.bin > model/m.txt", ("Inputs", "data/raw.bin"), ("Outputs", "model/"));
+            pipeline.Step("report", "wc -c model/m.txt > report.txt", ("Inputs", "model/m.txt"), ("Outputs", "report.txt"));
+        }
+
+        var first = await _first.RunAsync(With(Remote(_server.BaseUrl)));
+        Assert.Equal(3, first.Result.RemoteUploads);
+
+        var second = await _second.RunAsync(With(Remote(_server.BaseUrl)));
+
+        Assert.All(second.Result.Steps, s => Assert.True(s.Outcome == StepOutcome.Cached && s.Remote, $"{s.Name}: {s.Outcome}\n{second.Log}"));
+        second.AssertNoDiagnostics();
+        Assert.Equal(_first.Project.Read("report.txt"), _second.Project.Read("report.txt"));
+        Assert.Equal(Bytes(_first, "data/raw.bin"), Bytes(_second, "data/raw.bin"));
+        using var store = _second.OpenStore();
+        Assert.Equal(3, store.ListRuns(1)[0].RemoteHits);
+    }
+
+    [Fact]
     public async Task ReadModeUploadsNothing()
     {
         var run = await Declare(_first).RunAsync(With(Remote(_server.BaseUrl, "Read")));
