@@ -122,6 +122,22 @@ public sealed class StoreInspector
             runId)
         .ToDictionary(s => s.Step, StringComparer.Ordinal);
 
+    /// <summary>
+    /// The remote cache's counters of the newest run (schema 5): steps restored from the remote cache
+    /// (<c>runs.remote_hits</c>) and entries uploaded (<c>runs.remote_uploads</c>).
+    /// </summary>
+    public (int RemoteHits, int RemoteUploads) LatestRunRemoteCounts() => Query(
+            "SELECT remote_hits, remote_uploads FROM runs ORDER BY started_at DESC, rowid DESC LIMIT 1",
+            r => (r.GetInt32(0), r.GetInt32(1)))
+        .Single();
+
+    /// <summary>Where each step of a run got its result from (<c>step_runs.source</c>: <c>remote</c>, or null), by step name.</summary>
+    public IReadOnlyDictionary<string, string?> StepSources(string runId) => Query(
+            "SELECT step, source FROM step_runs WHERE run_id = $p0",
+            r => (Step: r.GetString(0), Source: r.IsDBNull(1) ? null : r.GetString(1)),
+            runId)
+        .ToDictionary(s => s.Step, s => s.Source, StringComparer.Ordinal);
+
     /// <summary>Sets <c>last_used_at</c> of every entry of <paramref name="step"/> (unix milliseconds in the table).</summary>
     public StoreInspector SetLastUsed(string step, DateTimeOffset when)
     {
