@@ -59,16 +59,24 @@ public static class OutputLocations
             }
         }
 
-        for (var i = 0; i < located.Count; i++)
+        // Where outputs really are, by path: the outputs an output meets are looked up, not compared with every other
+        // one (issue 9), then reported in the order a walk over every pair would report them.
+        var byPhysical = new PathIndex<int>();
+        var meeting = new List<(int First, int Second)>();
+        for (var j = 0; j < located.Count; j++)
         {
-            for (var j = i + 1; j < located.Count; j++)
+            meeting.AddRange(byPhysical.Overlapping(located[j].Physical).Select(i => (i, j)));
+            byPhysical.Add(located[j].Physical, j);
+        }
+
+        meeting.Sort();
+        foreach (var (i, j) in meeting)
+        {
+            var (a, b) = (located[i], located[j]);
+            if (!ReferenceEquals(a.Step, b.Step) && ProjectPath.Overlaps(a.Physical, b.Physical) && !ProjectPath.Overlaps(a.Output, b.Output))
             {
-                var (a, b) = (located[i], located[j]);
-                if (!ReferenceEquals(a.Step, b.Step) && ProjectPath.Overlaps(a.Physical, b.Physical) && !ProjectPath.Overlaps(a.Output, b.Output))
-                {
-                    diagnostics.Add(new(ErrorCodes.DuplicateOutput, b.Step.Name,
-                        $"Output '{b.Output}' of step '{b.Step.Name}' is the same place as output '{a.Output}' of step '{a.Step.Name}' once symbolic links are followed. Each output belongs to one step."));
-                }
+                diagnostics.Add(new(ErrorCodes.DuplicateOutput, b.Step.Name,
+                    $"Output '{b.Output}' of step '{b.Step.Name}' is the same place as output '{a.Output}' of step '{a.Step.Name}' once symbolic links are followed. Each output belongs to one step."));
             }
         }
     }

@@ -1,4 +1,5 @@
 using MLPipelines.Engine.Configuration;
+using MLPipelines.Engine.Paths;
 
 namespace MLPipelines.Engine.Graph;
 
@@ -20,7 +21,17 @@ public sealed class PipelineGraph
         _steps = ordered.ToDictionary(s => s.Name, StringComparer.OrdinalIgnoreCase);
         _upstream = upstream;
         _inferredWhole = inferredWhole;
+        for (var i = 0; i < ordered.Count; i++)
+        {
+            foreach (var output in ordered[i].Outputs)
+            {
+                _outputs.Add(output, i);
+            }
+        }
     }
+
+    // Every output by path, as its step's position in Steps.
+    private readonly PathIndex<int> _outputs = new();
 
     /// <summary>Steps in a dependency order (upstream first; ties in declaration order).</summary>
     public IReadOnlyList<StepDefinition> Steps { get; }
@@ -62,7 +73,7 @@ public sealed class PipelineGraph
 
     /// <summary>The step whose declared output holds <paramref name="file"/>, if any.</summary>
     public string? ProducerOf(string file) =>
-        Steps.FirstOrDefault(s => s.Outputs.Any(o => Paths.ProjectPath.IsUnder(file, o)))?.Name;
+        _outputs.Holding(file).DefaultIfEmpty(-1).Min() is var first and >= 0 ? Steps[first].Name : null;
 
     /// <summary>The step and everything that depends on it, transitively.</summary>
     public HashSet<string> WithDownstream(string name)
@@ -138,7 +149,9 @@ public sealed class PipelineGraph
     /// </summary>
     private sealed record HashedPath(string What, string Path, IReadOnlyList<string> Files, string? Folder = null)
     {
-        public bool Reads(string output) => Files.Any(f => PathOverlap.InputReadsOutput(f, output));
+        private Func<string, bool>[]? _readers;
+
+        public bool Reads(string output) => (_readers ??= Files.Select(PathOverlap.Reader).ToArray()).Any(read => read(output));
 
         public bool MayRead(string output) => Folder is not null && Paths.ProjectPath.Overlaps(output, Folder);
     }
@@ -164,6 +177,17 @@ public sealed class PipelineGraph
 
     private static void CheckOutputs(List<StepDefinition> steps, Dictionary<string, List<HashedPath>> hashed, List<PipelineDiagnostic> diagnostics)
     {
+        // Every output by path, as (step, output) positions: the outputs of later steps that overlap one are looked up,
+        // not compared one by one, and reported in the order a walk over every pair would report them.
+        var outputs = new PathIndex<(int Step, int Output)>();
+        for (var i = 0; i < steps.Count; i++)
+        {
+            for (var k = 0; k < steps[i].Outputs.Count; k++)
+            {
+                outputs.Add(steps[i].Outputs[k], (i, k));
+            }
+        }
+
         for (var i = 0; i < steps.Count; i++)
         {
             var step = steps[i];
@@ -176,13 +200,10 @@ public sealed class PipelineGraph
                         $"Output '{output}' of step '{step.Name}' overlaps its own {read.What} '{read.Path}'. A step cannot write what it reads: write to another path."));
                 }
 
-                for (var j = i + 1; j < steps.Count; j++)
+                foreach (var (j, k) in outputs.Overlapping(output).Where(o => o.Step > i).Order())
                 {
-                    foreach (var other in steps[j].Outputs.Where(o => Paths.ProjectPath.Overlaps(o, output)))
-                    {
-                        diagnostics.Add(new(ErrorCodes.DuplicateOutput, steps[j].Name,
-                            $"Output '{other}' of step '{steps[j].Name}' is also declared by step '{step.Name}' ('{output}'). Each output belongs to one step."));
-                    }
+                    diagnostics.Add(new(ErrorCodes.DuplicateOutput, steps[j].Name,
+                        $"Output '{steps[j].Outputs[k]}' of step '{steps[j].Name}' is also declared by step '{step.Name}' ('{output}'). Each output belongs to one step."));
                 }
             }
         }
@@ -194,13 +215,31 @@ public sealed class PipelineGraph
     /// </summary>
     private static Dictionary<string, List<string>> InferEdges(List<StepDefinition> steps, Dictionary<string, List<HashedPath>> hashed, Dictionary<string, List<string>> upstream)
     {
-        var inferredWhole = steps.ToDictionary(s => s.Name, _ => new List<string>(), StringComparer.OrdinalIgnoreCase);
-        foreach (var consumer in steps)
+        // Every output by path, as the position of its step: what a path can touch is looked up (near-linear in the
+        // steps), and each candidate is then judged exactly as before, by the same predicates, in declaration order.
+        var outputs = new PathIndex<int>();
+        for (var i = 0; i < steps.Count; i++)
         {
+            foreach (var output in steps[i].Outputs)
+            {
+                outputs.Add(output, i);
+            }
+        }
+
+        var inferredWhole = steps.ToDictionary(s => s.Name, _ => new List<string>(), StringComparer.OrdinalIgnoreCase);
+        for (var c = 0; c < steps.Count; c++)
+        {
+            var consumer = steps[c];
             var declared = upstream[consumer.Name].ToList();
             var reads = hashed[consumer.Name];
-            foreach (var producer in steps.Where(p => p != consumer))
+            foreach (var p in Candidates(consumer, reads, outputs, steps.Count))
             {
+                var producer = steps[p];
+                if (p == c)
+                {
+                    continue;
+                }
+
                 // Running inside an upstream output directory: the command may read anything there (a generated script).
                 var whole = producer.Outputs.Any(o => consumer.WorkingDirectory.Length > 0 && Paths.ProjectPath.IsUnder(consumer.WorkingDirectory, o)) ||
                             producer.Outputs.Any(o => reads.Any(r => r.MayRead(o)));
@@ -217,6 +256,47 @@ public sealed class PipelineGraph
         }
 
         return inferredWhole;
+    }
+
+    /// <summary>
+    /// The positions of the steps that can hold an output the consumer reads or runs in, ascending: every step an edge
+    /// could come from (a superset; the caller judges each). A path can only read an output it overlaps, and a glob
+    /// only one that overlaps its fixed leading folders (<see cref="Glob.BaseDirectory"/>).
+    /// </summary>
+    private static IEnumerable<int> Candidates(StepDefinition consumer, List<HashedPath> reads, PathIndex<int> outputs, int stepCount)
+    {
+        var found = new SortedSet<int>();
+        if (consumer.WorkingDirectory.Length > 0)
+        {
+            found.UnionWith(outputs.Holding(consumer.WorkingDirectory));
+        }
+
+        foreach (var read in reads)
+        {
+            if (read.Folder is not null)
+            {
+                found.UnionWith(outputs.Overlapping(read.Folder));
+            }
+
+            foreach (var file in read.Files)
+            {
+                if (!Paths.ProjectPath.IsGlob(file))
+                {
+                    found.UnionWith(outputs.Overlapping(file));
+                }
+                else if (Paths.ProjectPath.PathComparison == StringComparison.Ordinal)
+                {
+                    found.UnionWith(outputs.Overlapping(new Glob(file).BaseDirectory));
+                }
+                else
+                {
+                    // Where paths ignore case, a glob's regex folds case more widely than the index compares: ask every step.
+                    return Enumerable.Range(0, stepCount);
+                }
+            }
+        }
+
+        return found;
     }
 
     private static List<StepDefinition>? TopologicalOrder(List<StepDefinition> steps, Dictionary<string, List<string>> upstream, List<PipelineDiagnostic> diagnostics)
