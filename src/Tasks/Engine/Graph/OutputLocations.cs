@@ -62,16 +62,21 @@ public static class OutputLocations
         // Where outputs really are, by path: the outputs an output meets are looked up, not compared with every other
         // one (issue 9), then reported in the order a walk over every pair would report them.
         var byPhysical = new PathIndex<int>();
-        var meeting = new List<(int First, int Second)>();
+        var meeting = new List<long>(); // (first << 32) | second: sorted, the order of a walk over every pair
         for (var j = 0; j < located.Count; j++)
         {
-            meeting.AddRange(byPhysical.Overlapping(located[j].Physical).Select(i => (i, j)));
+            foreach (var i in byPhysical.Overlapping(located[j].Physical))
+            {
+                meeting.Add(((long)i << 32) | (uint)j);
+            }
+
             byPhysical.Add(located[j].Physical, j);
         }
 
         meeting.Sort();
-        foreach (var (i, j) in meeting)
+        foreach (var pair in meeting)
         {
+            var (i, j) = ((int)(pair >> 32), (int)(pair & uint.MaxValue));
             var (a, b) = (located[i], located[j]);
             if (!ReferenceEquals(a.Step, b.Step) && ProjectPath.Overlaps(a.Physical, b.Physical) && !ProjectPath.Overlaps(a.Output, b.Output))
             {

@@ -72,8 +72,16 @@ public sealed class PipelineGraph
     }
 
     /// <summary>The step whose declared output holds <paramref name="file"/>, if any.</summary>
-    public string? ProducerOf(string file) =>
-        _outputs.Holding(file).DefaultIfEmpty(-1).Min() is var first and >= 0 ? Steps[first].Name : null;
+    public string? ProducerOf(string file)
+    {
+        var first = int.MaxValue;
+        foreach (var i in _outputs.Holding(file))
+        {
+            first = Math.Min(first, i);
+        }
+
+        return first == int.MaxValue ? null : Steps[first].Name;
+    }
 
     /// <summary>The step and everything that depends on it, transitively.</summary>
     public HashSet<string> WithDownstream(string name)
@@ -177,14 +185,18 @@ public sealed class PipelineGraph
 
     private static void CheckOutputs(List<StepDefinition> steps, Dictionary<string, List<HashedPath>> hashed, List<PipelineDiagnostic> diagnostics)
     {
-        // Every output by path, as (step, output) positions: the outputs of later steps that overlap one are looked up,
-        // not compared one by one, and reported in the order a walk over every pair would report them.
-        var outputs = new PathIndex<(int Step, int Output)>();
+        // Every output by path, numbered in (step, output) order: the outputs of later steps that overlap one are looked
+        // up, not compared one by one, and reported in the order a walk over every pair would report them.
+        var outputs = new PathIndex<int>();
+        var ownerStep = new List<int>();
+        var ownerOutput = new List<string>();
         for (var i = 0; i < steps.Count; i++)
         {
-            for (var k = 0; k < steps[i].Outputs.Count; k++)
+            foreach (var output in steps[i].Outputs)
             {
-                outputs.Add(steps[i].Outputs[k], (i, k));
+                outputs.Add(output, ownerStep.Count);
+                ownerStep.Add(i);
+                ownerOutput.Add(output);
             }
         }
 
@@ -200,10 +212,16 @@ public sealed class PipelineGraph
                         $"Output '{output}' of step '{step.Name}' overlaps its own {read.What} '{read.Path}'. A step cannot write what it reads: write to another path."));
                 }
 
-                foreach (var (j, k) in outputs.Overlapping(output).Where(o => o.Step > i).Order())
+                var overlapping = new List<int>(outputs.Overlapping(output));
+                overlapping.Sort();
+                foreach (var n in overlapping)
                 {
-                    diagnostics.Add(new(ErrorCodes.DuplicateOutput, steps[j].Name,
-                        $"Output '{steps[j].Outputs[k]}' of step '{steps[j].Name}' is also declared by step '{step.Name}' ('{output}'). Each output belongs to one step."));
+                    var (j, other) = (ownerStep[n], ownerOutput[n]);
+                    if (j > i)
+                    {
+                        diagnostics.Add(new(ErrorCodes.DuplicateOutput, steps[j].Name,
+                            $"Output '{other}' of step '{steps[j].Name}' is also declared by step '{step.Name}' ('{output}'). Each output belongs to one step."));
+                    }
                 }
             }
         }
@@ -232,13 +250,16 @@ public sealed class PipelineGraph
             var consumer = steps[c];
             var declared = upstream[consumer.Name].ToList();
             var reads = hashed[consumer.Name];
-            foreach (var p in Candidates(consumer, reads, outputs, steps.Count))
+            var candidates = Candidates(consumer, reads, outputs, steps.Count);
+            for (var n = 0; n < candidates.Count; n++)
             {
-                var producer = steps[p];
-                if (p == c)
+                var p = candidates[n];
+                if (p == c || (n > 0 && candidates[n - 1] == p))
                 {
                     continue;
                 }
+
+                var producer = steps[p];
 
                 // Running inside an upstream output directory: the command may read anything there (a generated script).
                 var whole = producer.Outputs.Any(o => consumer.WorkingDirectory.Length > 0 && Paths.ProjectPath.IsUnder(consumer.WorkingDirectory, o)) ||
@@ -259,43 +280,50 @@ public sealed class PipelineGraph
     }
 
     /// <summary>
-    /// The positions of the steps that can hold an output the consumer reads or runs in, ascending: every step an edge
-    /// could come from (a superset; the caller judges each). A path can only read an output it overlaps, and a glob
-    /// only one that overlaps its fixed leading folders (<see cref="Glob.BaseDirectory"/>).
+    /// The positions of the steps that can hold an output the consumer reads or runs in, ascending, possibly repeated:
+    /// every step an edge could come from (a superset; the caller judges each). A path can only read an output it
+    /// overlaps, and a glob only one that overlaps its fixed leading folders (<see cref="Glob.BaseDirectory"/>).
     /// </summary>
-    private static IEnumerable<int> Candidates(StepDefinition consumer, List<HashedPath> reads, PathIndex<int> outputs, int stepCount)
+    private static List<int> Candidates(StepDefinition consumer, List<HashedPath> reads, PathIndex<int> outputs, int stepCount)
     {
-        var found = new SortedSet<int>();
+        var found = new List<int>();
         if (consumer.WorkingDirectory.Length > 0)
         {
-            found.UnionWith(outputs.Holding(consumer.WorkingDirectory));
+            found.AddRange(outputs.Holding(consumer.WorkingDirectory));
         }
 
         foreach (var read in reads)
         {
             if (read.Folder is not null)
             {
-                found.UnionWith(outputs.Overlapping(read.Folder));
+                found.AddRange(outputs.Overlapping(read.Folder));
             }
 
             foreach (var file in read.Files)
             {
                 if (!Paths.ProjectPath.IsGlob(file))
                 {
-                    found.UnionWith(outputs.Overlapping(file));
+                    found.AddRange(outputs.Overlapping(file));
                 }
                 else if (Paths.ProjectPath.PathComparison == StringComparison.Ordinal)
                 {
-                    found.UnionWith(outputs.Overlapping(new Glob(file).BaseDirectory));
+                    found.AddRange(outputs.Overlapping(new Glob(file).BaseDirectory));
                 }
                 else
                 {
                     // Where paths ignore case, a glob's regex folds case more widely than the index compares: ask every step.
-                    return Enumerable.Range(0, stepCount);
+                    found.Clear();
+                    for (var i = 0; i < stepCount; i++)
+                    {
+                        found.Add(i);
+                    }
+
+                    return found;
                 }
             }
         }
 
+        found.Sort();
         return found;
     }
 
