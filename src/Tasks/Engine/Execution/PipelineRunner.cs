@@ -107,27 +107,38 @@ public sealed class PipelineRunner
         var steps = _graph.Steps.Where(s => selected.Contains(s.Name)).ToList();
         var results = new Dictionary<string, StepRun>(StringComparer.OrdinalIgnoreCase);
         var running = new Dictionary<Task<StepRun>, string>();
+        // The steps neither finished nor started, in order, each with its selected upstream steps: every step's end
+        // looks through these only, without allocating (issue 9: a scan of every step with a list per step was
+        // quadratic in allocations).
+        var waiting = steps.Select(s => new WaitingStep(s, _graph.UpstreamOf(s.Name).Where(selected.Contains).ToArray())).ToList();
         ExceptionDispatchInfo? escaped = null;
         try
         {
             OutputRestorer.SweepStaging(_store.Objects);
             while (true)
             {
-                foreach (var step in steps.Where(s => !results.ContainsKey(s.Name) && !running.ContainsValue(s.Name)))
+                var kept = 0;
+                for (var i = 0; i < waiting.Count; i++)
                 {
-                    var upstream = _graph.UpstreamOf(step.Name).Where(selected.Contains).ToList();
-                    var blocker = upstream.FirstOrDefault(u => results.TryGetValue(u, out var r) && r.Result.Outcome is StepOutcome.Failed or StepOutcome.NotRun);
+                    var (step, upstream) = waiting[i];
+                    var blocker = FirstBlocker(upstream, results);
                     if (blocker is not null || stop.IsCancellationRequested)
                     {
                         var why = blocker is null ? StopReason() : $"upstream step {blocker} did not succeed";
                         _log.Message($"Step {step.Name} was not run: {why}.");
                         results[step.Name] = NotRun(step, why);
                     }
-                    else if (upstream.All(results.ContainsKey) && running.Count < Math.Max(1, _options.MaxParallelism))
+                    else if (AllFinished(upstream, results) && running.Count < Math.Max(1, _options.MaxParallelism))
                     {
                         running[Task.Run(() => RunGuardedAsync(step, runId, stop), CancellationToken.None)] = step.Name;
                     }
+                    else
+                    {
+                        waiting[kept++] = waiting[i];
+                    }
                 }
+
+                waiting.RemoveRange(kept, waiting.Count - kept);
 
                 if (running.Count == 0)
                 {
@@ -213,6 +224,35 @@ public sealed class PipelineRunner
             return uploads;
         }
     }
+
+    /// <summary>The first of <paramref name="upstream"/> that finished without succeeding; null when none did (yet).</summary>
+    private static string? FirstBlocker(string[] upstream, Dictionary<string, StepRun> results)
+    {
+        foreach (var name in upstream)
+        {
+            if (results.TryGetValue(name, out var r) && r.Result.Outcome is StepOutcome.Failed or StepOutcome.NotRun)
+            {
+                return name;
+            }
+        }
+
+        return null;
+    }
+
+    private static bool AllFinished(string[] upstream, Dictionary<string, StepRun> results)
+    {
+        foreach (var name in upstream)
+        {
+            if (!results.ContainsKey(name))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private sealed record WaitingStep(StepDefinition Step, string[] Upstream);
 
     private StepRun NotRun(StepDefinition step, string why) =>
         new(new StepResult(step.Name, StepOutcome.NotRun, null, TimeSpan.Zero, why), _clock.GetUtcNow());

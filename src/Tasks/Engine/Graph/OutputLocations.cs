@@ -59,16 +59,29 @@ public static class OutputLocations
             }
         }
 
-        for (var i = 0; i < located.Count; i++)
+        // Where outputs really are, by path: the outputs an output meets are looked up, not compared with every other
+        // one (issue 9), then reported in the order a walk over every pair would report them.
+        var byPhysical = new PathIndex<int>();
+        var meeting = new List<long>(); // (first << 32) | second: sorted, the order of a walk over every pair
+        for (var j = 0; j < located.Count; j++)
         {
-            for (var j = i + 1; j < located.Count; j++)
+            foreach (var i in byPhysical.Overlapping(located[j].Physical))
             {
-                var (a, b) = (located[i], located[j]);
-                if (!ReferenceEquals(a.Step, b.Step) && ProjectPath.Overlaps(a.Physical, b.Physical) && !ProjectPath.Overlaps(a.Output, b.Output))
-                {
-                    diagnostics.Add(new(ErrorCodes.DuplicateOutput, b.Step.Name,
-                        $"Output '{b.Output}' of step '{b.Step.Name}' is the same place as output '{a.Output}' of step '{a.Step.Name}' once symbolic links are followed. Each output belongs to one step."));
-                }
+                meeting.Add(((long)i << 32) | (uint)j);
+            }
+
+            byPhysical.Add(located[j].Physical, j);
+        }
+
+        meeting.Sort();
+        foreach (var pair in meeting)
+        {
+            var (i, j) = ((int)(pair >> 32), (int)(pair & uint.MaxValue));
+            var (a, b) = (located[i], located[j]);
+            if (!ReferenceEquals(a.Step, b.Step) && ProjectPath.Overlaps(a.Physical, b.Physical) && !ProjectPath.Overlaps(a.Output, b.Output))
+            {
+                diagnostics.Add(new(ErrorCodes.DuplicateOutput, b.Step.Name,
+                    $"Output '{b.Output}' of step '{b.Step.Name}' is the same place as output '{a.Output}' of step '{a.Step.Name}' once symbolic links are followed. Each output belongs to one step."));
             }
         }
     }

@@ -5,23 +5,33 @@ namespace MLPipelines.Engine.Graph;
 /// <summary>Whether a declared input can read what a declared output writes; used to infer edges and find conflicts.</summary>
 public static class PathOverlap
 {
-    public static bool InputReadsOutput(string input, string output)
+    public static bool InputReadsOutput(string input, string output) => Reader(input)(output);
+
+    /// <summary>
+    /// <see cref="InputReadsOutput"/> for one input against many outputs: a glob's patterns are compiled once, not once
+    /// per output (a compiled pattern costs tens of microseconds; the graph asks every candidate producer).
+    /// </summary>
+    public static Func<string, bool> Reader(string input)
     {
         if (!ProjectPath.IsGlob(input))
         {
-            return ProjectPath.Overlaps(input, output);
+            return output => ProjectPath.Overlaps(input, output);
         }
 
-        return ProjectPath.IsDirectory(output)
-            ? CanMatchBelow(input.Split('/'), 0, output.TrimEnd('/').Split('/'), 0)
-            : new Glob(input).IsMatch(output);
+        var whole = new Lazy<Glob>(() => new Glob(input), LazyThreadSafetyMode.None);
+        var segments = input.Split('/');
+        var segmentGlobs = new Glob?[segments.Length];
+        return output => ProjectPath.IsDirectory(output)
+            ? CanMatchBelow(segments, segmentGlobs, 0, output.TrimEnd('/').Split('/'), 0)
+            : whole.Value.IsMatch(output);
     }
 
     /// <summary>
     /// Whether the glob segments from <paramref name="g"/> on can match some file below the directory segments from
     /// <paramref name="d"/> on: <c>*.csv</c> cannot reach into <c>model/</c>, <c>**/*.csv</c> and <c>model/*</c> can.
+    /// <paramref name="globs"/> holds each segment's compiled pattern once it was needed.
     /// </summary>
-    private static bool CanMatchBelow(string[] g, int i, string[] d, int j)
+    private static bool CanMatchBelow(string[] g, Glob?[] globs, int i, string[] d, int j)
     {
         if (j == d.Length)
         {
@@ -35,7 +45,7 @@ public static class PathOverlap
 
         if (g[i] == "**")
         {
-            return CanMatchBelow(g, i + 1, d, j) || CanMatchBelow(g, i, d, j + 1);
+            return CanMatchBelow(g, globs, i + 1, d, j) || CanMatchBelow(g, globs, i, d, j + 1);
         }
 
         if (g[i].Contains("**", StringComparison.Ordinal))
@@ -43,6 +53,6 @@ public static class PathOverlap
             return true; // "a**b" crosses directories: assume it can.
         }
 
-        return new Glob(g[i]).IsMatch(d[j]) && CanMatchBelow(g, i + 1, d, j + 1);
+        return (globs[i] ??= new Glob(g[i])).IsMatch(d[j]) && CanMatchBelow(g, globs, i + 1, d, j + 1);
     }
 }

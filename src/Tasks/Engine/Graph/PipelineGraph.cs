@@ -1,4 +1,5 @@
 using MLPipelines.Engine.Configuration;
+using MLPipelines.Engine.Paths;
 
 namespace MLPipelines.Engine.Graph;
 
@@ -20,7 +21,17 @@ public sealed class PipelineGraph
         _steps = ordered.ToDictionary(s => s.Name, StringComparer.OrdinalIgnoreCase);
         _upstream = upstream;
         _inferredWhole = inferredWhole;
+        for (var i = 0; i < ordered.Count; i++)
+        {
+            foreach (var output in ordered[i].Outputs)
+            {
+                _outputs.Add(output, i);
+            }
+        }
     }
+
+    // Every output by path, as its step's position in Steps.
+    private readonly PathIndex<int> _outputs = new();
 
     /// <summary>Steps in a dependency order (upstream first; ties in declaration order).</summary>
     public IReadOnlyList<StepDefinition> Steps { get; }
@@ -61,8 +72,16 @@ public sealed class PipelineGraph
     }
 
     /// <summary>The step whose declared output holds <paramref name="file"/>, if any.</summary>
-    public string? ProducerOf(string file) =>
-        Steps.FirstOrDefault(s => s.Outputs.Any(o => Paths.ProjectPath.IsUnder(file, o)))?.Name;
+    public string? ProducerOf(string file)
+    {
+        var first = int.MaxValue;
+        foreach (var i in _outputs.Holding(file))
+        {
+            first = Math.Min(first, i);
+        }
+
+        return first == int.MaxValue ? null : Steps[first].Name;
+    }
 
     /// <summary>The step and everything that depends on it, transitively.</summary>
     public HashSet<string> WithDownstream(string name)
@@ -138,7 +157,9 @@ public sealed class PipelineGraph
     /// </summary>
     private sealed record HashedPath(string What, string Path, IReadOnlyList<string> Files, string? Folder = null)
     {
-        public bool Reads(string output) => Files.Any(f => PathOverlap.InputReadsOutput(f, output));
+        private Func<string, bool>[]? _readers;
+
+        public bool Reads(string output) => (_readers ??= Files.Select(PathOverlap.Reader).ToArray()).Any(read => read(output));
 
         public bool MayRead(string output) => Folder is not null && Paths.ProjectPath.Overlaps(output, Folder);
     }
@@ -164,6 +185,21 @@ public sealed class PipelineGraph
 
     private static void CheckOutputs(List<StepDefinition> steps, Dictionary<string, List<HashedPath>> hashed, List<PipelineDiagnostic> diagnostics)
     {
+        // Every output by path, numbered in (step, output) order: the outputs of later steps that overlap one are looked
+        // up, not compared one by one, and reported in the order a walk over every pair would report them.
+        var outputs = new PathIndex<int>();
+        var ownerStep = new List<int>();
+        var ownerOutput = new List<string>();
+        for (var i = 0; i < steps.Count; i++)
+        {
+            foreach (var output in steps[i].Outputs)
+            {
+                outputs.Add(output, ownerStep.Count);
+                ownerStep.Add(i);
+                ownerOutput.Add(output);
+            }
+        }
+
         for (var i = 0; i < steps.Count; i++)
         {
             var step = steps[i];
@@ -176,9 +212,12 @@ public sealed class PipelineGraph
                         $"Output '{output}' of step '{step.Name}' overlaps its own {read.What} '{read.Path}'. A step cannot write what it reads: write to another path."));
                 }
 
-                for (var j = i + 1; j < steps.Count; j++)
+                var overlapping = new List<int>(outputs.Overlapping(output));
+                overlapping.Sort();
+                foreach (var n in overlapping)
                 {
-                    foreach (var other in steps[j].Outputs.Where(o => Paths.ProjectPath.Overlaps(o, output)))
+                    var (j, other) = (ownerStep[n], ownerOutput[n]);
+                    if (j > i)
                     {
                         diagnostics.Add(new(ErrorCodes.DuplicateOutput, steps[j].Name,
                             $"Output '{other}' of step '{steps[j].Name}' is also declared by step '{step.Name}' ('{output}'). Each output belongs to one step."));
@@ -194,13 +233,34 @@ public sealed class PipelineGraph
     /// </summary>
     private static Dictionary<string, List<string>> InferEdges(List<StepDefinition> steps, Dictionary<string, List<HashedPath>> hashed, Dictionary<string, List<string>> upstream)
     {
-        var inferredWhole = steps.ToDictionary(s => s.Name, _ => new List<string>(), StringComparer.OrdinalIgnoreCase);
-        foreach (var consumer in steps)
+        // Every output by path, as the position of its step: what a path can touch is looked up (near-linear in the
+        // steps), and each candidate is then judged exactly as before, by the same predicates, in declaration order.
+        var outputs = new PathIndex<int>();
+        for (var i = 0; i < steps.Count; i++)
         {
+            foreach (var output in steps[i].Outputs)
+            {
+                outputs.Add(output, i);
+            }
+        }
+
+        var inferredWhole = steps.ToDictionary(s => s.Name, _ => new List<string>(), StringComparer.OrdinalIgnoreCase);
+        for (var c = 0; c < steps.Count; c++)
+        {
+            var consumer = steps[c];
             var declared = upstream[consumer.Name].ToList();
             var reads = hashed[consumer.Name];
-            foreach (var producer in steps.Where(p => p != consumer))
+            var candidates = Candidates(consumer, reads, outputs, steps.Count);
+            for (var n = 0; n < candidates.Count; n++)
             {
+                var p = candidates[n];
+                if (p == c || (n > 0 && candidates[n - 1] == p))
+                {
+                    continue;
+                }
+
+                var producer = steps[p];
+
                 // Running inside an upstream output directory: the command may read anything there (a generated script).
                 var whole = producer.Outputs.Any(o => consumer.WorkingDirectory.Length > 0 && Paths.ProjectPath.IsUnder(consumer.WorkingDirectory, o)) ||
                             producer.Outputs.Any(o => reads.Any(r => r.MayRead(o)));
@@ -217,6 +277,54 @@ public sealed class PipelineGraph
         }
 
         return inferredWhole;
+    }
+
+    /// <summary>
+    /// The positions of the steps that can hold an output the consumer reads or runs in, ascending, possibly repeated:
+    /// every step an edge could come from (a superset; the caller judges each). A path can only read an output it
+    /// overlaps, and a glob only one that overlaps its fixed leading folders (<see cref="Glob.BaseDirectory"/>).
+    /// </summary>
+    private static List<int> Candidates(StepDefinition consumer, List<HashedPath> reads, PathIndex<int> outputs, int stepCount)
+    {
+        var found = new List<int>();
+        if (consumer.WorkingDirectory.Length > 0)
+        {
+            found.AddRange(outputs.Holding(consumer.WorkingDirectory));
+        }
+
+        foreach (var read in reads)
+        {
+            if (read.Folder is not null)
+            {
+                found.AddRange(outputs.Overlapping(read.Folder));
+            }
+
+            foreach (var file in read.Files)
+            {
+                if (!Paths.ProjectPath.IsGlob(file))
+                {
+                    found.AddRange(outputs.Overlapping(file));
+                }
+                else if (Paths.ProjectPath.PathComparison == StringComparison.Ordinal)
+                {
+                    found.AddRange(outputs.Overlapping(new Glob(file).BaseDirectory));
+                }
+                else
+                {
+                    // Where paths ignore case, a glob's regex folds case more widely than the index compares: ask every step.
+                    found.Clear();
+                    for (var i = 0; i < stepCount; i++)
+                    {
+                        found.Add(i);
+                    }
+
+                    return found;
+                }
+            }
+        }
+
+        found.Sort();
+        return found;
     }
 
     private static List<StepDefinition>? TopologicalOrder(List<StepDefinition> steps, Dictionary<string, List<string>> upstream, List<PipelineDiagnostic> diagnostics)

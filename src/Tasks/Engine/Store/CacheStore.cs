@@ -400,8 +400,27 @@ public sealed partial class CacheStore : IDisposable
         }
     }
 
-    public CacheEntry? FindEntry(string key) =>
-        QueryEntries("WHERE key = $p0", key).FirstOrDefault();
+    // FindEntry's statement, prepared once and reused (under _lock) for every step's lookup: SQLite compiles a statement
+    // on first use, which cost a hit more than running it (issue 9).
+    private SqliteCommand? _findEntry;
+
+    public CacheEntry? FindEntry(string key)
+    {
+        lock (_lock)
+        {
+            if (_findEntry is null)
+            {
+                _findEntry = _connection.CreateCommand();
+                _findEntry.CommandText = EntryColumns + "WHERE key = $key";
+                _findEntry.Parameters.Add("$key", SqliteType.Text);
+            }
+
+            _findEntry.CommandTimeout = _connection.DefaultTimeout; // LimitBusyWait may have shortened it since.
+            _findEntry.Parameters[0].Value = key;
+            using var reader = _findEntry.ExecuteReader();
+            return reader.Read() ? ReadEntry(reader) : null;
+        }
+    }
 
     /// <summary>The newest entry of a step: what a miss is explained against.</summary>
     public CacheEntry? FindNewestEntry(string pipeline, string step) =>
@@ -593,12 +612,14 @@ public sealed partial class CacheStore : IDisposable
         }
     }
 
+    private const string EntryColumns = "SELECT id, pipeline, step, key, created_at, last_used_at, duration_ms, components, manifest, directories, links, run_id FROM entries ";
+
     private List<CacheEntry> QueryEntries(string where, params object?[] args)
     {
         lock (_lock)
         {
             using var cmd = _connection.CreateCommand();
-            cmd.CommandText = "SELECT id, pipeline, step, key, created_at, last_used_at, duration_ms, components, manifest, directories, links, run_id FROM entries " + where;
+            cmd.CommandText = EntryColumns + where;
             Bind(cmd, args);
             using var reader = cmd.ExecuteReader();
             var entries = new List<CacheEntry>();
@@ -678,6 +699,7 @@ public sealed partial class CacheStore : IDisposable
 
     public void Dispose()
     {
+        _findEntry?.Dispose();
         _connection.Dispose();
         if (_scratch is not null)
         {
