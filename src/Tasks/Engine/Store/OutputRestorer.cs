@@ -393,9 +393,14 @@ public sealed partial class OutputRestorer
                 return problem;
             }
 
-            if (!ObjectStore.IsValidHash(file.Hash) || file.Size < 0)
+            if (!ObjectStore.IsValidHash(file.Hash))
             {
                 return $"its manifest gives '{file.Path}' the malformed object hash '{file.Hash}'";
+            }
+
+            if (file.Size < 0)
+            {
+                return string.Create(CultureInfo.InvariantCulture, $"its manifest gives '{file.Path}' the invalid size {file.Size}");
             }
         }
 
