@@ -32,6 +32,32 @@ public sealed class NginxServer : IDisposable
     /// <summary>The remote cache's base URL, without a trailing slash.</summary>
     public string BaseUrl => string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{Port}/cache");
 
+    /// <summary>A misbehaving "cache" that answers 200 with a login page to every request (GET, HEAD and PUT alike), as a proxy or SSO gateway may.</summary>
+    public string AllOkUrl => string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{Port}/all-ok");
+
+    /// <summary>A "cache" that redirects (302) every request to a login page (<c>/login</c>, which answers 200 to everything).</summary>
+    public string RedirectUrl => string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{Port}/redirect");
+
+    /// <summary>A cache whose <c>ac/</c> is real (WebDAV, as <see cref="BaseUrl"/>) and whose <c>cas/</c> answers 200 with a login page to everything.</summary>
+    public string MixedUrl => string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{Port}/mixed");
+
+    /// <summary>The requests logged so far whose path contains <paramref name="text"/>.</summary>
+    public int RequestsTo(string text) =>
+        File.Exists(AccessLog) ? ReadLines().Count(line => line.Contains(text, StringComparison.Ordinal)) : 0;
+
+    private List<string> ReadLines()
+    {
+        using var stream = new FileStream(AccessLog, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        using var reader = new StreamReader(stream);
+        var lines = new List<string>();
+        while (reader.ReadLine() is { } line)
+        {
+            lines.Add(line);
+        }
+
+        return lines;
+    }
+
     /// <summary>Where the files under <see cref="BaseUrl"/> are: <c>BaseUrl + "/ac/x"</c> is <c>DataDirectory/ac/x</c>.</summary>
     public string DataDirectory => Path.Combine(Prefix, "data", "cache");
 
@@ -205,6 +231,17 @@ public sealed class NginxServer : IDisposable
                         dav_access user:rw group:r all:r;
                         client_max_body_size 0;
             {{auth}}
+                    }
+                    client_max_body_size 0;
+                    location /all-ok/ { default_type text/html; return 200 "<html><body>Please log in</body></html>"; }
+                    location /redirect/ { return 302 http://127.0.0.1:{{port}}/login; }
+                    location = /login { default_type text/html; return 200 "<html><body>Please log in</body></html>"; }
+                    location /mixed/cas/ { default_type text/html; return 200 "<html><body>Please log in</body></html>"; }
+                    location /mixed/ {
+                        root {{prefix}}/data;
+                        dav_methods PUT;
+                        create_full_put_path on;
+                        dav_access user:rw group:r all:r;
                     }
                 }
             }
