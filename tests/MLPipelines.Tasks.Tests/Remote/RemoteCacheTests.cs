@@ -128,12 +128,15 @@ public sealed class RemoteCacheTests : IDisposable
     {
         await Declare(_first).RunAsync(With(Remote(_server.BaseUrl)));
         var gets = _server.Requests("GET");
+        var puts = _server.Requests("PUT");
 
         var second = await Declare(_second).RunAsync(With(Remote(_server.BaseUrl, "Write")));
 
         second.AssertOutcome("produce", StepOutcome.Executed).AssertNoDiagnostics();
         Assert.Equal(gets, _server.Requests("GET"));
-        Assert.Equal(1, second.Result.RemoteUploads); // The entry is written again; its objects are there already.
+        // Its HEAD finds the first checkout's entry, which is never overwritten: nothing is sent.
+        Assert.Equal(0, second.Result.RemoteUploads);
+        Assert.Equal(puts, _server.Requests("PUT"));
     }
 
     [Fact]

@@ -32,6 +32,24 @@ public sealed class RemoteCache : IDisposable
     private readonly ConcurrentDictionary<string, bool> _unshared = new(StringComparer.OrdinalIgnoreCase);
     private readonly ConcurrentDictionary<string, bool> _fetched = new(StringComparer.OrdinalIgnoreCase);
 
+    /// <summary>What this build's lookup of a key found on the server; the upload of that key follows it (<see cref="UploadAsync"/>).</summary>
+    private readonly ConcurrentDictionary<string, Lookup> _lookups = new(StringComparer.Ordinal);
+
+    private enum Lookup
+    {
+        /// <summary>404: an entry may be put.</summary>
+        Absent,
+
+        /// <summary>An entry this build refused (unsigned, badly signed, invalid, too large, expired, objects missing or altered): a good one may replace it.</summary>
+        Refused,
+
+        /// <summary>A valid entry: it is never overwritten (another build's result for the same key).</summary>
+        Present,
+
+        /// <summary>The request failed (server error, timeout, garbage): nothing is known, nothing is put.</summary>
+        Failed,
+    }
+
     /// <summary>Whether this run put a step's entry into the local store from the remote cache (its hit is a remote one).</summary>
     public bool Fetched(StepDefinition step) => _fetched.ContainsKey(step.Name);
     private readonly List<Task<bool>> _uploads = [];
@@ -92,6 +110,7 @@ public sealed class RemoteCache : IDisposable
             var bytes = await Client.GetEntryAsync(key.Value, cancellationToken).ConfigureAwait(false);
             if (bytes is null)
             {
+                _lookups[key.Value] = Lookup.Absent;
                 _log.Detail($"Step {step.Name}: the remote cache has no result for its key either.");
                 return null;
             }
@@ -104,6 +123,8 @@ public sealed class RemoteCache : IDisposable
                     : validate(entry);
             }
 
+            // Refused until it is restored: whatever stops it below (expired, an object missing or altered) lets a good one replace it.
+            _lookups[key.Value] = Lookup.Refused;
             if (entry is null || problem is not null)
             {
                 Refuse(step, signatureRefused ? ErrorCodes.RemoteEntryNotSigned : ErrorCodes.RemoteEntryInvalid, $"the remote cache's entry for its key was refused: {problem}" +
@@ -140,6 +161,9 @@ public sealed class RemoteCache : IDisposable
                 }
             }
 
+            // A valid entry, whatever becomes of it locally: never replaced by this build.
+            _lookups[key.Value] = Lookup.Present;
+
             // Under the store's write lock with the objects' presence checked again: a concurrent collection may have
             // taken one in between, and then this is a miss.
             if (!_store.RecordEntry(entry))
@@ -151,8 +175,15 @@ public sealed class RemoteCache : IDisposable
             _fetched.TryAdd(step.Name, true);
             return _store.FindEntry(key.Value);
         }
+        catch (RemoteEntryTooLargeException e)
+        {
+            _lookups[key.Value] = Lookup.Refused;
+            Refuse(step, ErrorCodes.RemoteEntryInvalid, $"the remote cache's entry for its key was refused: {e.Message}");
+            return null;
+        }
         catch (RemoteCacheException e)
         {
+            _lookups.TryAdd(key.Value, Lookup.Failed); // An object's download failing after a refusal or a valid entry keeps that.
             Report(e, step);
             return null;
         }
@@ -218,9 +249,21 @@ public sealed class RemoteCache : IDisposable
         await _uploadSlots.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            // An entry goes up only where this build found none, or one it refused; never over another build's valid
+            // entry for the same key (a forced step's result, a concurrent build's). Without a lookup (forced steps,
+            // Write mode), a HEAD asks.
+            var looked = _lookups.TryGetValue(entry.Key, out var found) ? found : (Lookup?)null;
+            if (looked is Lookup.Present or Lookup.Failed || (looked is null && await Client.HasEntryAsync(entry.Key, cancellationToken).ConfigureAwait(false)))
+            {
+                _log.Detail(looked is Lookup.Failed
+                    ? $"Step {step.Name}: its result is not uploaded: the lookup of its key failed, so what the server holds for it is not known."
+                    : $"Step {step.Name}: its result is not uploaded: the remote cache already has an entry for its key, which is never overwritten.");
+                return false;
+            }
+
             foreach (var file in entry.Manifest.DistinctBy(f => f.Hash))
             {
-                if (!await Client.HasObjectAsync(file.Hash, cancellationToken).ConfigureAwait(false))
+                if (!await Client.HasObjectAsync(file.Hash, file.Size, cancellationToken).ConfigureAwait(false))
                 {
                     await Client.PutObjectAsync(file.Hash, _store.Objects.PathOf(file.Hash), cancellationToken).ConfigureAwait(false);
                 }
@@ -278,7 +321,9 @@ public sealed class RemoteCache : IDisposable
     {
         if (e.CircuitOpen && _reported.TryAdd(RemoteFailureKind.Off, true))
         {
-            _log.Detail($"The remote cache at {_options.BaseUrl} failed repeatedly: it is not tried again in this build.");
+            _log.Detail(e.Kind == RemoteFailureKind.Timeout
+                ? $"The remote cache at {_options.BaseUrl} did not answer in time: it is not tried again in this build."
+                : $"The remote cache at {_options.BaseUrl} failed repeatedly: it is not tried again in this build.");
         }
 
         if (e.Kind == RemoteFailureKind.Off)

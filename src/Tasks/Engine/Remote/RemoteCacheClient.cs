@@ -28,6 +28,12 @@ public enum RemoteFailureKind
     Off,
 }
 
+/// <summary>
+/// An entry larger than <see cref="RemoteCacheClient.MaxEntryBytes"/>: refused without reading it past the limit. A
+/// refusal of that one entry (MLP5006), not a failure of the server: never retried, never counted by the breaker.
+/// </summary>
+public sealed class RemoteEntryTooLargeException(string message) : Exception(message);
+
 /// <summary>A request that failed for good (after retries); <see cref="Exception.Message"/> never holds credentials.</summary>
 public sealed class RemoteCacheException(RemoteFailureKind kind, string message, Exception? inner = null) : Exception(message, inner)
 {
@@ -43,8 +49,8 @@ public sealed class RemoteCacheException(RemoteFailureKind kind, string message,
 /// with WebDAV PUT, Artifactory and Nexus generic repositories and bazel-remote all serve. Every request goes through
 /// one Polly.Core pipeline: retries for transient failures (connection errors, 5xx; never 401/403, never a timeout,
 /// which would only multiply the wait), a circuit breaker that stops all requests of this build after repeated
-/// failures (Polly's breaker, as Gradle disables its remote cache for the rest of a build after an error), and a
-/// timeout per attempt. Objects stream both ways; nothing larger than an entry is ever held in memory.
+/// failures (Polly's breaker, as Gradle disables its remote cache for the rest of a build after an error) or at the
+/// first timeout, and a timeout per attempt. Redirects are never followed. Objects stream both ways; nothing larger than an entry is ever held in memory.
 /// </summary>
 public sealed class RemoteCacheClient : IDisposable
 {
@@ -60,14 +66,18 @@ public sealed class RemoteCacheClient : IDisposable
     private readonly ResiliencePipeline _pipeline;
     private readonly RemoteCacheOptions _options;
 
+    // Opens the breaker at once on a timeout: a server that does not answer is not asked again in this build.
+    private readonly CircuitBreakerManualControl _isolate = new();
+
     public RemoteCacheClient(RemoteCacheOptions options)
     {
         _options = options;
-        _http = new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) })
+        // No automatic redirects: a cache never redirects, and following one would re-send a PUT's body to a login
+        // page or count its 200 as an object present. A 3xx is an unexpected status (MLP5003).
+        _http = new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5), AllowAutoRedirect = false })
         {
             BaseAddress = options.BaseUrl,
             Timeout = Timeout.InfiniteTimeSpan, // Polly's timeout strategy, per attempt and scaled by size.
-            MaxResponseContentBufferSize = MaxEntryBytes,
         };
         if (options.Token is { } token)
         {
@@ -94,6 +104,7 @@ public sealed class RemoteCacheClient : IDisposable
             })
             .AddCircuitBreaker(new CircuitBreakerStrategyOptions
             {
+                ManualControl = _isolate,
                 ShouldHandle = failure,
                 FailureRatio = 0.5,
                 MinimumThroughput = BreakerMinimumThroughput,
@@ -108,14 +119,88 @@ public sealed class RemoteCacheClient : IDisposable
             .Build();
     }
 
-    /// <summary>GET <c>ac/{key}</c>: the entry's bytes, or null when the server has none (404).</summary>
+    /// <summary>
+    /// GET <c>ac/{key}</c>: the entry's bytes, or null when the server has none (404). Only a 200 whose body is a JSON
+    /// object with a numeric <c>format</c> (the shape of every entry format) is an answer; anything else (a login
+    /// page, a proxy's error page, a redirect) is the server failing, counted by the breaker.
+    /// </summary>
     /// <exception cref="RemoteCacheException">The request failed for good.</exception>
+    /// <exception cref="RemoteEntryTooLargeException">The entry is larger than <see cref="MaxEntryBytes"/>.</exception>
     public Task<byte[]?> GetEntryAsync(string key, CancellationToken cancellationToken) =>
         SendAsync($"ac/{key}", _options.RequestTimeout, async token =>
         {
-            using var response = await _http.GetAsync($"ac/{key}", HttpCompletionOption.ResponseContentRead, token).ConfigureAwait(false);
-            return response.StatusCode == HttpStatusCode.NotFound ? null : await Ensure(response).Content.ReadAsByteArrayAsync(token).ConfigureAwait(false);
+            using var response = await _http.GetAsync($"ac/{key}", HttpCompletionOption.ResponseHeadersRead, token).ConfigureAwait(false);
+            if (response.StatusCode == HttpStatusCode.NotFound)
+            {
+                return null;
+            }
+
+            Ensure(response, HttpStatusCode.OK);
+            if (response.Content.Headers.ContentLength > MaxEntryBytes)
+            {
+                throw TooLarge(key);
+            }
+
+            var body = await ReadAtMostAsync(response.Content, MaxEntryBytes, token).ConfigureAwait(false) ?? throw TooLarge(key);
+            return IsEntryShaped(body) ? body : throw new StatusException(response.StatusCode, NotAnEntry(response));
         }, cancellationToken);
+
+    /// <summary>
+    /// HEAD <c>ac/{key}</c>: whether the server has an entry for the key (true on 200, false on 404), for an upload
+    /// whose lookup did not happen (forced steps, <c>Write</c> mode): an entry is put only where there is none.
+    /// </summary>
+    /// <exception cref="RemoteCacheException">The request failed for good (any other status included).</exception>
+    public Task<bool> HasEntryAsync(string key, CancellationToken cancellationToken) =>
+        SendAsync($"ac/{key}", _options.RequestTimeout, async token =>
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Head, $"ac/{key}");
+            using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, token).ConfigureAwait(false);
+            return response.StatusCode != HttpStatusCode.NotFound && Ensure(response, HttpStatusCode.OK) is not null;
+        }, cancellationToken);
+
+    private static RemoteEntryTooLargeException TooLarge(string key) =>
+        new(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"ac/{key}: entry larger than {MaxEntryBytes} bytes, the most this version reads"));
+
+    /// <summary>The body, or null when it has more than <paramref name="limit"/> bytes (no more than limit + 1 are read).</summary>
+    private static async Task<byte[]?> ReadAtMostAsync(HttpContent content, int limit, CancellationToken token)
+    {
+        var stream = await content.ReadAsStreamAsync(token).ConfigureAwait(false);
+        await using (stream.ConfigureAwait(false))
+        {
+            using var buffer = new MemoryStream();
+            var chunk = new byte[1 << 16];
+            int read;
+            while ((read = await stream.ReadAsync(chunk, token).ConfigureAwait(false)) > 0)
+            {
+                if (buffer.Length + read > limit)
+                {
+                    return null;
+                }
+
+                buffer.Write(chunk, 0, read);
+            }
+
+            return buffer.ToArray();
+        }
+    }
+
+    /// <summary>Whether a body is a JSON object with a numeric <c>format</c>: an entry of some format, valid or not.</summary>
+    private static bool IsEntryShaped(byte[] body)
+    {
+        try
+        {
+            using var document = System.Text.Json.JsonDocument.Parse(body);
+            return document.RootElement.ValueKind == System.Text.Json.JsonValueKind.Object
+                && document.RootElement.TryGetProperty("format", out var format) && format.ValueKind == System.Text.Json.JsonValueKind.Number;
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return false;
+        }
+    }
+
+    private static string NotAnEntry(HttpResponseMessage response) =>
+        $"HTTP 200 with a body that is not a cache entry ({response.Content.Headers.ContentType?.MediaType ?? "no content type"}): a login page or a proxy's answer?";
 
     /// <summary>
     /// GET <c>cas/{hash}</c> streamed into <paramref name="objects"/> while it is hashed
@@ -132,7 +217,7 @@ public sealed class RemoteCacheClient : IDisposable
                 return ObjectDownload.Missing;
             }
 
-            if (Ensure(response).Content.Headers.ContentLength is { } length && length != size)
+            if (Ensure(response, HttpStatusCode.OK).Content.Headers.ContentLength is { } length && length != size)
             {
                 return ObjectDownload.Mismatch;
             }
@@ -144,14 +229,17 @@ public sealed class RemoteCacheClient : IDisposable
             }
         }, cancellationToken);
 
-    /// <summary>HEAD <c>cas/{hash}</c>: whether the server has the object (objects are never overwritten).</summary>
+    /// <summary>
+    /// HEAD <c>cas/{hash}</c>: whether the server has the object (objects are never overwritten): only a 200 whose
+    /// Content-Length is the object's <paramref name="size"/> counts (a server answering 200 to everything has nothing).
+    /// </summary>
     /// <exception cref="RemoteCacheException">The request failed for good.</exception>
-    public Task<bool> HasObjectAsync(string hash, CancellationToken cancellationToken) =>
+    public Task<bool> HasObjectAsync(string hash, long size, CancellationToken cancellationToken) =>
         SendAsync($"cas/{hash}", _options.RequestTimeout, async token =>
         {
             using var request = new HttpRequestMessage(HttpMethod.Head, $"cas/{hash}");
             using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, token).ConfigureAwait(false);
-            return response.StatusCode != HttpStatusCode.NotFound && Ensure(response).IsSuccessStatusCode;
+            return response.StatusCode != HttpStatusCode.NotFound && Ensure(response, HttpStatusCode.OK).Content.Headers.ContentLength == size;
         }, cancellationToken);
 
     /// <summary>PUT <c>cas/{hash}</c>, streamed from the local object file.</summary>
@@ -167,7 +255,7 @@ public sealed class RemoteCacheClient : IDisposable
             content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
             content.Headers.ContentLength = size;
             using var response = await _http.PutAsync($"cas/{hash}", content, token).ConfigureAwait(false);
-            Ensure(response);
+            Ensure(response, HttpStatusCode.OK, HttpStatusCode.Created, HttpStatusCode.NoContent);
             return true;
         }, cancellationToken);
     }
@@ -180,11 +268,19 @@ public sealed class RemoteCacheClient : IDisposable
             using var content = new ByteArrayContent(entry);
             content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
             using var response = await _http.PutAsync($"ac/{key}", content, token).ConfigureAwait(false);
-            Ensure(response);
+            Ensure(response, HttpStatusCode.OK, HttpStatusCode.Created, HttpStatusCode.NoContent);
             return true;
         }, cancellationToken);
 
-    private TimeSpan TimeFor(long bytes) => _options.RequestTimeout + TimeSpan.FromSeconds((double)bytes / _options.MinimumBytesPerSecond);
+    /// <summary>The longest time limit of one request, whatever size a manifest claims (Polly's own maximum).</summary>
+    public static readonly TimeSpan MaxRequestTimeout = TimeSpan.FromDays(1);
+
+    /// <summary>The time limit of a request carrying <paramref name="bytes"/>, at most <see cref="MaxRequestTimeout"/>.</summary>
+    internal TimeSpan TimeFor(long bytes)
+    {
+        var seconds = _options.RequestTimeout.TotalSeconds + Math.Max(0, (double)bytes) / Math.Max(1, _options.MinimumBytesPerSecond);
+        return seconds >= MaxRequestTimeout.TotalSeconds ? MaxRequestTimeout : TimeSpan.FromSeconds(seconds);
+    }
 
     /// <summary>
     /// One request through the pipeline; every way it can fail for good becomes a <see cref="RemoteCacheException"/>
@@ -206,7 +302,13 @@ public sealed class RemoteCacheClient : IDisposable
         }
         catch (Exception e) when (Classify(e, path, timeout) is var (kind, why))
         {
-            throw new RemoteCacheException(kind, why, e);
+            if (kind == RemoteFailureKind.Timeout)
+            {
+                // A timeout means the server is not answering: every further request would wait as long.
+                await _isolate.IsolateAsync(CancellationToken.None).ConfigureAwait(false);
+            }
+
+            throw new RemoteCacheException(kind, why, e) { CircuitOpen = kind == RemoteFailureKind.Timeout };
         }
         finally
         {
@@ -219,18 +321,22 @@ public sealed class RemoteCacheClient : IDisposable
     {
         TimeoutRejectedException => (RemoteFailureKind.Timeout, string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{path}: no answer within {timeout.TotalSeconds:0.#} s")),
         StatusException status => (status.Status is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden ? RemoteFailureKind.Unauthorized : RemoteFailureKind.ServerError,
-            $"{path}: HTTP {(int)status.Status} {status.Status}"),
+            status.Detail is { } detail ? $"{path}: {detail}" : $"{path}: HTTP {(int)status.Status} {status.Status}"),
         HttpRequestException or HttpIOException => (RemoteFailureKind.Unreachable, $"{path}: {e.Message}"),
         _ => null,
     };
 
-    private static HttpResponseMessage Ensure(HttpResponseMessage response) =>
-        response.IsSuccessStatusCode ? response : throw new StatusException(response.StatusCode);
+    /// <summary>The response when its status is one of <paramref name="expected"/>; any other (a 3xx included: redirects are not followed) fails.</summary>
+    private static HttpResponseMessage Ensure(HttpResponseMessage response, params ReadOnlySpan<HttpStatusCode> expected) =>
+        expected.Contains(response.StatusCode) ? response : throw new StatusException(response.StatusCode);
 
-    /// <summary>An answer other than success or 404; 5xx (and 429) are worth a retry.</summary>
-    private sealed class StatusException(HttpStatusCode status) : Exception($"HTTP {(int)status}")
+    /// <summary>An answer other than the expected ones or 404; 5xx (and 429) are worth a retry.</summary>
+    private sealed class StatusException(HttpStatusCode status, string? detail = null) : Exception(detail ?? $"HTTP {(int)status}")
     {
         public HttpStatusCode Status { get; } = status;
+
+        /// <summary>What was wrong with an expected status (a 200 that is not an entry), or null: the status itself.</summary>
+        public string? Detail { get; } = detail;
 
         public bool Transient => (int)Status >= 500 || Status == HttpStatusCode.TooManyRequests;
     }
