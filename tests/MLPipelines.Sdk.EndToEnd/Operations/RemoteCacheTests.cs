@@ -327,21 +327,29 @@ public sealed partial class RemoteCacheTests(SdkPackage package, ITestOutputHelp
     }
 
     [Fact]
-    public void WriteModeUploadsButNeverRestores()
+    public void WriteModeUploadsButNeverRestoresNorOverwrites()
     {
         using NginxServer server = NginxServer.Start();
         using Workspace first = Checkout();
         using Workspace second = Checkout();
         Agent(first, server).RunPipeline().EnsureSucceeded();
+        string[] entries = [.. server.StoredFiles().Where(f => f.StartsWith("ac/", StringComparison.Ordinal))];
+        byte[][] before = [.. entries.Select(f => File.ReadAllBytes(Path.Combine(server.DataDirectory, f)))];
 
         BuildResult build = Agent(second, server, "Write").RunPipeline().EnsureSucceeded();
         Assert.Equal(3, Executed(build));
         Assert.DoesNotContain(build.Lines, line => line.Contains("(remote)", StringComparison.Ordinal));
         Assert.Empty(build.Warnings);
-        // Its own train result (other random bytes) went up: the server's train entry now names its weights.
-        build.EnsureLine("Uploaded 3 entries to the remote cache.");
-        string hash = StoreInspector.Of(second).Entry("train").Manifest.Single(m => m.Path == "model/weights.bin").Hash;
-        Assert.Contains($"cas/{hash}", server.StoredFiles());
+        // The server has an entry for every key (its HEAD says so): another build's valid entries are never overwritten.
+        Assert.DoesNotContain(build.Lines, line => line.Contains("Uploaded", StringComparison.Ordinal));
+        Assert.Equal(before, entries.Select(f => File.ReadAllBytes(Path.Combine(server.DataDirectory, f))));
+
+        // On a server without them, a Write build puts its own.
+        using NginxServer empty = NginxServer.Start();
+        using Workspace third = Checkout();
+        Agent(third, empty, "Write").RunPipeline().EnsureSucceeded().EnsureLine("Uploaded 3 entries to the remote cache.");
+        string hash = StoreInspector.Of(third).Entry("train").Manifest.Single(m => m.Path == "model/weights.bin").Hash;
+        Assert.Contains($"cas/{hash}", empty.StoredFiles());
     }
 
     [Theory]

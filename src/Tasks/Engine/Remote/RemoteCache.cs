@@ -123,10 +123,9 @@ public sealed class RemoteCache : IDisposable
                     : validate(entry);
             }
 
-            // Refused until it is restored: whatever stops it below (expired, an object missing or altered) lets a good one replace it.
-            _lookups[key.Value] = Lookup.Refused;
             if (entry is null || problem is not null)
             {
+                _lookups[key.Value] = Lookup.Refused;
                 Refuse(step, signatureRefused ? ErrorCodes.RemoteEntryNotSigned : ErrorCodes.RemoteEntryInvalid, $"the remote cache's entry for its key was refused: {problem}" +
                     (signatureRefused ? $" while {RemoteCacheOptions.SigningKeyVariable} is set" : ""));
                 return null;
@@ -140,13 +139,22 @@ public sealed class RemoteCache : IDisposable
 
             if (step.ExpiresAfter is { } lifetime && entry.CreatedAt + lifetime < now)
             {
+                _lookups[key.Value] = Lookup.Refused;
                 _log.Detail($"Step {step.Name}: the remote cache's result is older than its ExpiresAfter.");
                 return null;
             }
 
+            // A valid entry: never replaced by this build, whatever becomes of it below unless one of its objects is refused
+            // (a download failing midway or a full local disk says nothing against it).
+            _lookups[key.Value] = Lookup.Present;
             foreach (var file in entry.Manifest.DistinctBy(f => f.Hash).Where(f => !_store.Objects.Contains(f.Hash)))
             {
                 var download = await Client.DownloadObjectAsync(file.Hash, file.Size, (UnixFileMode)(file.Mode & OutputCapture.PermissionMask), _store.Objects, cancellationToken).ConfigureAwait(false);
+                if (download != ObjectDownload.Stored)
+                {
+                    _lookups[key.Value] = Lookup.Refused;
+                }
+
                 if (download == ObjectDownload.Missing)
                 {
                     Refuse(step, ErrorCodes.RemoteEntryInvalid, $"the remote cache's entry for its key names the object {file.Hash} (of {file.Path}), which the server does not have");
@@ -160,9 +168,6 @@ public sealed class RemoteCache : IDisposable
                     return null;
                 }
             }
-
-            // A valid entry, whatever becomes of it locally: never replaced by this build.
-            _lookups[key.Value] = Lookup.Present;
 
             // Under the store's write lock with the objects' presence checked again: a concurrent collection may have
             // taken one in between, and then this is a miss.
@@ -183,7 +188,7 @@ public sealed class RemoteCache : IDisposable
         }
         catch (RemoteCacheException e)
         {
-            _lookups.TryAdd(key.Value, Lookup.Failed); // An object's download failing after a refusal or a valid entry keeps that.
+            _lookups.TryAdd(key.Value, Lookup.Failed); // An object's download failing leaves the entry valid (Present).
             Report(e, step);
             return null;
         }
@@ -197,6 +202,7 @@ public sealed class RemoteCache : IDisposable
         {
             // Whatever else a server's answer provokes costs the sharing, never the build (SPEC "Failure and bad input");
             // a cancellation that is not the build's (a timeout nothing turned into Polly's) is one of those.
+            _lookups.TryAdd(key.Value, Lookup.Failed);
             Unexpected(step, "looking it up", e);
             return null;
         }
