@@ -279,6 +279,42 @@ public sealed class RemoteCacheTests : IDisposable
         using var local = _second.OpenStore();
         Assert.False(local.Objects.Contains(hash)); // Refused before any object was fetched.
     }
+
+    [Fact]
+    public async Task AnEntryWhoseLinkChainLeavesTheProjectIsRefusedAtDownloadAndNotStored()
+    {
+        var key = (await Declare(_second).RunAsync())["produce"].Key!;
+        using (var store = _second.OpenStore())
+        {
+            store.DeleteEntry(store.FindEntry(key)!.Id);
+        }
+
+        // Each target alone reads as inside the project; together out/esc climbs from out/up's target to its parent.
+        var entry = new CacheEntry
+        {
+            Pipeline = _second.PipelineName,
+            Step = "produce",
+            Key = key,
+            CreatedAt = DateTimeOffset.UtcNow,
+            Components = [],
+            Manifest = [],
+            Directories = ["out/"],
+            Links = [new ManifestLink("out/up", ".."), new ManifestLink("out/esc", "up/../../victim")],
+        };
+        File.WriteAllBytes(Path.Combine(Directory.CreateDirectory(Path.Combine(_server.DataDirectory, "ac")).FullName, key), RemoteEntry.Serialize(entry, null));
+
+        var second = await Declare(_second).RunAsync(With(Remote(_server.BaseUrl)));
+
+        second.AssertOutcome("produce", StepOutcome.Executed);
+        var warning = Assert.Single(second.Log.Warnings);
+        Assert.Equal(ErrorCodes.RemoteEntryInvalid, warning.Code);
+        Assert.Equal("produce", warning.Step);
+        Assert.Contains("'out/esc'", warning.Message, StringComparison.Ordinal);
+        Assert.False(second["produce"].Remote);
+        Assert.False(_second.Project.Exists("out/up") || _second.Project.Exists("out/esc"));
+        using var local = _second.OpenStore();
+        Assert.DoesNotContain(local.AllEntries(), e => e.Links.Count > 0); // Never recorded locally.
+    }
 }
 
 internal static class RemoteHarnessExtensions

@@ -1,8 +1,13 @@
 using System.Runtime.Versioning;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json.Nodes;
 using MLPipelines.Engine;
 using MLPipelines.Engine.Configuration;
 using MLPipelines.Engine.Execution;
+using MLPipelines.Engine.Hashing;
 using MLPipelines.Engine.Remote;
+using MLPipelines.Engine.Store;
 using MLPipelines.Tasks.Tests.TestKit;
 using MLPipelines.Testing;
 
@@ -46,6 +51,109 @@ public sealed class RemoteCacheTrustTests : IDisposable
         second.AssertOutcome("produce", StepOutcome.Cached).AssertNoDiagnostics();
         Assert.True(second["produce"].Remote);
         Assert.Equal(_first.Project.Read("out/stamp.txt"), _second.Project.Read("out/stamp.txt"));
+
+        // The signed part names every object's SHA-256 as well as its XxHash128.
+        var (_, body) = ReadEntry(server, second["produce"].Key!);
+        var hash = _first.OpenStoreEntry(second["produce"].Key!).Manifest.Single().Hash;
+        Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(Path.Combine(server.DataDirectory, "cas", hash)))), (string?)body["sha256"]![hash]);
+    }
+
+    /// <summary>The document at <c>ac/{key}</c> and its entry (the signed text), parsed.</summary>
+    private static (JsonObject Document, JsonObject Body) ReadEntry(NginxServer server, string key)
+    {
+        var document = JsonNode.Parse(File.ReadAllText(Path.Combine(server.DataDirectory, "ac", key)))!.AsObject();
+        return (document, JsonNode.Parse((string)document["entry"]!)!.AsObject());
+    }
+
+    /// <summary>Writes <paramref name="body"/> back as the entry at <c>ac/{key}</c>, signed with <paramref name="signingKey"/> as a key holder would.</summary>
+    private static void WriteSigned(NginxServer server, string key, JsonObject document, JsonObject body, string signingKey)
+    {
+        var text = body.ToJsonString();
+        document["entry"] = text;
+        document["signature"] = RemoteEntry.Sign(Encoding.UTF8.GetBytes(signingKey), key, text);
+        File.WriteAllText(Path.Combine(server.DataDirectory, "ac", key), document.ToJsonString());
+    }
+
+    [Fact]
+    public async Task WithASigningKeyAnEntrySignedWithoutObjectDigestsIsRefused()
+    {
+        using var server = NginxServer.Start();
+        var first = await Declare(_first).RunAsync(With(server.BaseUrl, Signed("k")));
+        var key = first["produce"].Key!;
+        var (document, body) = ReadEntry(server, key);
+        Assert.True(body.Remove("sha256"));
+        WriteSigned(server, key, document, body, "k"); // A valid signature over an entry without digests.
+
+        var second = await Declare(_second).RunAsync(With(server.BaseUrl, Signed("k")));
+
+        second.AssertOutcome("produce", StepOutcome.Executed);
+        var warning = Assert.Single(second.Log.Warnings);
+        Assert.Equal(ErrorCodes.RemoteEntryNotSigned, warning.Code);
+        Assert.Equal("produce", warning.Step);
+        Assert.Contains("SHA-256", warning.Message, StringComparison.Ordinal);
+        Assert.NotEqual(_first.Project.Read("out/stamp.txt"), _second.Project.Read("out/stamp.txt"));
+    }
+
+    /// <summary>
+    /// An XxHash128 collision, simulated: the server's object matches its name (and size), but not the SHA-256 the
+    /// signer recorded (that of other bytes of the same size). With the key, it is never stored or restored.
+    /// </summary>
+    [Fact]
+    public async Task WithASigningKeyAnObjectWhoseSha256DiffersFromTheSignedOneIsRefusedAsTampered()
+    {
+        using var server = NginxServer.Start();
+        var first = await Declare(_first).RunAsync(With(server.BaseUrl, Signed("k")));
+        var key = first["produce"].Key!;
+        var hash = _first.OpenStoreEntry(key).Manifest.Single().Hash;
+        var onServer = File.ReadAllBytes(Path.Combine(server.DataDirectory, "cas", hash));
+        var other = (byte[])onServer.Clone();
+        other[0] ^= 0xFF;
+        var (document, body) = ReadEntry(server, key);
+        body["sha256"]![hash] = Convert.ToHexStringLower(SHA256.HashData(other));
+        WriteSigned(server, key, document, body, "k");
+
+        var second = await Declare(_second).RunAsync(With(server.BaseUrl, Signed("k")));
+
+        second.AssertOutcome("produce", StepOutcome.Executed);
+        var warning = Assert.Single(second.Log.Warnings);
+        Assert.Equal(ErrorCodes.RemoteObjectTampered, warning.Code);
+        Assert.Contains(hash, warning.Message, StringComparison.Ordinal);
+        Assert.NotEqual(_first.Project.Read("out/stamp.txt"), _second.Project.Read("out/stamp.txt"));
+        using var store = _second.OpenStore();
+        Assert.False(store.Objects.Contains(hash));
+        Assert.NotEqual(hash, store.FindEntry(key)!.Manifest.Single().Hash); // The step's own fresh result.
+    }
+
+    /// <summary>
+    /// The download's verification itself: bytes whose XxHash128 and size are right but whose SHA-256 is not the
+    /// expected one (a crafted collision) are refused and not stored; the right SHA-256 stores them.
+    /// </summary>
+    [Fact]
+    public async Task AnObjectWithTheRightXxHash128ButAnotherSha256IsNotStored()
+    {
+        using var root = new TempDirectory();
+        var objects = new ObjectStore(root.Combine("objects"));
+        var content = Encoding.UTF8.GetBytes("the signer's object content\n");
+        var hash = Convert.ToHexStringLower(System.IO.Hashing.XxHash128.Hash(content));
+        var sameSizeOther = (byte[])content.Clone();
+        sameSizeOther[0] ^= 0xFF;
+
+        using (var stream = new MemoryStream(content))
+        {
+            Assert.False(await objects.AddVerifiedAsync(stream, hash, content.Length, (UnixFileMode)0b110_100_100, CancellationToken.None,
+                Convert.ToHexStringLower(SHA256.HashData(sameSizeOther))));
+        }
+
+        Assert.False(objects.Contains(hash));
+
+        using (var stream = new MemoryStream(content))
+        {
+            Assert.True(await objects.AddVerifiedAsync(stream, hash, content.Length, (UnixFileMode)0b110_100_100, CancellationToken.None,
+                Convert.ToHexStringLower(SHA256.HashData(content))));
+        }
+
+        Assert.True(objects.Contains(hash));
+        Assert.Equal(content, File.ReadAllBytes(objects.PathOf(hash)));
     }
 
     [Fact]

@@ -518,6 +518,49 @@ public sealed class OutputPlacementTests : IDisposable
         Assert.False(File.Exists(P("out/l")) || Directory.Exists(P("out/l")));
     }
 
+    /// <summary>
+    /// Each target alone stays inside (out/up is the project, up/../../victim reads as victim), but out/esc climbs
+    /// from out/up's target: Validate resolves through the entry's own links and refuses it before anything is placed.
+    /// </summary>
+    [Theory]
+    [InlineData("out/up", "..", "out/esc", "up/../../victim")]
+    [InlineData("out/up", "..", "out/esc", "up/up/../../x")]
+    [InlineData("out/a", "b", "out/b", "a")] // A loop.
+    public void ALinkChainThroughTheEntrysOwnLinksOutOfTheProjectIsRefusedByValidateAndNothingIsWritten(string first, string firstTarget, string second, string secondTarget)
+    {
+        Write("out/f.txt", "f");
+        var good = Capture("out/");
+        var entry = good with { Links = [new ManifestLink(first, firstTarget), new ManifestLink(second, secondTarget)] };
+
+        Assert.Contains("leads out of the project", _restorer.Validate(entry, ["out/"]), StringComparison.Ordinal);
+        AssertDamageAndNothingTouched(entry);
+    }
+
+    [Fact]
+    public void AThreeLinkChainOutOfTheProjectIsRefusedByValidate()
+    {
+        Write("out/f.txt", "f");
+        var good = Capture("out/");
+        // out/up2 is up/out/up: the project again; out/esc reads as out/x but climbs from the project to its parent.
+        var entry = good with { Links = [new ManifestLink("out/up", ".."), new ManifestLink("out/up2", "up/out/up"), new ManifestLink("out/esc", "up2/../x")] };
+
+        Assert.Contains("'out/esc'", _restorer.Validate(entry, ["out/"]), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("out/up", "..", "out/l", "up/out/f.txt")]
+    [InlineData("out/up", "..", "out/l", "up/out")]
+    [InlineData("out/sub", "f.txt", "out/l", "sub")]
+    [InlineData("out/l", "../../project/out/f.txt", "out/m", "l")] // Out and back in by the project folder's name.
+    public void ALinkChainThatStaysInsideIsValid(string first, string firstTarget, string second, string secondTarget)
+    {
+        Write("out/f.txt", "f");
+        var good = Capture("out/");
+        var entry = good with { Links = [new ManifestLink(first, firstTarget), new ManifestLink(second, secondTarget)] };
+
+        Assert.Null(_restorer.Validate(entry, ["out/"]));
+    }
+
     [Fact]
     public void AFileBelowALinkOfTheSameEntryIsDamageAndNothingIsWrittenThroughTheLink()
     {

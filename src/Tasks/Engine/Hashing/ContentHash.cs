@@ -44,7 +44,8 @@ public static class ContentHash
     /// streams, whose reads must observe <paramref name="cancellationToken"/> (a timeout). Returns null, having stopped
     /// reading, as soon as the stream gives more than <paramref name="maxBytes"/> bytes (an endless answer).
     /// </summary>
-    public static async Task<string?> OfStreamAsync(Stream stream, Stream copyTo, long maxBytes, CancellationToken cancellationToken)
+    /// <param name="alsoInto">A second hash fed the same bytes in the same pass (SHA-256 of a signed entry's object).</param>
+    public static async Task<string?> OfStreamAsync(Stream stream, Stream copyTo, long maxBytes, CancellationToken cancellationToken, System.Security.Cryptography.IncrementalHash? alsoInto = null)
     {
         var hasher = new XxHash128();
         var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
@@ -61,6 +62,7 @@ public static class ContentHash
                 }
 
                 hasher.Append(buffer.AsSpan(0, read));
+                alsoInto?.AppendData(buffer, 0, read);
                 await copyTo.WriteAsync(buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
             }
         }

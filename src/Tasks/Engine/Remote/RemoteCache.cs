@@ -115,7 +115,7 @@ public sealed class RemoteCache : IDisposable
                 return null;
             }
 
-            var entry = RemoteEntry.Parse(bytes, key.Value, key.Components, _options.SigningKey, out var problem, out var signatureRefused);
+            var entry = RemoteEntry.Parse(bytes, key.Value, key.Components, _options.SigningKey, out var problem, out var signatureRefused, out var sha256);
             if (entry is not null)
             {
                 problem = entry.Step != step.Name || entry.Pipeline != _pipeline.PipelineName
@@ -149,7 +149,8 @@ public sealed class RemoteCache : IDisposable
             _lookups[key.Value] = Lookup.Present;
             foreach (var file in entry.Manifest.DistinctBy(f => f.Hash).Where(f => !_store.Objects.Contains(f.Hash)))
             {
-                var download = await Client.DownloadObjectAsync(file.Hash, file.Size, (UnixFileMode)(file.Mode & OutputCapture.PermissionMask), _store.Objects, cancellationToken).ConfigureAwait(false);
+                var download = await Client.DownloadObjectAsync(file.Hash, file.Size, (UnixFileMode)(file.Mode & OutputCapture.PermissionMask), _store.Objects, cancellationToken,
+                    sha256?[file.Hash]).ConfigureAwait(false);
                 if (download != ObjectDownload.Stored)
                 {
                     _lookups[key.Value] = Lookup.Refused;
@@ -164,7 +165,7 @@ public sealed class RemoteCache : IDisposable
                 if (download == ObjectDownload.Mismatch)
                 {
                     Refuse(step, ErrorCodes.RemoteObjectTampered,
-                        $"the remote cache's object {file.Hash} (of {file.Path}) does not match its hash or size: it was altered on the server or in transit, and was not stored. Remove cas/{file.Hash} from the server; uploads never overwrite an object");
+                        $"the remote cache's object {file.Hash} (of {file.Path}) does not match its hash or size{(sha256 is null ? "" : ", or the SHA-256 its signed entry gives")}: it was altered on the server or in transit, and was not stored. Remove cas/{file.Hash} from the server; uploads never overwrite an object");
                     return null;
                 }
             }
@@ -276,7 +277,7 @@ public sealed class RemoteCache : IDisposable
             }
 
             // Last: a reader that finds the entry finds every object it names.
-            await Client.PutEntryAsync(entry.Key, RemoteEntry.Serialize(entry, _options.SigningKey), cancellationToken).ConfigureAwait(false);
+            await Client.PutEntryAsync(entry.Key, RemoteEntry.Serialize(entry, _options.SigningKey, _store.Objects), cancellationToken).ConfigureAwait(false);
             return true;
         }
         catch (RemoteCacheException e)

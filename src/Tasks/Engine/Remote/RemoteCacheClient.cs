@@ -208,7 +208,8 @@ public sealed class RemoteCacheClient : IDisposable
     /// what its name says; <see cref="ObjectDownload.Missing"/> on 404.
     /// </summary>
     /// <exception cref="RemoteCacheException">The request failed for good.</exception>
-    public Task<ObjectDownload> DownloadObjectAsync(string hash, long size, UnixFileMode mode, ObjectStore objects, CancellationToken cancellationToken) =>
+    /// <param name="sha256">A signed entry's SHA-256 of the object: checked too, in the same pass (<see cref="ObjectStore.AddVerifiedAsync"/>).</param>
+    public Task<ObjectDownload> DownloadObjectAsync(string hash, long size, UnixFileMode mode, ObjectStore objects, CancellationToken cancellationToken, string? sha256 = null) =>
         SendAsync($"cas/{hash}", TimeFor(size), async token =>
         {
             using var response = await _http.GetAsync($"cas/{hash}", HttpCompletionOption.ResponseHeadersRead, token).ConfigureAwait(false);
@@ -225,7 +226,7 @@ public sealed class RemoteCacheClient : IDisposable
             var body = await response.Content.ReadAsStreamAsync(token).ConfigureAwait(false);
             await using (body.ConfigureAwait(false))
             {
-                return await objects.AddVerifiedAsync(body, hash, size, mode, token).ConfigureAwait(false) ? ObjectDownload.Stored : ObjectDownload.Mismatch;
+                return await objects.AddVerifiedAsync(body, hash, size, mode, token, sha256).ConfigureAwait(false) ? ObjectDownload.Stored : ObjectDownload.Mismatch;
             }
         }, cancellationToken);
 

@@ -17,6 +17,8 @@ internal sealed record RemoteEntryDocument(int Format, string Key, string Entry,
 /// <summary>
 /// The shared part of a <see cref="CacheEntry"/>: no row id, run id or key components. The components are the
 /// downloader's own (the key it asked for is their hash), so nothing a server says about them is ever stored.
+/// <see cref="Sha256"/>, in signed entries only (and required there): each object's SHA-256 by its XxHash128 name, so
+/// the signature covers the objects' content with a cryptographic hash and not only with their non-cryptographic names.
 /// </summary>
 internal sealed record RemoteEntryBody(
     string Pipeline,
@@ -26,7 +28,8 @@ internal sealed record RemoteEntryBody(
     long DurationMs,
     List<ManifestFile> Manifest,
     List<string> Directories,
-    List<ManifestLink> Links);
+    List<ManifestLink> Links,
+    Dictionary<string, string>? Sha256 = null);
 
 // As StoreJson: a server is untrusted input, so a null or missing field fails to read instead of reaching the restore.
 [JsonSourceGenerationOptions(
@@ -47,11 +50,28 @@ public static class RemoteEntry
 {
     public const int Format = 1;
 
-    /// <summary>The bytes to PUT at <c>/ac/{entry.Key}</c>: a UTF-8 JSON document (<see cref="RemoteEntryDocument"/>).</summary>
-    public static byte[] Serialize(CacheEntry entry, byte[]? signingKey)
+    /// <summary>
+    /// The bytes to PUT at <c>/ac/{entry.Key}</c>: a UTF-8 JSON document (<see cref="RemoteEntryDocument"/>). With a
+    /// <paramref name="signingKey"/>, the signed entry carries the SHA-256 of every object, read from
+    /// <paramref name="objects"/> (just written or uploaded, so from the page cache).
+    /// </summary>
+    /// <exception cref="IOException">An object is gone from <paramref name="objects"/> (collected meanwhile).</exception>
+    public static byte[] Serialize(CacheEntry entry, byte[]? signingKey, ObjectStore? objects = null)
     {
+        Dictionary<string, string>? digests = null;
+        if (signingKey is not null)
+        {
+            ArgumentNullException.ThrowIfNull(objects);
+            digests = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var hash in entry.Manifest.Select(f => f.Hash).Distinct(StringComparer.Ordinal))
+            {
+                using var file = new FileStream(objects.PathOf(hash), FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, 1 << 16, FileOptions.SequentialScan);
+                digests[hash] = Convert.ToHexStringLower(SHA256.HashData(file));
+            }
+        }
+
         var body = JsonSerializer.Serialize(new RemoteEntryBody(entry.Pipeline, entry.Step, entry.Key, entry.CreatedAt.ToUnixTimeMilliseconds(),
-            (long)entry.Duration.TotalMilliseconds, entry.Manifest.ToList(), entry.Directories.ToList(), entry.Links.ToList()), RemoteJson.Default.RemoteEntryBody);
+            (long)entry.Duration.TotalMilliseconds, entry.Manifest.ToList(), entry.Directories.ToList(), entry.Links.ToList(), digests), RemoteJson.Default.RemoteEntryBody);
         var signature = signingKey is null ? null : Sign(signingKey, entry.Key, body);
         return JsonSerializer.SerializeToUtf8Bytes(new RemoteEntryDocument(Format, entry.Key, body, signature), RemoteJson.Default.RemoteEntryDocument);
     }
@@ -63,9 +83,19 @@ public static class RemoteEntry
     /// asker's own) and no run id. Returns the entry, or null with <paramref name="problem"/> (a clause such as "it is not signed") and whether it was the signature (<paramref name="signatureRefused"/>). Paths and hashes of the
     /// manifest are not checked here: <c>OutputRestorer.Validate</c> does that, as for a local row.
     /// </summary>
-    public static CacheEntry? Parse(ReadOnlySpan<byte> bytes, string key, IReadOnlyList<KeyComponent> components, byte[]? signingKey, out string? problem, out bool signatureRefused)
+    public static CacheEntry? Parse(ReadOnlySpan<byte> bytes, string key, IReadOnlyList<KeyComponent> components, byte[]? signingKey, out string? problem, out bool signatureRefused) =>
+        Parse(bytes, key, components, signingKey, out problem, out signatureRefused, out _);
+
+    /// <summary>
+    /// As above; with a <paramref name="signingKey"/>, also <paramref name="sha256"/>: the signed SHA-256 of every
+    /// object the manifest names (by its XxHash128 name), which each download must match. A signed entry without a
+    /// well-formed digest for every object is refused as unsigned would be.
+    /// </summary>
+    public static CacheEntry? Parse(ReadOnlySpan<byte> bytes, string key, IReadOnlyList<KeyComponent> components, byte[]? signingKey, out string? problem, out bool signatureRefused,
+        out IReadOnlyDictionary<string, string>? sha256)
     {
         signatureRefused = false;
+        sha256 = null;
         RemoteEntryDocument? document;
         try
         {
@@ -133,6 +163,19 @@ public static class RemoteEntry
         {
             problem = "it gives an impossible creation time or duration";
             return null;
+        }
+
+        if (signingKey is not null)
+        {
+            // Objects are named by XxHash128, which a forger can collide: the signed SHA-256 is what vouches for them.
+            if (body.Sha256 is null || body.Manifest.Any(f => !body.Sha256.TryGetValue(f.Hash, out var digest) || digest is not { Length: 64 } || !digest.All(char.IsAsciiHexDigit)))
+            {
+                signatureRefused = true;
+                problem = "it is signed without a SHA-256 digest of every object it names";
+                return null;
+            }
+
+            sha256 = body.Sha256;
         }
 
         problem = null;

@@ -72,12 +72,27 @@ public sealed class ObjectStore
     /// <see cref="ObjectMode"/> of <paramref name="fileMode"/> (the manifest's mode of a file with this content).
     /// False, with nothing stored, when the content does not match.
     /// </summary>
+    /// <param name="sha256">
+    /// With it (a signed entry's digest of the object, 64 hex digits), the content's SHA-256, computed in the same
+    /// pass, must be it too: XxHash128 names objects but is no defence against a crafted collision.
+    /// </param>
     /// <exception cref="IOException">The store cannot be written, or the stream failed.</exception>
-    public async Task<bool> AddVerifiedAsync(Stream source, string hash, long size, UnixFileMode fileMode, CancellationToken cancellationToken)
+    public async Task<bool> AddVerifiedAsync(Stream source, string hash, long size, UnixFileMode fileMode, CancellationToken cancellationToken, string? sha256 = null)
     {
         if (!IsValidHash(hash) || size < 0)
         {
             return false;
+        }
+
+        byte[]? expectedSha256 = null;
+        if (sha256 is not null)
+        {
+            if (sha256.Length != 64 || !sha256.All(char.IsAsciiHexDigit))
+            {
+                return false;
+            }
+
+            expectedSha256 = Convert.FromHexString(sha256);
         }
 
         var temp = Path.Combine(_tempRoot, Guid.NewGuid().ToString("N"));
@@ -90,14 +105,16 @@ public sealed class ObjectStore
             }
 
             string? actual;
+            using var digest = expectedSha256 is null ? null : System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
             var target = new FileStream(temp, options);
             await using (target.ConfigureAwait(false))
             {
-                actual = await ContentHash.OfStreamAsync(source, target, size, cancellationToken).ConfigureAwait(false);
+                actual = await ContentHash.OfStreamAsync(source, target, size, cancellationToken, digest).ConfigureAwait(false);
                 target.Flush(flushToDisk: true);
             }
 
-            if (actual != hash || new FileInfo(temp).Length != size)
+            if (actual != hash || new FileInfo(temp).Length != size ||
+                (expectedSha256 is not null && !System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(digest!.GetHashAndReset(), expectedSha256)))
             {
                 TryDelete(temp);
                 return false;

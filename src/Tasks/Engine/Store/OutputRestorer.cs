@@ -452,7 +452,75 @@ public sealed partial class OutputRestorer
             }
         }
 
+        // Each target alone is inside; a chain through the entry's own links may still lead out (out/up -> .. and
+        // out/esc -> up/../../victim): resolved as the kernel would, with the entry's links as the only links known.
+        if (entry.Links.Count > 0)
+        {
+            var links = entry.Links.ToDictionary(l => l.Path, l => l.Target,
+                ProjectPath.PathComparison == StringComparison.Ordinal ? StringComparer.Ordinal : StringComparer.OrdinalIgnoreCase);
+            foreach (var link in entry.Links)
+            {
+                if (ResolveThroughLinks(link, links) is not { } resolved || !ProjectPath.TryNormalize(_projectDirectory, resolved, out _))
+                {
+                    return $"its manifest gives the link '{link.Path}' the target '{link.Target}', which leads out of the project through the entry's own links";
+                }
+            }
+        }
+
         return null;
+    }
+
+    // Linux's MAXSYMLINKS, as PhysicalPath: a longer chain is a loop, which capture never stores.
+    private const int MaxLinksFollowed = 40;
+
+    /// <summary>
+    /// Where <paramref name="link"/> leads, resolved as text as <see cref="PhysicalPath.Resolve"/> resolves on disk
+    /// (a <c>..</c> after a link climbs from the link's target), the links of <paramref name="links"/> (the same
+    /// entry's, by project-relative path) being the only ones followed. Null for a loop (or a chain too long).
+    /// </summary>
+    private string? ResolveThroughLinks(ManifestLink link, Dictionary<string, string> links)
+    {
+        var pending = new Stack<string>();
+        void Push(string target)
+        {
+            foreach (var segment in (OperatingSystem.IsWindows() ? target.Replace('\\', '/') : target).Split('/').Reverse())
+            {
+                pending.Push(segment);
+            }
+        }
+
+        Push(link.Target);
+        var current = Path.GetDirectoryName(ProjectPath.ToFull(_projectDirectory, link.Path))!;
+        var followed = 0;
+        while (pending.TryPop(out var part))
+        {
+            if (part is "" or ".")
+            {
+                continue;
+            }
+
+            if (part == "..")
+            {
+                current = Path.GetDirectoryName(current) ?? current;
+                continue;
+            }
+
+            var next = Path.Join(current, part);
+            if (links.TryGetValue(Path.GetRelativePath(_projectDirectory, next).Replace('\\', '/'), out var target))
+            {
+                if (++followed > MaxLinksFollowed || Path.IsPathRooted(target))
+                {
+                    return null;
+                }
+
+                Push(target);
+                continue;
+            }
+
+            current = next;
+        }
+
+        return current;
     }
 
     /// <summary>A regular file with the entry's size, mode and content (by its stamp: no read when it is unchanged).</summary>
