@@ -124,6 +124,22 @@ public sealed class ConfigurationTableTests(SdkPackage package, ITestOutputHelpe
     }
 
     [Fact]
+    public void AStepNamingAToolWithoutVersionCommandGetsOnlyTheToolsMLP1022()
+    {
+        Workspace workspace = Shared(package).Sibling("rows/step-naming-invalid-tool", output);
+        PipelineProject.Create(package.Version)
+            .Xml("<ItemGroup><PipelineTool Include=\"python\" VersionCommand=\"\" /></ItemGroup>" + Steps(Step("trainer", "Tools=\"python\"")))
+            .Save(workspace);
+
+        BuildResult result = workspace.RunPipeline().EnsureFailed();
+
+        BuildMessage error = Assert.Single(result.Errors);
+        Assert.Equal("MLP1022", error.Code);
+        Assert.Contains("python", error.Message, StringComparison.Ordinal);
+        Assert.Empty(result.LinesContaining("has started."));
+    }
+
+    [Fact]
     public void TheTableHoldsAtLeast25DistinctKindsAndEveryConfigurationCode()
     {
         Assert.True(Rows.Count >= 25);

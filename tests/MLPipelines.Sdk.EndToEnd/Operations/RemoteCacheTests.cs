@@ -408,13 +408,61 @@ public sealed partial class RemoteCacheTests(SdkPackage package, ITestOutputHelp
         Assert.Empty(unshared.Warnings);
     }
 
+    [Fact]
+    public void NoCommandTheBuildStartsSeesTheRemoteCacheVariablesSoNoneReachesAnOutputTheLogOrTheServer()
+    {
+        string marker = "secret-" + Guid.NewGuid().ToString("N");
+        var secrets = new Dictionary<string, string?>
+        {
+            [TokenVariable] = marker + "-token",
+            [UserVariable] = marker + "-user",
+            [PasswordVariable] = marker + "-password",
+            [SigningKeyVariable] = marker + "-signing-key",
+        };
+        using NginxServer server = NginxServer.Start(); // Without auth: the bearer token is sent and ignored.
+        using Workspace checkout = Checkout(environmentDump: true);
+
+        // Detailed verbosity: any detail line or task parameter holding a value would show.
+        BuildResult build = Agent(checkout, server, environment: secrets, verbosity: "d").RunPipeline().EnsureSucceeded();
+
+        build.EnsureLine("Uploaded 4 entries to the remote cache.");
+        foreach (string dump in new[] { "env.txt", "key-env.txt", "tool-env.txt" })
+        {
+            string text = checkout.ReadFile(dump);
+            Assert.DoesNotContain(marker, text, StringComparison.Ordinal);
+            Assert.DoesNotContain("MLPIPELINES_REMOTE_CACHE_", text, StringComparison.Ordinal);
+        }
+
+        Assert.False(build.Contains(marker), $"A remote cache variable's value is in the log.\n{build}");
+        Assert.False(build.Contains("MLPIPELINES_REMOTE_CACHE_TOKEN="), $"A remote cache variable is in the log.\n{build}");
+        IReadOnlyList<string> stored = Directory.EnumerateFiles(server.DataDirectory, "*", SearchOption.AllDirectories).ToList();
+        Assert.Equal(4, stored.Count(f => Path.GetRelativePath(server.DataDirectory, f).StartsWith("ac", StringComparison.Ordinal)));
+        foreach (string file in stored)
+        {
+            byte[] bytes = File.ReadAllBytes(file);
+            Assert.False(Contains(bytes, marker), $"A remote cache variable's value is in {file}.");
+            Assert.False(Contains(bytes, "MLPIPELINES_REMOTE_CACHE_"), $"A remote cache variable is in {file}.");
+        }
+    }
+
     // --- the pipeline, the agents, and what their logs say -----------------------------------------------------------
 
     /// <summary>A new checkout of the pipeline: its own workspace, packages folder and local store.</summary>
-    private Workspace Checkout(bool environmentStep = false, [System.Runtime.CompilerServices.CallerMemberName] string testName = "")
+    private Workspace Checkout(bool environmentStep = false, bool environmentDump = false, [System.Runtime.CompilerServices.CallerMemberName] string testName = "")
     {
         Workspace workspace = Workspace.Create(package, output, testName);
         PipelineProject project = PipelineProject.Create(package.Version);
+        if (environmentDump)
+        {
+            // What a careless step, key command or version command does: write its environment where it is kept.
+            project.Step(
+                "dumpenv",
+                "env | grep MLPIPELINES_ > env.txt || true",
+                outputs: "env.txt",
+                metadata: [new("CacheKeyCommand", "env | grep MLPIPELINES_ > key-env.txt || true; echo key")]);
+            project.Item("PipelineTool", "envtool", [new("VersionCommand", "env | grep MLPIPELINES_ > tool-env.txt || true; echo 1.0")]);
+        }
+
         if (environmentStep)
         {
             // Random output (so a restore shows), and an Environment value: a store-keyed component of its key.

@@ -97,6 +97,25 @@ public sealed class ToolParserTests : IDisposable
         Assert.Equal("Tools of step 'train' names 'pyton', which is not a PipelineTool (declared: python). Fix the name, or declare <PipelineTool Include=\"pyton\" VersionCommand=\"...\" />.", error.Message);
     }
 
+    [Theory]
+    [InlineData("python", "")]
+    [InlineData("python", "echo %00")]
+    public void AStepNamingADeclaredButInvalidToolGetsOnlyTheToolsMLP1022(string name, string versionCommand)
+    {
+        var declared = new[] { KeyValuePair.Create(name, versionCommand.Replace("%00", "\0", StringComparison.Ordinal)) };
+        var diagnostics = new List<PipelineDiagnostic>();
+        var tools = ToolParser.Parse(declared, diagnostics);
+        var (step, _) = ParseStep(("Tools", "Python;pyton"));
+
+        ToolParser.CheckStepTools([step!], tools, diagnostics, declared.Select(d => d.Key));
+
+        // The tool's own error, and the real typo; not "Tools of step 'train' names 'Python' ... (none is declared)".
+        Assert.Equal(
+            [(ErrorCodes.InvalidPipelineTool, null), (ErrorCodes.UnknownStepTool, "train")],
+            diagnostics.Select(d => (d.Code, d.Step)));
+        Assert.Contains("'pyton'", diagnostics[1].Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void PlatformIsABooleanTheStepMayLeaveUnsaid()
     {

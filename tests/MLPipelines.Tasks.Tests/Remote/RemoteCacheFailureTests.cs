@@ -45,6 +45,25 @@ public sealed class RemoteCacheFailureTests : IDisposable
         Assert.Contains(run.Log.Details, d => d.Contains("not tried again in this build", StringComparison.Ordinal));
     }
 
+    [Theory]
+    [InlineData(RemoteCacheOptions.UserVariable, RemoteCacheOptions.PasswordVariable)]
+    [InlineData(RemoteCacheOptions.PasswordVariable, RemoteCacheOptions.UserVariable)]
+    public async Task MLP5004WithHalfOfTheBasicCredentialsNamesTheMissingHalf(string given, string missing)
+    {
+        using var listener = new AnsweringListener(HttpStatusCode.Unauthorized);
+        _pipeline.Step("a", "echo a > a.txt", ("Outputs", "a.txt"));
+
+        var run = await _pipeline.RunAsync(With(RemoteCacheTests.Remote(listener.BaseUrl, "Read", new() { [given] = "half-secret" })));
+
+        run.AssertOutcome("a", StepOutcome.Executed);
+        var warning = Assert.Single(run.Log.Warnings);
+        Assert.Equal(ErrorCodes.RemoteAuthFailed, warning.Code);
+        Assert.Contains($"{given} is set but {missing} is missing", warning.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("none were given", warning.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("half-secret", warning.Message, StringComparison.Ordinal);
+        Assert.Null(Assert.Single(listener.Requests).Authorization);
+    }
+
     [Fact]
     public async Task ABearerTokenIsSentAsTheAuthorizationHeader()
     {

@@ -36,6 +36,31 @@ public sealed class RemoteCacheOptionsTests
         Assert.Contains("PipelineRemoteCache", diagnostics[0].Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("http://host/x?token=abc", "'http://host/x?…'")]
+    [InlineData("https://cache.example.com/p#token=abc", "'https://cache.example.com/p#…'")]
+    [InlineData("ftp://host/x?token=abc", "'ftp://host/x?…'")]
+    [InlineData("host/x?token=abc#more", "'host/x?…'")]
+    public void MLP1030DoesNotRepeatAQueryOrFragment(string url, string shown)
+    {
+        var (options, diagnostics) = Parse(url);
+        Assert.Null(options);
+        var error = Assert.Single(diagnostics);
+        Assert.Equal(ErrorCodes.InvalidRemoteCacheUrl, error.Code);
+        Assert.Contains($"PipelineRemoteCache={shown}", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("abc", error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("ftp://ci:hunter2@cache.example.com/p")]
+    [InlineData("ci:hunter2@cache example/p")]
+    public void AnInvalidUrlWithCredentialsIsNotRepeated(string url)
+    {
+        var (_, diagnostics) = Parse(url);
+        Assert.Equal(ErrorCodes.InvalidRemoteCacheUrl, Assert.Single(diagnostics).Code);
+        Assert.DoesNotContain("hunter2", diagnostics[0].Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void AUrlWithCredentialsIsRefusedWithoutRepeatingThem()
     {

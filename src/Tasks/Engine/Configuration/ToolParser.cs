@@ -57,13 +57,20 @@ public static class ToolParser
         return tools;
     }
 
-    /// <summary>Adds an MLP1023 diagnostic, naming the step, for each tool a step's <c>Tools</c> names that is not declared.</summary>
-    public static void CheckStepTools(IEnumerable<StepDefinition> steps, IReadOnlyList<ToolDefinition> tools, List<PipelineDiagnostic> diagnostics)
+    /// <summary>
+    /// Adds an MLP1023 diagnostic, naming the step, for each tool a step's <c>Tools</c> names that is not declared.
+    /// A name among <paramref name="declaredNames"/> (the <c>Include</c> of every <c>PipelineTool</c> item, valid or
+    /// not) is declared: a tool that <see cref="Parse"/> rejected already has its MLP1022, and a second error on every
+    /// step naming it ("not a PipelineTool (none is declared)") would contradict the project.
+    /// </summary>
+    public static void CheckStepTools(
+        IEnumerable<StepDefinition> steps, IReadOnlyList<ToolDefinition> tools, List<PipelineDiagnostic> diagnostics, IEnumerable<string>? declaredNames = null)
     {
+        var declaredAtAll = new HashSet<string>(tools.Select(t => t.Name).Concat((declaredNames ?? []).Select(n => n.Trim())), StringComparer.OrdinalIgnoreCase);
         var declared = tools.Count == 0 ? "none is declared" : "declared: " + string.Join(", ", tools.Select(t => t.Name));
         foreach (var step in steps)
         {
-            foreach (var unknown in (step.Tools ?? []).Where(name => !tools.Any(t => t.Name.Equals(name, StringComparison.OrdinalIgnoreCase))))
+            foreach (var unknown in (step.Tools ?? []).Where(name => !declaredAtAll.Contains(name)))
             {
                 diagnostics.Add(new PipelineDiagnostic(ErrorCodes.UnknownStepTool, step.Name,
                     $"Tools of step '{step.Name}' names '{unknown}', which is not a PipelineTool ({declared}). Fix the name, or declare <PipelineTool Include=\"{unknown}\" VersionCommand=\"...\" />."));

@@ -58,17 +58,11 @@ public static class StepProcess
         CancellationToken cancellationToken,
         Action<string>? onErrorLine = null)
     {
-        var startInfo = new ProcessStartInfo
-        {
-            WorkingDirectory = workingDirectory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-            CreateNoWindow = true,
-            StandardOutputEncoding = System.Text.Encoding.UTF8,
-            StandardErrorEncoding = System.Text.Encoding.UTF8,
-        };
+        // The build's environment without the remote cache's credentials and signing key (ChildProcess).
+        var startInfo = ChildProcess.StartInfo("", workingDirectory);
+        startInfo.RedirectStandardInput = true;
+        startInfo.StandardOutputEncoding = System.Text.Encoding.UTF8;
+        startInfo.StandardErrorEncoding = System.Text.Encoding.UTF8;
         if (OperatingSystem.IsWindows())
         {
             startInfo.FileName = Environment.GetEnvironmentVariable("ComSpec") ?? "cmd.exe";
@@ -92,6 +86,9 @@ public static class StepProcess
         {
             startInfo.Environment[name] = value;
         }
+
+        // Not even when a step's Environment names one: a command never holds the remote cache's secrets.
+        ChildProcess.RemoveRemoteCacheVariables(startInfo);
 
         using var process = new Process { StartInfo = startInfo, EnableRaisingEvents = true };
         var exited = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);

@@ -359,6 +359,8 @@ public sealed class RemoteCache : IDisposable
     private string CredentialsGiven() =>
         _options.Token is not null ? $"a bearer token from {RemoteCacheOptions.TokenVariable}"
         : _options.User is not null && _options.Password is not null ? $"the user and password from {RemoteCacheOptions.UserVariable} and {RemoteCacheOptions.PasswordVariable}"
+        : _options.User is not null ? $"{RemoteCacheOptions.UserVariable} is set but {RemoteCacheOptions.PasswordVariable} is missing: Basic credentials need both, so none were sent"
+        : _options.Password is not null ? $"{RemoteCacheOptions.PasswordVariable} is set but {RemoteCacheOptions.UserVariable} is missing: Basic credentials need both, so none were sent"
         : $"none were given: set {RemoteCacheOptions.TokenVariable}, or {RemoteCacheOptions.UserVariable} and {RemoteCacheOptions.PasswordVariable}";
 
     public void Dispose()

@@ -96,7 +96,7 @@ public sealed record RemoteCacheOptions
         if (!Uri.TryCreate(url.Trim(), UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
         {
             diagnostics.Add(new(ErrorCodes.InvalidRemoteCacheUrl, null,
-                $"Property PipelineRemoteCache='{(uri?.UserInfo is { Length: > 0 } ? "(a URL with credentials)" : url.Trim())}' is not valid: give an absolute http:// or https:// base URL, e.g. https://cache.example.com/pipelines."));
+                $"Property PipelineRemoteCache='{Shown(url, uri)}' is not valid: give an absolute http:// or https:// base URL, e.g. https://cache.example.com/pipelines."));
             return null;
         }
 
@@ -110,7 +110,7 @@ public sealed record RemoteCacheOptions
         if (!string.IsNullOrEmpty(uri.Query) || !string.IsNullOrEmpty(uri.Fragment))
         {
             diagnostics.Add(new(ErrorCodes.InvalidRemoteCacheUrl, null,
-                $"Property PipelineRemoteCache='{url.Trim()}' is not valid: a base URL has no query (?) or fragment (#); entries and objects are found at <base>/ac/<key> and <base>/cas/<hash>."));
+                $"Property PipelineRemoteCache='{Shown(url, uri)}' is not valid: a base URL has no query (?) or fragment (#); entries and objects are found at <base>/ac/<key> and <base>/cas/<hash>."));
             return null;
         }
 
@@ -135,6 +135,20 @@ public sealed record RemoteCacheOptions
             Password = Value(environment(PasswordVariable)),
             SigningKey = Value(environment(SigningKeyVariable)) is { } key ? Encoding.UTF8.GetBytes(key) : null,
         };
+    }
+
+    /// <summary>
+    /// <paramref name="url"/> as an error may quote it: without its query and fragment (<c>?token=…</c> is a common
+    /// way to pass a credential) and, when it holds user-info (<c>user:password@</c>), not at all.
+    /// </summary>
+    private static string Shown(string url, Uri? parsed)
+    {
+        var text = url.Trim();
+        var end = text.IndexOfAny(['?', '#']);
+        var shown = end < 0 ? text : text[..end] + (text[end] == '?' ? "?…" : "#…");
+
+        // Any '@' left may be user-info the parser did not see as such ("ci:secret@host" parses as scheme "ci").
+        return parsed?.UserInfo is { Length: > 0 } || shown.Contains('@', StringComparison.Ordinal) ? "(a URL with credentials)" : shown;
     }
 
     /// <summary>The URL and mode only: credentials and the signing key are never shown.</summary>

@@ -1,5 +1,6 @@
 using System.ComponentModel;
 using System.Diagnostics;
+using MLPipelines.Engine.Execution;
 
 namespace MLPipelines.Engine.SourceControl;
 
@@ -73,14 +74,8 @@ public static class GitCommit
             return (-1, null);
         }
 
-        var startInfo = new ProcessStartInfo(git)
-        {
-            WorkingDirectory = directory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            CreateNoWindow = true,
-        };
+        // The build's environment without the remote cache's credentials and signing key: git has no use for them.
+        var startInfo = ChildProcess.StartInfo(git, directory);
         // Never take index.lock nor write a refreshed index: the user's own git may be running (git-config(1)).
         startInfo.Environment["GIT_OPTIONAL_LOCKS"] = "0";
         foreach (var arg in args)
