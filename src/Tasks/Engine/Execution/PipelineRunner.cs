@@ -348,24 +348,8 @@ public sealed class PipelineRunner
         return true;
     }
 
-    private string Summary(PipelineRunResult result)
-    {
-        var total = result.Steps.Count;
-        var cached = result.Count(StepOutcome.Cached);
-        var parts = new List<string> { total == 1 ? "1 step" : $"{total} steps", $"{cached} cached", $"{result.Count(StepOutcome.Executed)} executed" };
-        if (result.Count(StepOutcome.Failed) is > 0 and var failed)
-        {
-            parts.Add($"{failed} failed");
-        }
-
-        if (result.Count(StepOutcome.NotRun) is > 0 and var notRun)
-        {
-            parts.Add($"{notRun} not run");
-        }
-
-        var hitRate = total == 0 ? 0 : (int)Math.Round(100.0 * cached / total);
-        return string.Create(CultureInfo.InvariantCulture, $"Pipeline {_options.PipelineName}: {string.Join(", ", parts)}, hit rate {hitRate}%, {result.Duration.TotalSeconds:0.0}s.");
-    }
+    private string Summary(PipelineRunResult result) =>
+        string.Create(CultureInfo.InvariantCulture, $"Pipeline {_options.PipelineName}: {result.Counts()}, hit rate {result.HitRatePercent}%, {result.Duration.TotalSeconds:0.0}s.");
 
     private sealed record StepRun(StepResult Result, DateTimeOffset StartedAt)
     {

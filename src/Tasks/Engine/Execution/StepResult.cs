@@ -67,4 +67,27 @@ public sealed record PipelineRunResult(string RunId, IReadOnlyList<StepResult> S
     public bool Succeeded => Steps.All(s => s.Outcome is StepOutcome.Cached or StepOutcome.Executed);
 
     public int Count(StepOutcome outcome) => Steps.Count(s => s.Outcome == outcome);
+
+    /// <summary>Cached steps as a whole percentage of all steps; 0 for a run of none.</summary>
+    public int HitRatePercent => Steps.Count == 0 ? 0 : (int)Math.Round(100.0 * Count(StepOutcome.Cached) / Steps.Count);
+
+    /// <summary>
+    /// <c>N steps, C cached, E executed</c>, then <c>, F failed</c> and <c>, R not run</c> when there are any: the
+    /// counts the log's summary line and the run reports share.
+    /// </summary>
+    public string Counts()
+    {
+        var parts = new List<string> { Steps.Count == 1 ? "1 step" : $"{Steps.Count} steps", $"{Count(StepOutcome.Cached)} cached", $"{Count(StepOutcome.Executed)} executed" };
+        if (Count(StepOutcome.Failed) is > 0 and var failed)
+        {
+            parts.Add($"{failed} failed");
+        }
+
+        if (Count(StepOutcome.NotRun) is > 0 and var notRun)
+        {
+            parts.Add($"{notRun} not run");
+        }
+
+        return string.Join(", ", parts);
+    }
 }

@@ -63,21 +63,7 @@ public static class GitHubStepSummary
     /// <summary>The totals line, like the log's summary line, with the time hits saved and the remote cache's share.</summary>
     private static string Totals(PipelineRunResult result)
     {
-        var total = result.Steps.Count;
-        var cached = result.Count(StepOutcome.Cached);
-        var parts = new List<string> { total == 1 ? "1 step" : $"{total} steps", $"{cached} cached", $"{result.Count(StepOutcome.Executed)} executed" };
-        if (result.Count(StepOutcome.Failed) is > 0 and var failed)
-        {
-            parts.Add($"{failed} failed");
-        }
-
-        if (result.Count(StepOutcome.NotRun) is > 0 and var notRun)
-        {
-            parts.Add($"{notRun} not run");
-        }
-
-        var hitRate = total == 0 ? 0 : (int)Math.Round(100.0 * cached / total);
-        parts.Add($"hit rate {hitRate}%");
+        var parts = new List<string> { result.Counts(), $"hit rate {result.HitRatePercent}%" };
         parts.Add(Seconds(result.Duration));
         parts.Add($"{Seconds(result.Steps.Aggregate(TimeSpan.Zero, (sum, s) => sum + s.Saved))} saved by hits");
         if (result.Steps.Count(s => s.Outcome == StepOutcome.Cached && s.Remote) is > 0 and var remote)
