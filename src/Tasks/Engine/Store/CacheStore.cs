@@ -21,9 +21,12 @@ public sealed partial class CacheStore : IDisposable
     /// there is read correctly, so <see cref="MinWriterSchemaVersion"/> stays 3). 5: runs count their remote hits and
     /// uploads and keep the versions of the declared tools, and a step run says where a hit came from: new columns with
     /// defaults, so older engines write on and a store of schema 4 is upgraded in place
-    /// (<see cref="UpgradableFromSchema"/>).
+    /// (<see cref="UpgradableFromSchema"/>). 6: an entry may keep its step's log as an object (<c>entries.log_hash</c>,
+    /// also listed in <c>entry_objects</c> so every engine's collection keeps it), and a step run keeps the parameters
+    /// it ran with and the metrics it reported (<c>step_runs.parameters</c>, <c>step_runs.metrics</c>: JSON objects);
+    /// nullable columns again, so engines of schema 3 to 5 write on.
     /// </summary>
-    public const int SchemaVersion = 5;
+    public const int SchemaVersion = 6;
 
     /// <summary>
     /// The oldest schema upgraded in place (columns added) instead of emptied: every change since only added what an
@@ -348,6 +351,9 @@ public sealed partial class CacheStore : IDisposable
         AddColumn(connection, tx, "runs", "remote_uploads", "INTEGER NOT NULL DEFAULT 0");
         AddColumn(connection, tx, "runs", "tools", "TEXT");
         AddColumn(connection, tx, "step_runs", "source", "TEXT");
+        AddColumn(connection, tx, "entries", "log_hash", "TEXT");
+        AddColumn(connection, tx, "step_runs", "parameters", "TEXT");
+        AddColumn(connection, tx, "step_runs", "metrics", "TEXT");
         Execute(connection, "INSERT OR REPLACE INTO meta (name, value) VALUES ('schema', $p0), ('min_writer_schema', $p1)", tx,
             settings.SchemaVersion.ToString(CultureInfo.InvariantCulture), settings.MinWriterSchemaVersion.ToString(CultureInfo.InvariantCulture));
         using (var cmd = connection.CreateCommand())
