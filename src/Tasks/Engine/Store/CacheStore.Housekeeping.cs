@@ -96,7 +96,7 @@ public sealed partial class CacheStore
             var cutoff = (now - maxAge).ToUnixTimeMilliseconds();
             using (var tx = _connection.BeginTransaction(deferred: false))
             {
-                released.UnionWith(ReadStrings("SELECT DISTINCT hash FROM entry_objects WHERE entry_id IN (SELECT id FROM entries WHERE last_used_at < " + cutoff + ")", tx));
+                released.UnionWith(ReadStrings("SELECT DISTINCT hash FROM entry_objects WHERE entry_id IN (SELECT id FROM entries WHERE last_used_at < $p0)", tx, cutoff));
                 deleted += Execute(_connection, "DELETE FROM entries WHERE last_used_at < $p0", tx, cutoff);
                 tx.Commit();
             }
@@ -328,11 +328,13 @@ public sealed partial class CacheStore
         }
     }
 
-    private HashSet<string> ReadStrings(string sql, Microsoft.Data.Sqlite.SqliteTransaction tx)
+    /// <summary>The first column of every row of <paramref name="sql"/>, with <paramref name="args"/> bound as $p0, $p1…</summary>
+    private HashSet<string> ReadStrings(string sql, Microsoft.Data.Sqlite.SqliteTransaction tx, params object?[] args)
     {
         using var cmd = _connection.CreateCommand();
         cmd.Transaction = tx;
         cmd.CommandText = sql;
+        Bind(cmd, args);
         return ReadStrings(cmd);
     }
 
