@@ -56,7 +56,7 @@ public sealed class MultiTargetingTests(SdkPackage package, ITestOutputHelper ou
         App(package.Version)
             .Target(
                 "EmbedPipelineOutputs",
-                "<ItemGroup><EmbeddedResource Include=\"@(PipelineOutput)\" Condition=\"'%(Step)' == 'greeting'\" LogicalName=\"from-items/%(Filename)%(Extension)\" /></ItemGroup>",
+                "<ItemGroup><EmbeddedResource Include=\"@(PipelineOutput)\" Condition=\"'%(PipelineOutput.Step)' == 'greeting'\" LogicalName=\"from-items/%(PipelineOutput.Filename)%(PipelineOutput.Extension)\" /></ItemGroup>",
                 afterTargets: "RunPipeline")
             .Save(workspace, "app.csproj");
 

@@ -40,6 +40,21 @@ public sealed class PipelineOutputTests(SdkPackage package, ITestOutputHelper ou
         AssertBuilt(workspace, result);
     }
 
+    [Fact]
+    public void TheRecipeBuildsAgainWhenTheOutputsAreAlreadyThere()
+    {
+        using Workspace workspace = Workspace.Create(package, output);
+        App(package.Version).Save(workspace, "app.csproj");
+        workspace.Build("app.csproj").EnsureSucceeded();
+
+        // Now the SDK's own None glob finds model/ at evaluation too: the recipe's metadata is qualified
+        // (%(PipelineOutput.Step)), so MSBuild does not ask the glob's items for a Step they lack (MSB4096).
+        BuildResult result = workspace.Build("app.csproj").EnsureSucceeded();
+
+        Assert.Contains(result.Lines, line => line.Contains("Pipeline app: 2 steps, 2 cached", StringComparison.Ordinal));
+        AssertBuilt(workspace, result);
+    }
+
     private static void AssertBuilt(Workspace workspace, BuildResult result)
     {
         // The glob Resources/*.txt of the project saw nothing at evaluation; the recipe's items did.
@@ -62,8 +77,8 @@ public sealed class PipelineOutputTests(SdkPackage package, ITestOutputHelper ou
                 "AddPipelineOutputs",
                 """
                 <ItemGroup>
-                  <EmbeddedResource Include="@(PipelineOutput)" Condition="'%(Step)' == 'features'" LogicalName="%(Filename)%(Extension)" />
-                  <None Include="@(PipelineOutput)" Condition="'%(Step)' == 'model'" Link="$([MSBuild]::MakeRelative('$(MSBuildProjectDirectory)', '%(FullPath)'))" CopyToOutputDirectory="PreserveNewest" />
+                  <EmbeddedResource Include="@(PipelineOutput)" Condition="'%(PipelineOutput.Step)' == 'features'" LogicalName="%(PipelineOutput.Filename)%(PipelineOutput.Extension)" />
+                  <None Include="@(PipelineOutput)" Condition="'%(PipelineOutput.Step)' == 'model'" Link="$([MSBuild]::MakeRelative('$(MSBuildProjectDirectory)', '%(PipelineOutput.FullPath)'))" CopyToOutputDirectory="PreserveNewest" />
                 </ItemGroup>
                 <Message Importance="high" Text="PipelineOutput: %(PipelineOutput.Filename)%(PipelineOutput.Extension) (%(PipelineOutput.Step))" Condition="'%(PipelineOutput.Step)' == 'features'" />
                 """,
