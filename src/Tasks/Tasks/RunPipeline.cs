@@ -14,6 +14,13 @@ public sealed class RunPipeline : PipelineTask
     [Output]
     public ITaskItem[] StepResults { get; private set; } = [];
 
+    /// <summary>
+    /// <c>@(PipelineOutput)</c>: one item per output file (absolute path; a directory output gives every file below it)
+    /// of each step that executed or was restored, with metadata <c>Step</c>, the step's name.
+    /// </summary>
+    [Output]
+    public ITaskItem[] OutputFiles { get; private set; } = [];
+
     /// <summary><c>PipelineSummaryFile</c>: where to write the run's JSON summary, relative to the project folder; empty for none.</summary>
     public string? SummaryFile { get; set; }
 
@@ -56,6 +63,7 @@ public sealed class RunPipeline : PipelineTask
         log.Pump(run);
         var result = run.GetAwaiter().GetResult();
         StepResults = result.Steps.Select(TaskInputs.ToItem).ToArray();
+        OutputFiles = RunOutputFiles.Of(options, graph, result).Select(TaskInputs.ToItem).ToArray();
         RunReports.Write(options, graph, result, log);
         log.Detail(System.FormattableString.Invariant(
             $"Phases: task started {sinceStart.TotalMilliseconds:0} ms after the process; pipeline read and checked in {loaded} ms; store opened and locked in {opened} ms; run in {clock.ElapsedMilliseconds} ms."));

@@ -163,4 +163,12 @@ internal static class TaskInputs
         item.SetMetadata("Duration", result.Duration.TotalSeconds.ToString("0.000", System.Globalization.CultureInfo.InvariantCulture));
         return item;
     }
+
+    /// <summary>A <c>PipelineOutput</c> item: the file's absolute path, metadata <c>Step</c>.</summary>
+    public static ITaskItem ToItem(StepOutputFile file)
+    {
+        var item = new TaskItem(file.FullPath);
+        item.SetMetadata("Step", file.Step);
+        return item;
+    }
 }

@@ -30,6 +30,28 @@ public sealed partial class PipelineProject
                 new XElement("Sdk", new XAttribute("Name", SdkPackage.PackageId), new XAttribute("Version", sdkVersion))))
             .Property("TargetFramework", targetFramework);
 
+    /// <summary>
+    /// The add-on form in a multi-targeted project: <c>TargetFrameworks</c> is <c>net10.0;</c><see cref="SecondFramework"/>.
+    /// Only the .NET 10 targeting pack is installed and the tests' feed holds no other, so the second framework is an
+    /// alias of net10.0 (its identifier and version set by hand, as NuGet and the .NET SDK allow): two real inner
+    /// builds, each with its own bin/ and obj/ folder, with no download.
+    /// </summary>
+    public static PipelineProject CreateMultiTargetedAddOn(string sdkVersion)
+    {
+        string isSecond = $"'$(TargetFramework)' == '{SecondFramework}'";
+        return new PipelineProject(new XElement(
+                "Project",
+                new XAttribute("Sdk", "Microsoft.NET.Sdk"),
+                new XElement("Sdk", new XAttribute("Name", SdkPackage.PackageId), new XAttribute("Version", sdkVersion))))
+            .Property("TargetFrameworks", $"net10.0;{SecondFramework}")
+            .Property("TargetFrameworkIdentifier", ".NETCoreApp", isSecond)
+            .Property("TargetFrameworkVersion", "v10.0", isSecond)
+            .Property("TargetFrameworkMoniker", ".NETCoreApp,Version=v10.0", isSecond);
+    }
+
+    /// <summary>The second target framework of <see cref="CreateMultiTargetedAddOn"/>: an alias of net10.0.</summary>
+    public const string SecondFramework = "second";
+
     /// <summary>Appends raw XML (one or more elements, comments) at the end of the project: anything without a helper.</summary>
     public PipelineProject Xml(string rawXml)
     {
