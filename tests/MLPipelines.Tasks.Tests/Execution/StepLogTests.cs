@@ -46,7 +46,7 @@ public sealed class StepLogTests : IDisposable
     }
 
     [Fact]
-    public void TheErrorTailIsTheLastTwentyErrorLinesAndAtMostFourKilobytes()
+    public void TheErrorTailIsTheLastTwentyErrorLinesOnOneLineAndAtMostFourKilobytes()
     {
         var log = new StepLog();
         for (var i = 0; i < 30; i++)
@@ -55,14 +55,14 @@ public sealed class StepLogTests : IDisposable
             log.Add($"out {i}", isError: false);
         }
 
-        Assert.Equal(string.Join('\n', Enumerable.Range(10, 20).Select(i => $"err {i}")), log.ErrorTail());
+        Assert.Equal(string.Join(" | ", Enumerable.Range(10, 20).Select(i => $"err {i}")), log.ErrorTail());
 
         var noisy = new StepLog();
         noisy.Add(new string('x', 10_000), isError: true);
         noisy.Add("the reason", isError: true);
         var tail = noisy.ErrorTail()!;
         Assert.True(tail.Length <= StepLog.ErrorTailChars + 1, $"{tail.Length} characters");
-        Assert.EndsWith("\nthe reason", tail, StringComparison.Ordinal);
+        Assert.EndsWith(" | the reason", tail, StringComparison.Ordinal);
 
         Assert.Null(new StepLog().ErrorTail());
     }

@@ -630,7 +630,7 @@ public sealed class PipelineRunner
                 ? "steps that depend on it do not run"
                 : "no further step starts (PipelineContinueOnError=true runs those that do not depend on it)";
             // The end of its standard error, in the error itself: -v:q and CI annotations show only errors.
-            var tail = output.ErrorTail() is { } errors ? $" Its standard error ended with:\n{errors}" : " It wrote nothing to standard error.";
+            var tail = output.ErrorTail() is { } errors ? $" Its standard error ended with: {errors}" : " It wrote nothing to standard error.";
             Error(ErrorCodes.StepFailed, step, $"Step '{step.Name}' failed with exit code {exitCode}. Its result is not cached; {next}.{tail}");
             return $"exit code {exitCode}";
         }

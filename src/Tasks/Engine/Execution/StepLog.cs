@@ -119,8 +119,9 @@ public sealed class StepLog
     }
 
     /// <summary>
-    /// The last <see cref="ErrorTailLines"/> lines the step wrote to standard error, joined by <c>\n</c> and cut to
-    /// their last <see cref="ErrorTailChars"/> characters; null when it wrote none.
+    /// The last <see cref="ErrorTailLines"/> lines the step wrote to standard error, joined by <c> | </c> into one line
+    /// (MSBuild repeats the file and code on every line of a multi-line error, and CI annotations would split it), cut
+    /// to their last <see cref="ErrorTailChars"/> characters; null when it wrote none.
     /// </summary>
     public string? ErrorTail()
     {
@@ -131,7 +132,7 @@ public sealed class StepLog
                 return null;
             }
 
-            var tail = string.Join('\n', _errors);
+            var tail = string.Join(" | ", _errors);
             return tail.Length <= ErrorTailChars ? tail : "…" + tail[^ErrorTailChars..];
         }
     }
