@@ -252,7 +252,7 @@ public sealed class StepCache
     {
         if (entry.LogHash is null)
         {
-            _log.Message($"No log of {step.Name} was kept with its cached result (it printed nothing, or it was stored by an older version or fetched from the remote cache).");
+            _log.Message($"No log of {step.Name} was kept with its cached result (it printed nothing, its result was stored by an older version, or the remote cache gave it without its log).");
             return;
         }
 
