@@ -60,6 +60,15 @@ public abstract class PipelineTask : Microsoft.Build.Utilities.Task, ICancelable
     /// <summary><c>PipelineKeyPlatform</c>: <c>true</c> keys every step that does not say (<c>Platform</c>) by the OS and architecture.</summary>
     public string? KeyPlatform { get; set; }
 
+    /// <summary>
+    /// <c>PipelineContinueOnError</c>: <c>true</c> runs every step not downstream of a failed one; only <c>RunPipeline</c>
+    /// reads it. Not named <c>ContinueOnError</c>: MSBuild gives every task element that attribute for itself.
+    /// </summary>
+    public string? KeepGoing { get; set; }
+
+    /// <summary><c>PipelineReplayLogs</c>: <c>true</c> replays a hit's kept log; only <c>RunPipeline</c> reads it.</summary>
+    public string? ReplayLogs { get; set; }
+
     protected CancellationToken Cancellation => _cancel.Token;
 
     public void Cancel() => _cancel.Cancel();

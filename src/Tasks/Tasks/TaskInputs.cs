@@ -62,6 +62,8 @@ internal static class TaskInputs
             LockTimeout = PropertyParser.ParseDuration(task.LockTimeout, "PipelineLockTimeout", diagnostics, allowZero: true) ?? PipelineOptions.DefaultLockTimeout,
             Tools = ToolParser.Parse(task.Tools.Select(t => KeyValuePair.Create(t.ItemSpec, t.GetMetadata("VersionCommand"))), diagnostics),
             KeyPlatform = PropertyParser.ParseBool(task.KeyPlatform, "PipelineKeyPlatform", diagnostics) ?? false,
+            ContinueOnError = PropertyParser.ParseBool(task.KeepGoing, "PipelineContinueOnError", diagnostics) ?? false,
+            ReplayLogs = PropertyParser.ParseBool(task.ReplayLogs, "PipelineReplayLogs", diagnostics) ?? false,
         };
     }
 

@@ -32,7 +32,7 @@ public sealed class FailureTests(SdkPackage package, ITestOutputHelper output)
         Assert.Contains("'broken'", error.Message, StringComparison.Ordinal);
         Assert.Contains("exit code 3", error.Message, StringComparison.Ordinal);
         Assert.Equal(workspace.GetPath(PipelineRuns.Project), error.File);
-        failed.EnsureLine("Step after was not run: upstream step broken did not succeed.");
+        failed.EnsureLine("Step after was not run: needs broken, which failed.");
         failed.EnsureMiss("side", "no earlier result").EnsureMiss("prep", "no earlier result");
         Assert.Equal("Pipeline pipeline: 4 steps, 0 cached, 2 executed, 1 failed, 1 not run, hit rate 0%", failed.Summary());
         Assert.Equal(["broken", "prep", "side"], workspace.Executed().Order(StringComparer.Ordinal));

@@ -115,7 +115,7 @@ public sealed class ResumeTests(SdkPackage package, ITestOutputHelper output)
             Assert.Equal("MLP2007", error.Code);
             Assert.Contains("upstream step 'a'", error.Message, StringComparison.Ordinal);
             Assert.Contains("gone", error.Message, StringComparison.Ordinal);
-            result.EnsureLine("Step b was not run: upstream step a did not succeed.");
+            result.EnsureLine("Step b was not run: needs a, which failed.");
             Assert.Equal((1, 1, 1), (workspace.Executions("a"), workspace.Executions("b"), workspace.Executions("c")));
         }
     }

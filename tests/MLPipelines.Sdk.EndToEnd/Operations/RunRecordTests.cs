@@ -70,7 +70,7 @@ public sealed class RunRecordTests(SdkPackage package, ITestOutputHelper output)
         Assert.NotNull(failedSteps["b"].Key);
         Assert.NotEqual(missSteps["b"].Key, failedSteps["b"].Key);
         Assert.Equal("notrun", failedSteps["c"].Outcome);
-        Assert.Equal("upstream step b did not succeed", failedSteps["c"].Reason);
+        Assert.Equal("needs b, which failed", failedSteps["c"].Reason);
 
         // Three runs, newest first; the failed result left no entry behind.
         Assert.Equal([failed.Id, hit.Id, miss.Id], store.Runs().Select(r => r.Id));

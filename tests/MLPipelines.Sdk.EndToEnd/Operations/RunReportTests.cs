@@ -84,11 +84,11 @@ public sealed class RunReportTests(SdkPackage package, ITestOutputHelper output)
         Assert.Equal("failed", third.GetProperty("status").GetString());
         Assert.Equal((3, 1, 0, 1, 1), Totals(third));
         Assert.Equal(("failed", "exit code 1"), (Step(third, "b").GetProperty("outcome").GetString(), Step(third, "b").GetProperty("reason").GetString()));
-        Assert.Equal(("notrun", "upstream step b did not succeed"), (Step(third, "c").GetProperty("outcome").GetString(), Step(third, "c").GetProperty("reason").GetString()));
+        Assert.Equal(("notrun", "needs b, which failed"), (Step(third, "c").GetProperty("outcome").GetString(), Step(third, "c").GetProperty("reason").GetString()));
 
         markdown = File.ReadAllText(stepSummary);
         Assert.Contains("### Pipeline pipeline: failed\n", markdown, StringComparison.Ordinal);
-        Assert.Equal(["a|cached|", "b|failed|exit code 1", "c|notrun|upstream step b did not succeed"], Rows(markdown, section: 2));
+        Assert.Equal(["a|cached|", "b|failed|exit code 1", "c|notrun|needs b, which failed"], Rows(markdown, section: 2));
         string graph = markdown[markdown.LastIndexOf("```mermaid", StringComparison.Ordinal)..];
         Assert.Contains("  s0[\"a\"]:::cached\n  s1[\"b\"]:::failed\n  s2[\"c\"]:::notrun\n", graph, StringComparison.Ordinal);
     }

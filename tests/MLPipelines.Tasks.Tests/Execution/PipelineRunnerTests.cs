@@ -121,7 +121,7 @@ public sealed class PipelineRunnerTests : IDisposable
     }
 
     [Fact]
-    public async Task AFailingStepIsMLP2001AndOnlyItsDownstreamIsNotRun()
+    public async Task WithContinueOnErrorAFailingStepIsMLP2001AndOnlyItsDownstreamIsNotRun()
     {
         _pipeline
             .Step("bad", "printf partial > bad.txt; exit 3", ("Outputs", "bad.txt"))
@@ -129,7 +129,7 @@ public sealed class PipelineRunnerTests : IDisposable
             .Step("further", Counted("further", "true"), ("DependsOn", "downstream"))
             .Step("independent", Counted("independent", "printf ok > ok.txt"), ("Outputs", "ok.txt"));
 
-        var run = await _pipeline.RunAsync();
+        var run = await _pipeline.RunAsync(o => o with { ContinueOnError = true });
 
         Assert.False(run.Result.Succeeded);
         run.AssertOutcome("bad", StepOutcome.Failed)
@@ -141,8 +141,10 @@ public sealed class PipelineRunnerTests : IDisposable
         Assert.Contains("'bad'", error.Message, StringComparison.Ordinal);
         Assert.Contains("exit code 3", error.Message, StringComparison.Ordinal);
         Assert.Equal("exit code 3", run["bad"].MissReason);
-        run.AssertMessage("Step downstream was not run: upstream step bad did not succeed.");
-        run.AssertMessage("Step further was not run: upstream step downstream did not succeed.");
+        run.AssertMessage("Step downstream was not run: needs bad, which failed.");
+        run.AssertMessage("Step further was not run: needs downstream, which did not run.");
+        run.AssertMessage("not run: downstream (needs bad, which failed)");
+        run.AssertMessage("not run: further (needs downstream, which did not run)");
         Assert.Equal(0, Executions("downstream"));
         Assert.Matches(@"^Pipeline p: 4 steps, 0 cached, 1 executed, 1 failed, 2 not run, hit rate 0%, \d+\.\ds\.$", run.Message("Pipeline p:"));
         using (var store = _pipeline.OpenStore())

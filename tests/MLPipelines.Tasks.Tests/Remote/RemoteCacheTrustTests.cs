@@ -58,6 +58,72 @@ public sealed class RemoteCacheTrustTests : IDisposable
         Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(Path.Combine(server.DataDirectory, "cas", hash)))), (string?)body["sha256"]![hash]);
     }
 
+    private static PipelineHarness DeclareTalking(PipelineHarness pipeline)
+    {
+        pipeline.Step("talk", "echo 'epoch 1: loss 0.52' && mkdir -p out && printf t > out/t.txt", ("Outputs", "out/"));
+        return pipeline;
+    }
+
+    [Fact]
+    public async Task TheKeptLogTravelsWithASignedEntryAndItsSha256IsSigned()
+    {
+        using var server = NginxServer.Start();
+        await DeclareTalking(_first).RunAsync(With(server.BaseUrl, Signed("main-branch-key")));
+
+        var second = await DeclareTalking(_second).RunAsync(o => With(server.BaseUrl, Signed("main-branch-key"))(o) with { ReplayLogs = true });
+
+        second.AssertOutcome("talk", StepOutcome.Cached).AssertNoDiagnostics();
+        Assert.True(second["talk"].Remote);
+        Assert.Equal(["epoch 1: loss 0.52"], second.Log.LinesOf("talk"));
+        var key = second["talk"].Key!;
+        var log = _first.OpenStoreEntry(key).LogHash!;
+        var (_, body) = ReadEntry(server, key);
+        Assert.Equal(log, (string?)body["logHash"]);
+        Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(Path.Combine(server.DataDirectory, "cas", log)))), (string?)body["sha256"]![log]);
+        Assert.Equal(log, _second.OpenStoreEntry(key).LogHash);
+    }
+
+    [Fact]
+    public async Task AnAlteredLogObjectIsNeverStoredAndTheHitStandsWithoutIt()
+    {
+        using var server = NginxServer.Start();
+        await DeclareTalking(_first).RunAsync(With(server.BaseUrl, Signed("main-branch-key")));
+        string log;
+        using (var store = _first.OpenStore())
+        {
+            log = store.AllEntries().Single().LogHash!;
+        }
+
+        var path = Path.Combine(server.DataDirectory, "cas", log);
+        var altered = File.ReadAllBytes(path);
+        altered[0] ^= 1; // Same size, other content.
+        File.WriteAllBytes(path, altered);
+
+        var second = await DeclareTalking(_second).RunAsync(o => With(server.BaseUrl, Signed("main-branch-key"))(o) with { ReplayLogs = true });
+
+        second.AssertOutcome("talk", StepOutcome.Cached).AssertNoDiagnostics();
+        Assert.Empty(second.Log.LinesOf("talk"));
+        Assert.Null(_second.OpenStoreEntry(second["talk"].Key!).LogHash);
+        using var secondStore = _second.OpenStore();
+        Assert.False(secondStore.Objects.Contains(log));
+    }
+
+    [Fact]
+    public async Task ASignedEntryWhoseLogHasNoSha256IsRefused()
+    {
+        using var server = NginxServer.Start();
+        var first = await DeclareTalking(_first).RunAsync(With(server.BaseUrl, Signed("main-branch-key")));
+        var key = first["talk"].Key!;
+        var (document, body) = ReadEntry(server, key);
+        body["sha256"]!.AsObject().Remove((string)body["logHash"]!);
+        WriteSigned(server, key, document, body, "main-branch-key");
+
+        var second = await DeclareTalking(_second).RunAsync(With(server.BaseUrl, Signed("main-branch-key")));
+
+        second.AssertOutcome("talk", StepOutcome.Executed);
+        Assert.Contains("SHA-256", second.SingleWarning(ErrorCodes.RemoteEntryNotSigned).Message, StringComparison.Ordinal);
+    }
+
     /// <summary>The document at <c>ac/{key}</c> and its entry (the signed text), parsed.</summary>
     private static (JsonObject Document, JsonObject Body) ReadEntry(NginxServer server, string key)
     {

@@ -99,7 +99,8 @@ public sealed partial class GitHubStepSummaryTests : IDisposable
         DeclareChain();
         await _pipeline.RunAsync();
         DeclareChain(mode: "fail");
-        var run = await _pipeline.RunAsync(o => o with { MaxParallelism = 1 });
+        // d, independent of b, still runs after b failed (restored: a hit).
+        var run = await _pipeline.RunAsync(o => o with { MaxParallelism = 1, ContinueOnError = true });
         Append(run);
         var markdown = File.ReadAllText(SummaryPath);
 
@@ -107,7 +108,7 @@ public sealed partial class GitHubStepSummaryTests : IDisposable
         Assert.Contains("4 steps, 2 cached, 0 executed, 1 failed, 1 not run, hit rate 50%", markdown, StringComparison.Ordinal);
         var rows = Rows(markdown).ToDictionary(r => r[0]);
         Assert.Equal(("failed", "exit code 1"), (rows["b"][1], rows["b"][2]));
-        Assert.Equal(("notrun", "upstream step b did not succeed"), (rows["c"][1], rows["c"][2]));
+        Assert.Equal(("notrun", "needs b, which failed"), (rows["c"][1], rows["c"][2]));
         var graph = Mermaid(markdown);
         Assert.Contains("  s0[\"a\"]:::cached\n", graph, StringComparison.Ordinal);
         Assert.Contains("  s1[\"b\"]:::failed\n", graph, StringComparison.Ordinal);

@@ -159,7 +159,7 @@ public sealed class RunSummaryTests : IDisposable
         Assert.Equal(JsonValueKind.Null, b.GetProperty("outputs").ValueKind); // A failed step stores nothing.
         var c = Step(summary, "c");
         Assert.Equal("notrun", c.GetProperty("outcome").GetString());
-        Assert.Equal("upstream step b did not succeed", c.GetProperty("reason").GetString());
+        Assert.Equal("needs b, which failed", c.GetProperty("reason").GetString());
         Assert.Equal(JsonValueKind.Null, c.GetProperty("key").ValueKind);
         Assert.Equal(JsonValueKind.Null, c.GetProperty("inputs").ValueKind);
         Assert.Equal(JsonValueKind.Null, c.GetProperty("outputs").ValueKind);

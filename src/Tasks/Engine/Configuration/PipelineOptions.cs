@@ -53,6 +53,19 @@ public sealed record PipelineOptions
     /// <summary><c>PipelineKeyPlatform</c>: whether the OS and architecture join the key of steps that do not say (<c>Platform</c>).</summary>
     public bool KeyPlatform { get; init; }
 
+    /// <summary>
+    /// <c>PipelineContinueOnError</c>: after a step fails, still start every step that does not depend on a failed one
+    /// (DVC's <c>repro -k</c>, Turborepo's <c>--continue</c>). False (the default): no new step starts after a failure,
+    /// hits included, as MSBuild and Turborepo stop scheduling; steps already running finish and are stored.
+    /// </summary>
+    public bool ContinueOnError { get; init; }
+
+    /// <summary>
+    /// <c>PipelineReplayLogs</c>: a hit replays the log its entry kept (<see cref="Execution.StepLog"/>), each line as
+    /// the step's live output is shown (Turborepo's log replay).
+    /// </summary>
+    public bool ReplayLogs { get; init; }
+
     /// <summary><c>PipelineResumeFrom</c>: the step to resume from, and the run whose results to restore (optional).</summary>
     public ResumePoint? ResumeFrom { get; init; }
 

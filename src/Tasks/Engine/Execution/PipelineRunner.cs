@@ -112,6 +112,8 @@ public sealed class PipelineRunner
         // quadratic in allocations).
         var waiting = steps.Select(s => new WaitingStep(s, _graph.UpstreamOf(s.Name).Where(selected.Contains).ToArray())).ToList();
         ExceptionDispatchInfo? escaped = null;
+        // Fail fast (the default): the first step that failed; from then on no new step starts, not even a hit.
+        string? stoppedAfter = null;
         try
         {
             OutputRestorer.SweepStaging(_store.Objects);
@@ -122,9 +124,13 @@ public sealed class PipelineRunner
                 {
                     var (step, upstream) = waiting[i];
                     var blocker = FirstBlocker(upstream, results);
-                    if (blocker is not null || stop.IsCancellationRequested)
+                    // The most specific reason first: a failed upstream step also explains it in fail-fast mode.
+                    var why = blocker is not null ? NeedsReason(blocker, results)
+                        : stop.IsCancellationRequested ? StopReason()
+                        : stoppedAfter is not null ? $"stopped after {stoppedAfter} failed; set PipelineContinueOnError=true to keep going"
+                        : null;
+                    if (why is not null)
                     {
-                        var why = blocker is null ? StopReason() : $"upstream step {blocker} did not succeed";
                         _log.Message($"Step {step.Name} was not run: {why}.");
                         results[step.Name] = NotRun(step, why);
                     }
@@ -146,8 +152,13 @@ public sealed class PipelineRunner
                 }
 
                 var done = await Task.WhenAny(running.Keys).ConfigureAwait(false);
-                results[running[done]] = await done.ConfigureAwait(false);
+                var finished = await done.ConfigureAwait(false);
+                results[running[done]] = finished;
                 running.Remove(done);
+                if (finished.Result.Outcome == StepOutcome.Failed && !_options.ContinueOnError)
+                {
+                    stoppedAfter ??= finished.Result.Name;
+                }
             }
         }
         catch (Exception e) when (e is not OutOfMemoryException)
@@ -191,6 +202,11 @@ public sealed class PipelineRunner
         _cache.Contention.Try("saving the file hash stamps", null, () => _store.SaveFileStamps(_hasher.StampsToPersist()));
         _log.Detail(string.Create(CultureInfo.InvariantCulture, $"Recorded the run and saved the hash stamps in {phase.ElapsedMilliseconds} ms."));
         _log.Message(Summary(result));
+        foreach (var notRun in result.Steps.Where(s => s.Outcome == StepOutcome.NotRun))
+        {
+            _log.Message($"not run: {notRun.Name} ({notRun.MissReason})");
+        }
+
         if (cancellationToken.IsCancellationRequested)
         {
             return result; // Ctrl+C ends the build at once: the cache limits wait for the next run.
@@ -238,6 +254,10 @@ public sealed class PipelineRunner
 
         return null;
     }
+
+    /// <summary>Why a step waiting for <paramref name="blocker"/> does not run: <c>needs train, which failed</c>.</summary>
+    private static string NeedsReason(string blocker, Dictionary<string, StepRun> results) =>
+        results[blocker].Result.Outcome == StepOutcome.Failed ? $"needs {blocker}, which failed" : $"needs {blocker}, which did not run";
 
     private static bool AllFinished(string[] upstream, Dictionary<string, StepRun> results)
     {
@@ -426,6 +446,11 @@ public sealed class PipelineRunner
             if (restored.Succeeded)
             {
                 _cache.LogHit(step, restored, remote);
+                if (_options.ReplayLogs)
+                {
+                    _cache.ReplayLog(step, entry);
+                }
+
                 Produced(step, OutputsDigest.Of(entry));
                 return Finish(StepOutcome.Cached, key, null, entry);
             }
@@ -439,7 +464,8 @@ public sealed class PipelineRunner
             return Finish(StepOutcome.Failed, key, notCleared);
         }
 
-        var failure = await ExecuteAsync(step, cancellationToken).ConfigureAwait(false);
+        var output = new StepLog();
+        var failure = await ExecuteAsync(step, output, cancellationToken).ConfigureAwait(false);
         if (failure is not null)
         {
             return Finish(StepOutcome.Failed, key, failure);
@@ -447,7 +473,7 @@ public sealed class PipelineRunner
 
         CrashPoint.Fail(CrashPoint.StepExecuted, step.Name);
 
-        var stored = InputsUnchanged(step, key) ? _cache.Store(step, key, startedAt, stopwatch.Elapsed, runId) : null;
+        var stored = InputsUnchanged(step, key) ? _cache.Store(step, key, startedAt, stopwatch.Elapsed, runId, output) : null;
         if (stored is not null)
         {
             _remote?.StartUpload(step, key, stored, _buildCancellation);
@@ -551,8 +577,11 @@ public sealed class PipelineRunner
         }
     }
 
-    /// <summary>Runs the step's command; returns null on success, else why it failed (already logged as an error).</summary>
-    private async Task<string?> ExecuteAsync(StepDefinition step, CancellationToken cancellationToken)
+    /// <summary>
+    /// Runs the step's command, each line it prints shown live and kept in <paramref name="output"/>; returns null on
+    /// success, else why it failed (already logged as an error).
+    /// </summary>
+    private async Task<string?> ExecuteAsync(StepDefinition step, StepLog output, CancellationToken cancellationToken)
     {
         var workingDirectory = ProjectPath.ToFull(_options.ProjectDirectory, step.WorkingDirectory);
         int exitCode;
@@ -566,7 +595,17 @@ public sealed class PipelineRunner
             }
 
             exitCode = await StepProcess.RunAsync(step.Command, workingDirectory, environment,
-                line => _log.StepOutput(step.Name, line), cancellationToken).ConfigureAwait(false);
+                line =>
+                {
+                    output.Add(line, isError: false);
+                    _log.StepOutput(step.Name, line);
+                },
+                cancellationToken,
+                line =>
+                {
+                    output.Add(line, isError: true);
+                    _log.StepOutput(step.Name, line);
+                }).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
@@ -587,7 +626,12 @@ public sealed class PipelineRunner
 
         if (exitCode != 0)
         {
-            Error(ErrorCodes.StepFailed, step, $"Step '{step.Name}' failed with exit code {exitCode}. Its result is not cached; steps that depend on it do not run.");
+            var next = _options.ContinueOnError
+                ? "steps that depend on it do not run"
+                : "no further step starts (PipelineContinueOnError=true runs those that do not depend on it)";
+            // The end of its standard error, in the error itself: -v:q and CI annotations show only errors.
+            var tail = output.ErrorTail() is { } errors ? $" Its standard error ended with: {errors}" : " It wrote nothing to standard error.";
+            Error(ErrorCodes.StepFailed, step, $"Step '{step.Name}' failed with exit code {exitCode}. Its result is not cached; {next}.{tail}");
             return $"exit code {exitCode}";
         }
 

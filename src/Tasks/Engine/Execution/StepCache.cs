@@ -178,7 +178,7 @@ public sealed class StepCache
     /// Copies the outputs into <c>objects/</c>, then records the entry; a store failure costs the cache, not the build.
     /// Returns what was captured, recorded or not; null when capturing failed.
     /// </summary>
-    public CacheEntry? Store(StepDefinition step, StepKey key, DateTimeOffset createdAt, TimeSpan duration, string runId)
+    public CacheEntry? Store(StepDefinition step, StepKey key, DateTimeOffset createdAt, TimeSpan duration, string runId, StepLog? output = null)
     {
         if (_store.NewerSchema is not null)
         {
@@ -190,7 +190,7 @@ public sealed class StepCache
             // A concurrent prune may collect objects between their write and the entry's record; store them again then.
             for (var attempt = 1; ; attempt++)
             {
-                var entry = BuildEntry(step, key, createdAt, duration, runId);
+                var entry = BuildEntry(step, key, createdAt, duration, runId, output);
                 if (_store.RecordEntry(entry))
                 {
                     return entry;
@@ -221,9 +221,11 @@ public sealed class StepCache
         }
     }
 
-    private CacheEntry BuildEntry(StepDefinition step, StepKey key, DateTimeOffset createdAt, TimeSpan duration, string runId)
+    private CacheEntry BuildEntry(StepDefinition step, StepKey key, DateTimeOffset createdAt, TimeSpan duration, string runId, StepLog? output)
     {
         var captured = OutputCapture.Capture(_options.ProjectDirectory, step.Outputs, _store.Objects, _options.StoreDirectoryInProject);
+        // A step that printed nothing keeps no log: an entry without one is what older engines wrote anyway.
+        var (logHash, logSize) = output is null || output.IsEmpty ? (null, 0L) : _store.Objects.Add(output.ToBytes());
         CrashPoint.Reach(CrashPoint.ObjectsStored);
         return new CacheEntry
         {
@@ -237,7 +239,34 @@ public sealed class StepCache
             Directories = captured.Directories,
             Links = captured.Links,
             RunId = runId,
+            LogHash = logHash,
+            LogSize = logSize,
         };
+    }
+
+    /// <summary>
+    /// <c>PipelineReplayLogs</c>: shows the log <paramref name="entry"/> kept, each line as the step's live output is
+    /// shown, or says why there is none to show. A missing or damaged log never costs the hit: it is not an output.
+    /// </summary>
+    public void ReplayLog(StepDefinition step, CacheEntry entry)
+    {
+        if (entry.LogHash is null)
+        {
+            _log.Message($"No log of {step.Name} was kept with its cached result (it printed nothing, its result was stored by an older version, or the remote cache gave it without its log).");
+            return;
+        }
+
+        // Twice the bound: the truncation line sits on top of a full log.
+        if (_store.Objects.ReadVerified(entry.LogHash, 2L * StepLog.MaxBytes) is not { } kept)
+        {
+            _log.Message($"The kept log of {step.Name} is missing or damaged in the cache; nothing to replay.");
+            return;
+        }
+
+        foreach (var line in StepLog.Lines(kept))
+        {
+            _log.StepOutput(step.Name, line);
+        }
     }
 
     /// <summary>

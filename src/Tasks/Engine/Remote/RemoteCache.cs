@@ -170,6 +170,19 @@ public sealed class RemoteCache : IDisposable
                 }
             }
 
+            // The kept log is not an output: one the server lacks or that fails its check is left out (never stored),
+            // and the hit stands without it.
+            if (entry.LogHash is { } log && !_store.Objects.Contains(log))
+            {
+                var download = await Client.DownloadObjectAsync(log, entry.LogSize, UnixFileMode.UserRead | UnixFileMode.UserWrite, _store.Objects, cancellationToken,
+                    sha256?[log]).ConfigureAwait(false);
+                if (download != ObjectDownload.Stored)
+                {
+                    _log.Detail($"Step {step.Name}: the kept log of the remote cache's result ({log}) was {(download == ObjectDownload.Missing ? "not on the server" : "refused: it does not match its hash, size or SHA-256")}; the result is used without it.");
+                    entry = entry with { LogHash = null, LogSize = 0 };
+                }
+            }
+
             // Under the store's write lock with the objects' presence checked again: a concurrent collection may have
             // taken one in between, and then this is a miss.
             if (!_store.RecordEntry(entry))
@@ -268,11 +281,18 @@ public sealed class RemoteCache : IDisposable
                 return false;
             }
 
-            foreach (var file in entry.Manifest.DistinctBy(f => f.Hash))
+            // The outputs' objects and the kept log's, each once.
+            var objects = entry.Manifest.Select(f => (f.Hash, f.Size)).ToList();
+            if (entry.LogHash is { } log)
             {
-                if (!await Client.HasObjectAsync(file.Hash, file.Size, cancellationToken).ConfigureAwait(false))
+                objects.Add((log, entry.LogSize));
+            }
+
+            foreach (var (hash, size) in objects.DistinctBy(o => o.Hash))
+            {
+                if (!await Client.HasObjectAsync(hash, size, cancellationToken).ConfigureAwait(false))
                 {
-                    await Client.PutObjectAsync(file.Hash, _store.Objects.PathOf(file.Hash), cancellationToken).ConfigureAwait(false);
+                    await Client.PutObjectAsync(hash, _store.Objects.PathOf(hash), cancellationToken).ConfigureAwait(false);
                 }
             }
 

@@ -19,6 +19,9 @@ internal sealed record RemoteEntryDocument(int Format, string Key, string Entry,
 /// downloader's own (the key it asked for is their hash), so nothing a server says about them is ever stored.
 /// <see cref="Sha256"/>, in signed entries only (and required there): each object's SHA-256 by its XxHash128 name, so
 /// the signature covers the objects' content with a cryptographic hash and not only with their non-cryptographic names.
+/// <see cref="LogHash"/> and <see cref="LogSize"/>: the step's kept log (<see cref="CacheEntry.LogHash"/>), an object
+/// under <c>/cas/</c> like the outputs', in <see cref="Sha256"/> too when signed; absent in entries of engines before
+/// issue 11, and ignored by them (unknown JSON members are skipped), so the format stays 1.
 /// </summary>
 internal sealed record RemoteEntryBody(
     string Pipeline,
@@ -29,7 +32,9 @@ internal sealed record RemoteEntryBody(
     List<ManifestFile> Manifest,
     List<string> Directories,
     List<ManifestLink> Links,
-    Dictionary<string, string>? Sha256 = null);
+    Dictionary<string, string>? Sha256 = null,
+    string? LogHash = null,
+    long LogSize = 0);
 
 // As StoreJson: a server is untrusted input, so a null or missing field fails to read instead of reaching the restore.
 [JsonSourceGenerationOptions(
@@ -63,7 +68,7 @@ public static class RemoteEntry
         {
             ArgumentNullException.ThrowIfNull(objects);
             digests = new Dictionary<string, string>(StringComparer.Ordinal);
-            foreach (var hash in entry.Manifest.Select(f => f.Hash).Distinct(StringComparer.Ordinal))
+            foreach (var hash in ObjectHashes(entry))
             {
                 using var file = new FileStream(objects.PathOf(hash), FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, 1 << 16, FileOptions.SequentialScan);
                 digests[hash] = Convert.ToHexStringLower(SHA256.HashData(file));
@@ -71,7 +76,8 @@ public static class RemoteEntry
         }
 
         var body = JsonSerializer.Serialize(new RemoteEntryBody(entry.Pipeline, entry.Step, entry.Key, entry.CreatedAt.ToUnixTimeMilliseconds(),
-            (long)entry.Duration.TotalMilliseconds, entry.Manifest.ToList(), entry.Directories.ToList(), entry.Links.ToList(), digests), RemoteJson.Default.RemoteEntryBody);
+            (long)entry.Duration.TotalMilliseconds, entry.Manifest.ToList(), entry.Directories.ToList(), entry.Links.ToList(), digests,
+            entry.LogHash, entry.LogHash is null ? 0 : entry.LogSize), RemoteJson.Default.RemoteEntryBody);
         var signature = signingKey is null ? null : Sign(signingKey, entry.Key, body);
         return JsonSerializer.SerializeToUtf8Bytes(new RemoteEntryDocument(Format, entry.Key, body, signature), RemoteJson.Default.RemoteEntryDocument);
     }
@@ -165,10 +171,18 @@ public static class RemoteEntry
             return null;
         }
 
+        // A kept log is read whole on a replay: a name that is no object hash, or a size no kept log has, is refused.
+        if (body.LogHash is { } log && (!ObjectStore.IsValidHash(log) || body.LogSize is <= 0 or > MaxLogBytes))
+        {
+            problem = "it names a malformed log object";
+            return null;
+        }
+
         if (signingKey is not null)
         {
             // Objects are named by XxHash128, which a forger can collide: the signed SHA-256 is what vouches for them.
-            if (body.Sha256 is null || body.Manifest.Any(f => !body.Sha256.TryGetValue(f.Hash, out var digest) || digest is not { Length: 64 } || !digest.All(char.IsAsciiHexDigit)))
+            if (body.Sha256 is null || body.Manifest.Select(f => f.Hash).Append(body.LogHash).OfType<string>()
+                    .Any(hash => !body.Sha256.TryGetValue(hash, out var digest) || digest is not { Length: 64 } || !digest.All(char.IsAsciiHexDigit)))
             {
                 signatureRefused = true;
                 problem = "it is signed without a SHA-256 digest of every object it names";
@@ -190,8 +204,17 @@ public static class RemoteEntry
             Manifest = body.Manifest,
             Directories = body.Directories,
             Links = body.Links,
+            LogHash = body.LogHash,
+            LogSize = body.LogHash is null ? 0 : body.LogSize,
         };
     }
+
+    /// <summary>The largest kept log an entry may name: a full log (<c>StepLog.MaxBytes</c>) and its truncation line, with room to spare.</summary>
+    internal const long MaxLogBytes = 2L * Execution.StepLog.MaxBytes;
+
+    /// <summary>Every object an entry names, each once: its outputs' and its kept log's.</summary>
+    internal static IEnumerable<string> ObjectHashes(CacheEntry entry) =>
+        entry.Manifest.Select(f => f.Hash).Append(entry.LogHash).OfType<string>().Distinct(StringComparer.Ordinal);
 
     /// <summary>Lowercase hex HMAC-SHA256 over "mlpipelines remote entry 1", the key and the entry's UTF-8 bytes, each ended by a newline.</summary>
     internal static string Sign(byte[] signingKey, string key, string entry) =>

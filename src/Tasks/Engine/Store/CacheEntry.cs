@@ -37,6 +37,17 @@ public sealed record CacheEntry
     /// <summary>Symbolic links among the outputs, restored as links (SPEC <c>Outputs</c>).</summary>
     public IReadOnlyList<ManifestLink> Links { get; init; } = [];
     public string? RunId { get; init; }
+
+    /// <summary>
+    /// The object holding what the step printed when it ran (<c>Execution.StepLog</c>: at most 1 MiB of UTF-8
+    /// lines), named by its hash like an output's; null when the step printed nothing or an older engine stored the
+    /// entry. Not an output: never restored into the project, only replayed (<c>PipelineReplayLogs</c>).
+    /// </summary>
+    public string? LogHash { get; init; }
+
+    /// <summary>The size in bytes of the <see cref="LogHash"/> object; 0 without one.</summary>
+    public long LogSize { get; init; }
+
     public long TotalSize => Manifest.Sum(f => f.Size);
 }
 

@@ -445,7 +445,7 @@ public sealed partial class CacheStore : IDisposable
         lock (_lock)
         {
             using var tx = _connection.BeginTransaction(deferred: false);
-            if (entry.Manifest.Any(f => !Objects.Contains(f.Hash)))
+            if (entry.Manifest.Any(f => !Objects.Contains(f.Hash)) || (entry.LogHash is { } log && !Objects.Contains(log)))
             {
                 return false;
             }
@@ -455,9 +455,10 @@ public sealed partial class CacheStore : IDisposable
             using var cmd = _connection.CreateCommand();
             cmd.Transaction = tx;
             cmd.CommandText = """
-                INSERT INTO entries (id, pipeline, step, key, created_at, last_used_at, duration_ms, total_size, components, manifest, directories, links, run_id)
-                VALUES ($id, $pipeline, $step, $key, $created, $created, $duration, $size, $components, $manifest, $directories, $links, $run)
+                INSERT INTO entries (id, pipeline, step, key, created_at, last_used_at, duration_ms, total_size, components, manifest, directories, links, run_id, log_hash)
+                VALUES ($id, $pipeline, $step, $key, $created, $created, $duration, $size, $components, $manifest, $directories, $links, $run, $log)
                 """;
+            cmd.Parameters.AddWithValue("$log", (object?)entry.LogHash ?? DBNull.Value);
             cmd.Parameters.AddWithValue("$id", id);
             cmd.Parameters.AddWithValue("$pipeline", entry.Pipeline);
             cmd.Parameters.AddWithValue("$step", entry.Step);
@@ -474,6 +475,12 @@ public sealed partial class CacheStore : IDisposable
             foreach (var file in entry.Manifest.DistinctBy(f => f.Hash))
             {
                 Execute(_connection, "INSERT OR IGNORE INTO entry_objects (entry_id, hash, size) VALUES ($p0, $p1, $p2)", tx, id, file.Hash, file.Size);
+            }
+
+            // Listed like an output's object, so every engine's collection (schema 6 and older) keeps the log too.
+            if (entry.LogHash is { } logHash)
+            {
+                Execute(_connection, "INSERT OR IGNORE INTO entry_objects (entry_id, hash, size) VALUES ($p0, $p1, $p2)", tx, id, logHash, entry.LogSize);
             }
 
             tx.Commit();
@@ -618,7 +625,9 @@ public sealed partial class CacheStore : IDisposable
         }
     }
 
-    private const string EntryColumns = "SELECT id, pipeline, step, key, created_at, last_used_at, duration_ms, components, manifest, directories, links, run_id FROM entries ";
+    // The log's size is its entry_objects row's (a primary-key lookup): entries has no column of its own for it.
+    private const string EntryColumns = "SELECT id, pipeline, step, key, created_at, last_used_at, duration_ms, components, manifest, directories, links, run_id, log_hash, " +
+        "(SELECT size FROM entry_objects WHERE entry_id = entries.id AND hash = entries.log_hash) FROM entries ";
 
     private List<CacheEntry> QueryEntries(string where, params object?[] args)
     {
@@ -659,6 +668,9 @@ public sealed partial class CacheStore : IDisposable
                 Directories = Deserialize(id, reader.GetString(9), StoreJson.Default.ListString),
                 Links = Deserialize(id, reader.GetString(10), StoreJson.Default.ListManifestLink),
                 RunId = reader.IsDBNull(11) ? null : reader.GetString(11),
+                // A row can come from anywhere: a log hash that names no object could climb out of objects/.
+                LogHash = reader.IsDBNull(12) ? null : ObjectStore.IsValidHash(reader.GetString(12)) ? reader.GetString(12) : throw new FormatException("log_hash"),
+                LogSize = reader.IsDBNull(13) ? 0 : reader.GetInt64(13),
             };
         }
         catch (Exception e) when (e is ArgumentException or OverflowException or InvalidCastException or InvalidOperationException or FormatException)

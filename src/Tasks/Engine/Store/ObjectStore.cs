@@ -66,6 +66,67 @@ public sealed class ObjectStore
     }
 
     /// <summary>
+    /// Stores <paramref name="content"/> as an object (a step's kept log): readable by the owner only, since a log can
+    /// hold anything a step printed. Returns its hash and size.
+    /// </summary>
+    /// <exception cref="IOException">The store cannot be written.</exception>
+    public (string Hash, long Size) Add(byte[] content)
+    {
+        var temp = Path.Combine(_tempRoot, Guid.NewGuid().ToString("N"));
+        try
+        {
+            var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None, BufferSize = 1 };
+            if (!OperatingSystem.IsWindows())
+            {
+                options.UnixCreateMode = ObjectMode(UnixFileMode.None);
+            }
+
+            string hash;
+            using (var source = new MemoryStream(content, writable: false))
+            using (var target = new FileStream(temp, options))
+            {
+                hash = ContentHash.OfStream(source, target);
+            }
+
+            Place(temp, hash);
+            return (hash, content.Length);
+        }
+        catch
+        {
+            TryDelete(temp);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// The content of the object <paramref name="hash"/>, checked against its name; null when it is missing, damaged
+    /// or larger than <paramref name="maxBytes"/> (a kept log is read whole, so never a big output's object).
+    /// </summary>
+    public byte[]? ReadVerified(string hash, long maxBytes)
+    {
+        if (!IsValidHash(hash))
+        {
+            return null;
+        }
+
+        try
+        {
+            using var input = new FileStream(PathOf(hash), FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, 1, FileOptions.SequentialScan);
+            if (input.Length > maxBytes)
+            {
+                return null;
+            }
+
+            using var copy = new MemoryStream((int)input.Length);
+            return ContentHash.OfStream(input, copy) == hash ? copy.ToArray() : null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
     /// Stores an object read from an untrusted stream (a remote cache's <c>/cas/</c>), streamed to a temporary file
     /// while it is hashed; it takes its name only when the content's XxHash128 is <paramref name="hash"/> and its
     /// length <paramref name="size"/>. The stream is not read beyond <paramref name="size"/> bytes. The object gets

@@ -1,0 +1,121 @@
+using System.Text;
+using MLPipelines.Engine.Execution;
+using MLPipelines.Tasks.Tests.TestKit;
+using Microsoft.Data.Sqlite;
+using System.Runtime.Versioning;
+
+namespace MLPipelines.Tasks.Tests.Execution;
+
+/// <summary>
+/// Issue 11, item 12: each entry keeps what its step printed (bounded), a hit replays it with
+/// <c>PipelineReplayLogs</c>, and the store's collection keeps the log object with its entry.
+/// </summary>
+public sealed class StepLogTests : IDisposable
+{
+    private readonly PipelineHarness _pipeline = new();
+
+    public void Dispose() => _pipeline.Dispose();
+
+    [Fact]
+    public void KeepsTheLastBytesAndSaysWhenTruncated()
+    {
+        var log = new StepLog(maxBytes: 100);
+        for (var i = 0; i < 50; i++)
+        {
+            log.Add($"line {i:00}", isError: false); // 8 bytes each with its newline
+        }
+
+        var lines = StepLog.Lines(log.ToBytes()).ToList();
+
+        Assert.True(log.Truncated);
+        Assert.Equal("[log truncated: the first 38 lines (304 bytes) were dropped; the log keeps the last 100 bytes]", lines[0]);
+        Assert.Equal(Enumerable.Range(38, 12).Select(i => $"line {i:00}"), lines.Skip(1));
+        Assert.True(Encoding.UTF8.GetByteCount(string.Concat(lines.Skip(1).Select(l => l + "\n"))) <= 100);
+    }
+
+    [Fact]
+    public void AnUntruncatedLogIsTheLinesAsPrinted()
+    {
+        var log = new StepLog();
+        log.Add("out", isError: false);
+        log.Add("err ü", isError: true);
+
+        Assert.False(log.Truncated);
+        Assert.Equal("out\nerr ü\n", Encoding.UTF8.GetString(log.ToBytes()));
+        Assert.Equal(["out", "err ü"], StepLog.Lines(log.ToBytes()));
+    }
+
+    [Fact]
+    public void TheErrorTailIsTheLastTwentyErrorLinesOnOneLineAndAtMostFourKilobytes()
+    {
+        var log = new StepLog();
+        for (var i = 0; i < 30; i++)
+        {
+            log.Add($"err {i}", isError: true);
+            log.Add($"out {i}", isError: false);
+        }
+
+        Assert.Equal(string.Join(" | ", Enumerable.Range(10, 20).Select(i => $"err {i}")), log.ErrorTail());
+
+        var noisy = new StepLog();
+        noisy.Add(new string('x', 10_000), isError: true);
+        noisy.Add("the reason", isError: true);
+        var tail = noisy.ErrorTail()!;
+        Assert.True(tail.Length <= StepLog.ErrorTailChars + 1, $"{tail.Length} characters");
+        Assert.EndsWith(" | the reason", tail, StringComparison.Ordinal);
+
+        Assert.Null(new StepLog().ErrorTail());
+    }
+
+    [Fact]
+    [UnsupportedOSPlatform("windows")] // The commands are POSIX shell.
+    public async Task AnEntryKeepsItsLogAndAHitReplaysItOnlyWhenAsked()
+    {
+        _pipeline.Step("train", "echo 'epoch 1: loss 0.5' && echo 'warning: slow disk' >&2 && printf m > model.bin", ("Outputs", "model.bin"));
+
+        var first = await _pipeline.RunAsync();
+        var quiet = await _pipeline.RunAsync();
+        var replayed = await _pipeline.RunAsync(o => o with { ReplayLogs = true });
+
+        first.AssertOutcome("train", StepOutcome.Executed);
+        quiet.AssertOutcome("train", StepOutcome.Cached);
+        Assert.Empty(quiet.Log.LinesOf("train"));
+        replayed.AssertOutcome("train", StepOutcome.Cached).AssertNoDiagnostics();
+        Assert.Equal(["epoch 1: loss 0.5", "warning: slow disk"], replayed.Log.LinesOf("train").Order(StringComparer.Ordinal));
+
+        using var store = _pipeline.OpenStore();
+        var entry = Assert.Single(store.AllEntries());
+        Assert.NotNull(entry.LogHash);
+        Assert.Equal(Encoding.UTF8.GetByteCount("epoch 1: loss 0.5\nwarning: slow disk\n"), entry.LogSize);
+        // Listed with the entry's objects, so a collection by any engine keeps it.
+        using var connection = new SqliteConnection($"Data Source={Path.Combine(_pipeline.CacheDirectory, "cache.db")};Pooling=False");
+        connection.Open();
+        using var cmd = connection.CreateCommand();
+        cmd.CommandText = "SELECT COUNT(*) FROM entry_objects o JOIN entries e ON e.id = o.entry_id WHERE o.hash = e.log_hash";
+        Assert.Equal(1L, (long)cmd.ExecuteScalar()!);
+    }
+
+    [Fact]
+    [UnsupportedOSPlatform("windows")]
+    public async Task AStepThatPrintedNothingKeepsNoLogAndADamagedLogCostsOnlyTheReplay()
+    {
+        _pipeline
+            .Step("silent", "printf s > s.txt", ("Outputs", "s.txt"))
+            .Step("loud", "echo hello && printf l > l.txt", ("Outputs", "l.txt"));
+        await _pipeline.RunAsync();
+        string logObject;
+        using (var store = _pipeline.OpenStore())
+        {
+            Assert.Null(store.AllEntries().Single(e => e.Step == "silent").LogHash);
+            logObject = store.Objects.PathOf(store.AllEntries().Single(e => e.Step == "loud").LogHash!);
+        }
+
+        File.WriteAllText(logObject, "altered\n");
+        var run = await _pipeline.RunAsync(o => o with { ReplayLogs = true });
+
+        run.AssertOutcome("silent", StepOutcome.Cached).AssertOutcome("loud", StepOutcome.Cached);
+        Assert.Empty(run.Log.LinesOf("loud"));
+        run.AssertMessage("The kept log of loud is missing or damaged in the cache; nothing to replay.");
+        Assert.StartsWith("No log of silent was kept", run.Message("No log of silent"), StringComparison.Ordinal);
+    }
+}
