@@ -100,7 +100,7 @@ public static partial class StepParser
             if (expiresAfter is null)
             {
                 Error(ErrorCodes.InvalidExpiresAfter,
-                    $"ExpiresAfter '{expiresText}' of step '{name}' is not valid: give a positive number of seconds (3600) or a TimeSpan (1.00:00:00).");
+                    $"ExpiresAfter '{Shown(expiresText)}' of step '{name}' is not valid: give a positive duration: {Quantity.DurationForms}.");
             }
         }
 
@@ -202,16 +202,8 @@ public static partial class StepParser
     public static IReadOnlyList<string> SplitList(string text) =>
         text.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
-    /// <summary>Seconds (<c>3600</c>) or an invariant TimeSpan (<c>1.00:00:00</c>); null when neither, or not positive.</summary>
-    public static TimeSpan? ParseDuration(string text)
-    {
-        if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds))
-        {
-            return seconds > 0 && seconds < TimeSpan.MaxValue.TotalSeconds ? TimeSpan.FromSeconds(seconds) : null;
-        }
-
-        return TimeSpan.TryParse(text, CultureInfo.InvariantCulture, out var span) && span > TimeSpan.Zero ? span : null;
-    }
+    /// <summary>A positive duration (<see cref="Quantity.TryParseDuration"/>); null when it is not one.</summary>
+    public static TimeSpan? ParseDuration(string text) => Quantity.TryParseDuration(text, allowZero: false, out var duration) ? duration : null;
 
     /// <summary>Parses <c>true</c>/<c>false</c>; empty text gives <paramref name="fallback"/>; anything else is an error.</summary>
     private static bool? ParseBool(string text, bool? fallback, string key, string step, List<PipelineDiagnostic> diagnostics)
