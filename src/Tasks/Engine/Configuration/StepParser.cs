@@ -121,7 +121,7 @@ public static partial class StepParser
             Command = command,
             WorkingDirectory = NormalizeAll(projectDirectory, [Get("WorkingDirectory")]).FirstOrDefault()?.TrimEnd('/') ?? "",
             Environment = ParsePairs(Get("Environment"), "Environment", name, diagnostics),
-            DependsOn = SplitList(Get("DependsOn")),
+            DependsOn = SplitStepNames(Get("DependsOn")),
             Inputs = NormalizeAll(projectDirectory, SplitList(Get("Inputs"))),
             Outputs = outputs,
             PersistOutputs = Bool("PersistOutputs", false),
@@ -197,6 +197,16 @@ public static partial class StepParser
     /// </summary>
     public static string Shown(string text) =>
         text.Any(char.IsControl) ? string.Concat(text.Select(c => char.IsControl(c) ? $"\\u{(int)c:x4}" : c.ToString())) : text;
+
+    /// <summary>
+    /// Splits a list of step names (<c>PipelineSteps</c>, <c>PipelineForce</c>, <c>DependsOn</c>, the steps
+    /// <c>ClearPipelineCache</c> clears): <c>;</c> or <c>,</c> between names, trimmed, empty entries dropped. A comma
+    /// can be no part of a step name (MLP1001 allows letters, digits, <c>.</c>, <c>-</c>, <c>_</c>), and it is easier
+    /// to pass than <c>;</c>, which ends a shell command and which MSBuild splits a <c>-p:</c> value on (README
+    /// "Selecting steps on the command line").
+    /// </summary>
+    public static IReadOnlyList<string> SplitStepNames(string? text) =>
+        (text ?? "").Split([';', ','], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
     /// <summary>Splits an MSBuild list: <c>;</c>-separated, trimmed, empty entries dropped.</summary>
     public static IReadOnlyList<string> SplitList(string text) =>
