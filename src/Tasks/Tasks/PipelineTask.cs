@@ -66,7 +66,7 @@ public abstract class PipelineTask : Microsoft.Build.Utilities.Task, ICancelable
 
     public sealed override bool Execute()
     {
-        using var log = new MSBuildPipelineLog(BuildEngine, Log, ProjectFile);
+        using var log = new MSBuildPipelineLog(BuildEngine, Log, ProjectFile) { LocateStep = LocateStep };
         try
         {
             ExecuteCore(log);
@@ -84,6 +84,26 @@ public abstract class PipelineTask : Microsoft.Build.Utilities.Task, ICancelable
     }
 
     private protected abstract void ExecuteCore(MSBuildPipelineLog log);
+
+    private StepLocator? _locator;
+
+    /// <summary>
+    /// The <c>&lt;Step&gt;</c> element of <paramref name="step"/>: in the file that defines its item (MSBuild's
+    /// <c>DefiningProjectFullPath</c>: the project or the import), where its <c>Include</c> names it literally.
+    /// Null when there is no such item or element; the diagnostic then names the project file without a line.
+    /// </summary>
+    private StepLocation? LocateStep(string step)
+    {
+        var name = step.Trim();
+        var item = Steps.FirstOrDefault(s => s.ItemSpec.Trim().Equals(name, StringComparison.OrdinalIgnoreCase));
+        if (item?.GetMetadata("DefiningProjectFullPath") is not { Length: > 0 } file)
+        {
+            return null;
+        }
+
+        _locator ??= new StepLocator();
+        return _locator.Find(file, name);
+    }
 
     /// <summary>Reads and validates the pipeline; null (with every error logged) when it is not valid.</summary>
     private protected (PipelineOptions Options, PipelineGraph Graph)? LoadPipeline(MSBuildPipelineLog log)
