@@ -31,6 +31,14 @@ public static partial class ErrorCodes
     public const string InvalidPipelineTool = "MLP1022";
     public const string UnknownStepTool = "MLP1023";
 
+    // 1024-1029: property parsing and step selection (issue 11, items 3, 4, 7 and 14).
+
+    /// <summary>
+    /// <c>PipelineSteps</c> given to a target it does not apply to (<c>PrunePipelineCache</c>, <c>ListPipelineRuns</c>):
+    /// ignoring it would prune the whole store, or list every run, when the user asked for some steps.
+    /// </summary>
+    public const string PropertyNotForTarget = "MLP1024";
+
     // 1030 and up: the remote cache's properties (issue 10), numbered apart from the step checks added beside them.
     public const string InvalidRemoteCacheUrl = "MLP1030";
     public const string InvalidRemoteCacheMode = "MLP1031";

@@ -15,9 +15,22 @@ public sealed class ListPipelineRuns : PipelineTask
         var diagnostics = new List<Engine.PipelineDiagnostic>();
         var limit = PropertyParser.ParsePositiveInt(Limit, "PipelineRunsLimit", diagnostics) ?? 20;
         diagnostics.ForEach(log.Error);
-        if (diagnostics.Count == 0)
+        if (diagnostics.Count == 0 && !RefuseStepSelection(log, "ListPipelineRuns", "lists whole runs of the pipeline"))
         {
-            WithStore(log, (options, store) => Print(log, options.PipelineName, store.ListRuns(limit, options.PipelineName)));
+            WithStore(log, (options, store) =>
+            {
+                var runs = store.ListRuns(limit, options.PipelineName);
+                Print(log, options.PipelineName, runs);
+                if (runs.Count == 0)
+                {
+                    // A mistyped -p:PipelineName would otherwise list nothing without a word: say what the store holds.
+                    var others = store.ListRuns(1000).Select(r => r.Pipeline).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+                    if (others.Count > 0)
+                    {
+                        log.Message($"No run of pipeline {options.PipelineName} is recorded in this cache; it holds runs of: {string.Join(", ", others)}.");
+                    }
+                }
+            });
         }
     }
 

@@ -26,11 +26,27 @@ internal sealed class MSBuildPipelineLog(IBuildEngine engine, Microsoft.Build.Ut
 
     public void StepOutput(string step, string line) => Enqueue(() => Show($"{step}: {line}"));
 
-    public void Warning(PipelineDiagnostic diagnostic) =>
-        Enqueue(() => log.LogWarning(null, diagnostic.Code, diagnostic.Code, projectFile, 0, 0, 0, 0, diagnostic.Message));
+    /// <summary>
+    /// Where the <c>&lt;Step&gt;</c> of a step name is declared, or null: asked, on the task's thread, only for a
+    /// diagnostic that names a step, so every such error or warning (whatever its code) points at the element.
+    /// </summary>
+    public Func<string, Engine.Configuration.StepLocation?>? LocateStep { get; init; }
 
-    public void Error(PipelineDiagnostic diagnostic) =>
-        Enqueue(() => log.LogError(null, diagnostic.Code, diagnostic.Code, projectFile, 0, 0, 0, 0, diagnostic.Message));
+    public void Warning(PipelineDiagnostic diagnostic) => Enqueue(() =>
+    {
+        var (file, line, column) = Location(diagnostic);
+        log.LogWarning(null, diagnostic.Code, diagnostic.Code, file, line, column, 0, 0, diagnostic.Message);
+    });
+
+    public void Error(PipelineDiagnostic diagnostic) => Enqueue(() =>
+    {
+        var (file, line, column) = Location(diagnostic);
+        log.LogError(null, diagnostic.Code, diagnostic.Code, file, line, column, 0, 0, diagnostic.Message);
+    });
+
+    // The step's element when it is found; else the project file without a line, as before.
+    private (string File, int Line, int Column) Location(PipelineDiagnostic diagnostic) =>
+        diagnostic.Step is { } step && LocateStep?.Invoke(step) is { } at ? (at.File, at.Line, at.Column) : (projectFile, 0, 0);
 
     /// <summary>Writes queued reports until <paramref name="work"/> completes, then the rest.</summary>
     public void Pump(Task work)

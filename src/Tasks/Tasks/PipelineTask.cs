@@ -75,7 +75,7 @@ public abstract class PipelineTask : Microsoft.Build.Utilities.Task, ICancelable
 
     public sealed override bool Execute()
     {
-        using var log = new MSBuildPipelineLog(BuildEngine, Log, ProjectFile);
+        using var log = new MSBuildPipelineLog(BuildEngine, Log, ProjectFile) { LocateStep = LocateStep };
         try
         {
             ExecuteCore(log);
@@ -93,6 +93,26 @@ public abstract class PipelineTask : Microsoft.Build.Utilities.Task, ICancelable
     }
 
     private protected abstract void ExecuteCore(MSBuildPipelineLog log);
+
+    private StepLocator? _locator;
+
+    /// <summary>
+    /// The <c>&lt;Step&gt;</c> element of <paramref name="step"/>: in the file that defines its item (MSBuild's
+    /// <c>DefiningProjectFullPath</c>: the project or the import), where its <c>Include</c> names it literally.
+    /// Null when there is no such item or element; the diagnostic then names the project file without a line.
+    /// </summary>
+    private StepLocation? LocateStep(string step)
+    {
+        var name = step.Trim();
+        var item = Steps.FirstOrDefault(s => s.ItemSpec.Trim().Equals(name, StringComparison.OrdinalIgnoreCase));
+        if (item?.GetMetadata("DefiningProjectFullPath") is not { Length: > 0 } file)
+        {
+            return null;
+        }
+
+        _locator ??= new StepLocator();
+        return _locator.Find(file, name);
+    }
 
     /// <summary>Reads and validates the pipeline; null (with every error logged) when it is not valid.</summary>
     private protected (PipelineOptions Options, PipelineGraph Graph)? LoadPipeline(MSBuildPipelineLog log)
@@ -115,9 +135,7 @@ public abstract class PipelineTask : Microsoft.Build.Utilities.Task, ICancelable
         log.Detail(System.FormattableString.Invariant($"Read {steps.Count} steps in {parsed} ms; built their graph in {clock.ElapsedMilliseconds - parsed} ms."));
         if (graph is not null)
         {
-            var unknown = options.SelectedSteps.Concat(options.ForcedSteps.Where(f => f != "*")).Where(name => !graph.Contains(name));
-            diagnostics.AddRange(unknown.Select(name => new PipelineDiagnostic(ErrorCodes.UnknownSelectedStep, name,
-                $"'{name}' (from PipelineSteps or PipelineForce) is not a step of pipeline {options.PipelineName}.")));
+            StepSelection.CheckRun(options.SelectedSteps, options.ForcedSteps, graph.Steps.Select(s => s.Name).ToList(), options.PipelineName, diagnostics);
             clock.Restart();
             OutputLocations.Check(graph.Steps, options.ProjectDirectory, diagnostics, options.ProjectFile is { } projectFile ? [projectFile] : null);
             log.Detail(System.FormattableString.Invariant($"Checked where the outputs lie in {clock.ElapsedMilliseconds} ms."));
@@ -168,6 +186,22 @@ public abstract class PipelineTask : Microsoft.Build.Utilities.Task, ICancelable
         }
 
         return (store, Against(store, options) with { ToolVersions = versions });
+    }
+
+    /// <summary>
+    /// For targets that act on the whole store or every run (<c>PrunePipelineCache</c>, <c>ListPipelineRuns</c>): a
+    /// <c>PipelineSteps</c> they would ignore is MLP1024, so nothing happens that the user did not ask for.
+    /// </summary>
+    private protected bool RefuseStepSelection(MSBuildPipelineLog log, string target, string instead)
+    {
+        if (StepParser.SplitStepNames(SelectedSteps).Count == 0)
+        {
+            return false;
+        }
+
+        log.Error(new PipelineDiagnostic(ErrorCodes.PropertyNotForTarget, null,
+            $"PipelineSteps='{StepParser.Shown(SelectedSteps!)}' does not apply to {target}, which {instead}. Nothing was done: run it without PipelineSteps."));
+        return true;
     }
 
     /// <summary>Reads only the properties (for housekeeping targets that need no valid step list).</summary>

@@ -50,8 +50,8 @@ internal static class TaskInputs
             CacheEnabledByDefault = cacheEnabled,
             CacheOverride = fromCommandLine ? cacheEnabled : null,
             MaxParallelism = PropertyParser.ParsePositiveInt(task.MaxParallelism, "PipelineMaxParallelism", diagnostics) ?? Environment.ProcessorCount,
-            SelectedSteps = StepParser.SplitList(task.SelectedSteps ?? ""),
-            ForcedSteps = StepParser.SplitList(task.ForcedSteps ?? ""),
+            SelectedSteps = StepParser.SplitStepNames(task.SelectedSteps),
+            ForcedSteps = StepParser.SplitStepNames(task.ForcedSteps),
             ResumeFrom = ResumePoint.Parse(task.ResumeFrom),
             // Credentials and the signing key come from the build's environment only, never from a property.
             RemoteCache = RemoteCacheOptions.Parse(task.RemoteCache, task.RemoteCacheMode, Environment.GetEnvironmentVariable, diagnostics),

@@ -60,7 +60,7 @@ public sealed class PropertyParserTests
         if (text != "0")
         {
             Assert.Null(PropertyParser.ParseDuration(text, "PipelineLockTimeout", _diagnostics, allowZero: true));
-            Assert.Equal($"Property PipelineLockTimeout='{text}' is not valid: give seconds (0 or more) or a TimeSpan (1.00:00:00).", _diagnostics[^1].Message);
+            Assert.Equal($"Property PipelineLockTimeout='{text}' is not valid: give a duration (0 or more): {Quantity.DurationForms}.", _diagnostics[^1].Message);
         }
 
         Assert.All(_diagnostics, d => Assert.Equal(ErrorCodes.InvalidProperty, d.Code));

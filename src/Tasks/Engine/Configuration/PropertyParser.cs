@@ -37,7 +37,10 @@ public static class PropertyParser
         return null;
     }
 
-    /// <summary>Positive seconds (<c>86400</c>) or a TimeSpan (<c>28.00:00:00</c>); with <paramref name="allowZero"/>, zero too.</summary>
+    /// <summary>
+    /// A duration (<see cref="Quantity.TryParseDuration"/>: <c>86400</c>, <c>90m</c>, <c>7d</c>, <c>28.00:00:00</c>);
+    /// positive, or with <paramref name="allowZero"/> zero too. A bad value is MLP1014 listing the accepted forms.
+    /// </summary>
     public static TimeSpan? ParseDuration(string? text, string property, List<PipelineDiagnostic> diagnostics, bool allowZero = false)
     {
         if (string.IsNullOrWhiteSpace(text))
@@ -45,23 +48,17 @@ public static class PropertyParser
             return null;
         }
 
-        var trimmed = text.Trim();
-        var value = StepParser.ParseDuration(trimmed) ?? (allowZero && IsZero(trimmed) ? TimeSpan.Zero : null);
-        if (value is null)
+        if (Quantity.TryParseDuration(text, allowZero, out var value))
         {
-            diagnostics.Add(new(ErrorCodes.InvalidProperty, null, allowZero
-                ? $"Property {property}='{text}' is not valid: give seconds (0 or more) or a TimeSpan (1.00:00:00)."
-                : $"Property {property}='{text}' is not valid: give seconds (86400) or a TimeSpan (28.00:00:00)."));
+            return value;
         }
 
-        return value;
+        diagnostics.Add(new(ErrorCodes.InvalidProperty, null,
+            $"Property {property}='{StepParser.Shown(text)}' is not valid: give {(allowZero ? "a duration (0 or more)" : "a positive duration")}: {Quantity.DurationForms}."));
+        return null;
     }
 
-    private static bool IsZero(string text) =>
-        (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) && seconds == 0) ||
-        (TimeSpan.TryParse(text, CultureInfo.InvariantCulture, out var span) && span == TimeSpan.Zero);
-
-    /// <summary>Bytes, or a number with a 1024-based unit: <c>500MB</c>, <c>10GB</c>, <c>1.5TB</c>.</summary>
+    /// <summary>A size in bytes (<see cref="Quantity.TryParseSize"/>: <c>1048576</c>, <c>500MB</c>, <c>1.5G</c>); a bad value is MLP1014 listing the forms.</summary>
     public static long? ParseSize(string? text, string property, List<PipelineDiagnostic> diagnostics)
     {
         if (string.IsNullOrWhiteSpace(text))
@@ -69,24 +66,12 @@ public static class PropertyParser
             return null;
         }
 
-        var trimmed = text.Trim().ToUpperInvariant();
-        string[] units = ["TB", "GB", "MB", "KB", "B"];
-        var unit = units.FirstOrDefault(u => trimmed.EndsWith(u, StringComparison.Ordinal));
-        var number = unit is null ? trimmed : trimmed[..^unit.Length].Trim();
-        var factor = unit switch
+        if (Quantity.TryParseSize(text, out var bytes))
         {
-            "KB" => 1L << 10,
-            "MB" => 1L << 20,
-            "GB" => 1L << 30,
-            "TB" => 1L << 40,
-            _ => 1L,
-        };
-        if (double.TryParse(number, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) && value >= 0 && value * factor < long.MaxValue)
-        {
-            return (long)(value * factor);
+            return bytes;
         }
 
-        diagnostics.Add(new(ErrorCodes.InvalidProperty, null, $"Property {property}='{text}' is not valid: give bytes or a size with a unit (500MB, 10GB)."));
+        diagnostics.Add(new(ErrorCodes.InvalidProperty, null, $"Property {property}='{StepParser.Shown(text)}' is not valid: give {Quantity.SizeForms}."));
         return null;
     }
 }

@@ -100,7 +100,7 @@ public static partial class StepParser
             if (expiresAfter is null)
             {
                 Error(ErrorCodes.InvalidExpiresAfter,
-                    $"ExpiresAfter '{expiresText}' of step '{name}' is not valid: give a positive number of seconds (3600) or a TimeSpan (1.00:00:00).");
+                    $"ExpiresAfter '{Shown(expiresText)}' of step '{name}' is not valid: give a positive duration: {Quantity.DurationForms}.");
             }
         }
 
@@ -121,7 +121,7 @@ public static partial class StepParser
             Command = command,
             WorkingDirectory = NormalizeAll(projectDirectory, [Get("WorkingDirectory")]).FirstOrDefault()?.TrimEnd('/') ?? "",
             Environment = ParsePairs(Get("Environment"), "Environment", name, diagnostics),
-            DependsOn = SplitList(Get("DependsOn")),
+            DependsOn = SplitStepNames(Get("DependsOn")),
             Inputs = NormalizeAll(projectDirectory, SplitList(Get("Inputs"))),
             Outputs = outputs,
             PersistOutputs = Bool("PersistOutputs", false),
@@ -198,20 +198,22 @@ public static partial class StepParser
     public static string Shown(string text) =>
         text.Any(char.IsControl) ? string.Concat(text.Select(c => char.IsControl(c) ? $"\\u{(int)c:x4}" : c.ToString())) : text;
 
+    /// <summary>
+    /// Splits a list of step names (<c>PipelineSteps</c>, <c>PipelineForce</c>, <c>DependsOn</c>, the steps
+    /// <c>ClearPipelineCache</c> clears): <c>;</c> or <c>,</c> between names, trimmed, empty entries dropped. A comma
+    /// can be no part of a step name (MLP1001 allows letters, digits, <c>.</c>, <c>-</c>, <c>_</c>), and it is easier
+    /// to pass than <c>;</c>, which ends a shell command and which MSBuild splits a <c>-p:</c> value on (README
+    /// "Selecting steps on the command line").
+    /// </summary>
+    public static IReadOnlyList<string> SplitStepNames(string? text) =>
+        (text ?? "").Split([';', ','], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
     /// <summary>Splits an MSBuild list: <c>;</c>-separated, trimmed, empty entries dropped.</summary>
     public static IReadOnlyList<string> SplitList(string text) =>
         text.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
-    /// <summary>Seconds (<c>3600</c>) or an invariant TimeSpan (<c>1.00:00:00</c>); null when neither, or not positive.</summary>
-    public static TimeSpan? ParseDuration(string text)
-    {
-        if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds))
-        {
-            return seconds > 0 && seconds < TimeSpan.MaxValue.TotalSeconds ? TimeSpan.FromSeconds(seconds) : null;
-        }
-
-        return TimeSpan.TryParse(text, CultureInfo.InvariantCulture, out var span) && span > TimeSpan.Zero ? span : null;
-    }
+    /// <summary>A positive duration (<see cref="Quantity.TryParseDuration"/>); null when it is not one.</summary>
+    public static TimeSpan? ParseDuration(string text) => Quantity.TryParseDuration(text, allowZero: false, out var duration) ? duration : null;
 
     /// <summary>Parses <c>true</c>/<c>false</c>; empty text gives <paramref name="fallback"/>; anything else is an error.</summary>
     private static bool? ParseBool(string text, bool? fallback, string key, string step, List<PipelineDiagnostic> diagnostics)

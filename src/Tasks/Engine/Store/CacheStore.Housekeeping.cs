@@ -328,6 +328,21 @@ public sealed partial class CacheStore
         }
     }
 
+    /// <summary>
+    /// The names of the steps of <paramref name="pipeline"/> that have entries, as stored (ordinal order):
+    /// <c>ClearPipelineCache</c> may name a step since removed from the project.
+    /// </summary>
+    public IReadOnlyList<string> StepsWithEntries(string pipeline)
+    {
+        lock (_lock)
+        {
+            using var cmd = _connection.CreateCommand();
+            cmd.CommandText = "SELECT DISTINCT step FROM entries WHERE pipeline = $pipeline";
+            cmd.Parameters.AddWithValue("$pipeline", pipeline);
+            return ReadStrings(cmd).Order(StringComparer.Ordinal).ToList();
+        }
+    }
+
     /// <summary>The first column of every row of <paramref name="sql"/>, with <paramref name="args"/> bound as $p0, $p1…</summary>
     private HashSet<string> ReadStrings(string sql, Microsoft.Data.Sqlite.SqliteTransaction tx, params object?[] args)
     {
