@@ -60,6 +60,12 @@ public abstract class PipelineTask : Microsoft.Build.Utilities.Task, ICancelable
     /// <summary><c>PipelineKeyPlatform</c>: <c>true</c> keys every step that does not say (<c>Platform</c>) by the OS and architecture.</summary>
     public string? KeyPlatform { get; set; }
 
+    /// <summary><c>PipelineStrictEnvironment</c>: <c>true</c> gives each step only its declared variables and the base set (<c>StrictEnvironment</c>).</summary>
+    public string? StrictEnvironment { get; set; }
+
+    /// <summary><c>PipelinePassThroughEnvironment</c>: more variable names (<c>;</c> or <c>,</c>, <c>PREFIX*</c>) every step inherits in strict mode, unkeyed.</summary>
+    public string? PassThroughEnvironment { get; set; }
+
     protected CancellationToken Cancellation => _cancel.Token;
 
     public void Cancel() => _cancel.Cancel();

@@ -62,6 +62,9 @@ internal static class TaskInputs
             LockTimeout = PropertyParser.ParseDuration(task.LockTimeout, "PipelineLockTimeout", diagnostics, allowZero: true) ?? PipelineOptions.DefaultLockTimeout,
             Tools = ToolParser.Parse(task.Tools.Select(t => KeyValuePair.Create(t.ItemSpec, t.GetMetadata("VersionCommand"))), diagnostics),
             KeyPlatform = PropertyParser.ParseBool(task.KeyPlatform, "PipelineKeyPlatform", diagnostics) ?? false,
+            StrictEnvironment = PropertyParser.ParseBool(task.StrictEnvironment, "PipelineStrictEnvironment", diagnostics) == true
+                ? new StrictEnvironment((task.PassThroughEnvironment ?? "").Split([';', ','], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+                : null,
         };
     }
 

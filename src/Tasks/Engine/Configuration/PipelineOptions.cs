@@ -53,6 +53,12 @@ public sealed record PipelineOptions
     /// <summary><c>PipelineKeyPlatform</c>: whether the OS and architecture join the key of steps that do not say (<c>Platform</c>).</summary>
     public bool KeyPlatform { get; init; }
 
+    /// <summary>
+    /// <c>PipelineStrictEnvironment=true</c> (with <c>PipelinePassThroughEnvironment</c>): which of the build's
+    /// variables each step inherits; null (the default): all of them.
+    /// </summary>
+    public Execution.StrictEnvironment? StrictEnvironment { get; init; }
+
     /// <summary><c>PipelineResumeFrom</c>: the step to resume from, and the run whose results to restore (optional).</summary>
     public ResumePoint? ResumeFrom { get; init; }
 
