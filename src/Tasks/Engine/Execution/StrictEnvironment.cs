@@ -16,7 +16,7 @@ public sealed class StrictEnvironment
     /// <summary>
     /// The variables every step keeps in strict mode, unkeyed; a name ending in <c>*</c> stands for every name that
     /// starts with the rest. Matched ignoring case (Windows spells them <c>Path</c>, <c>SystemRoot</c> or <c>SYSTEMROOT</c>).
-    /// Turborepo's default pass-through list (its <c>task_hash.rs</c>) without its Vercel, IDE and Docker entries, plus
+    /// Modelled on Turborepo's default pass-through list for strict mode, without its Vercel, IDE and Docker entries, plus
     /// what the .NET SDK reads (<c>DOTNET_*</c>, <c>NUGET_*</c>): what a shell, a compiler and <c>dotnet run</c> need
     /// to start and find their tools, temp folder and package caches. None of it is in the key, as in Turborepo: PATH
     /// differs between machines that build the same thing; a step whose output depends on one of them (a locale-
