@@ -154,7 +154,8 @@ public sealed class NginxServer : IDisposable
 
     private static readonly string[] Locations = ["/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/bin/nginx", "/opt/homebrew/bin/nginx", "/usr/local/bin/nginx"];
 
-    private static string? Find() => Locations.FirstOrDefault(File.Exists);
+    /// <summary>The nginx executable, or null when none is installed in the usual places (Debian, Homebrew, /usr/local).</summary>
+    public static string? Find() => Locations.FirstOrDefault(File.Exists);
 
     private static int FreePort()
     {

@@ -69,6 +69,12 @@ public abstract class PipelineTask : Microsoft.Build.Utilities.Task, ICancelable
     /// <summary><c>PipelineReplayLogs</c>: <c>true</c> replays a hit's kept log; only <c>RunPipeline</c> reads it.</summary>
     public string? ReplayLogs { get; set; }
 
+    /// <summary><c>PipelineStrictEnvironment</c>: <c>true</c> gives each step only its declared variables and the base set (<c>StrictEnvironment</c>).</summary>
+    public string? StrictEnvironment { get; set; }
+
+    /// <summary><c>PipelinePassThroughEnvironment</c>: more variable names (<c>;</c> or <c>,</c>, <c>PREFIX*</c>) every step inherits in strict mode, unkeyed.</summary>
+    public string? PassThroughEnvironment { get; set; }
+
     protected CancellationToken Cancellation => _cancel.Token;
 
     public void Cancel() => _cancel.Cancel();

@@ -64,6 +64,9 @@ internal static class TaskInputs
             KeyPlatform = PropertyParser.ParseBool(task.KeyPlatform, "PipelineKeyPlatform", diagnostics) ?? false,
             ContinueOnError = PropertyParser.ParseBool(task.KeepGoing, "PipelineContinueOnError", diagnostics) ?? false,
             ReplayLogs = PropertyParser.ParseBool(task.ReplayLogs, "PipelineReplayLogs", diagnostics) ?? false,
+            StrictEnvironment = PropertyParser.ParseBool(task.StrictEnvironment, "PipelineStrictEnvironment", diagnostics) == true
+                ? new StrictEnvironment((task.PassThroughEnvironment ?? "").Split([';', ','], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+                : null,
         };
     }
 

@@ -28,7 +28,7 @@ public sealed partial class RemoteCacheTests(SdkPackage package, ITestOutputHelp
 
     private static readonly string[] OutputFiles = ["data.csv", "model/features.csv", "model/weights.bin", "report.txt"];
 
-    [Fact]
+    [NginxFact]
     public void ASecondCheckoutRestoresEveryStepFromTheRemoteAndExecutesNone()
     {
         using NginxServer server = NginxServer.Start();
@@ -79,7 +79,7 @@ public sealed partial class RemoteCacheTests(SdkPackage package, ITestOutputHelp
         Assert.Equal(first.ReadBytes("model/weights.bin"), second.ReadBytes("model/weights.bin"));
     }
 
-    [Fact]
+    [NginxFact]
     public void ListPipelineRunsShowsRemoteHitsAndUploads()
     {
         using NginxServer server = NginxServer.Start();
@@ -125,7 +125,7 @@ public sealed partial class RemoteCacheTests(SdkPackage package, ITestOutputHelp
         Assert.All(Steps, step => again.EnsureHit(step));
     }
 
-    [Fact]
+    [NginxFact]
     public void AStoppedServerGivesAWarningAndTheBuildSucceedsLocalOnly()
     {
         using NginxServer server = NginxServer.Start();
@@ -144,7 +144,7 @@ public sealed partial class RemoteCacheTests(SdkPackage package, ITestOutputHelp
         Assert.Equal(["prepare", "report", "train"], StoreInspector.Of(second).EntrySteps());
     }
 
-    [Fact]
+    [NginxFact]
     public void ATamperedRemoteObjectIsNeverRestoredAndItsStepExecutes()
     {
         using NginxServer server = NginxServer.Start();
@@ -179,7 +179,7 @@ public sealed partial class RemoteCacheTests(SdkPackage package, ITestOutputHelp
         Assert.Equal(poison, File.ReadAllBytes(remoteObject));
     }
 
-    [Fact]
+    [NginxFact]
     public void AReaderWithTheSigningKeyRestoresWhatAWriterWithTheSameKeySigned()
     {
         using NginxServer server = NginxServer.Start();
@@ -194,7 +194,7 @@ public sealed partial class RemoteCacheTests(SdkPackage package, ITestOutputHelp
         Assert.Equal(writer.ReadBytes("model/weights.bin"), reader.ReadBytes("model/weights.bin"));
     }
 
-    [Theory]
+    [NginxTheory]
     [InlineData(null)]
     [InlineData("a-key-of-someone-else")]
     public void WithASigningKeyAnUnsignedOrWronglySignedEntryIsRefused(string? writerKey)
@@ -226,7 +226,7 @@ public sealed partial class RemoteCacheTests(SdkPackage package, ITestOutputHelp
         Assert.Equal(writer.ReadBytes("data.csv"), reader.ReadBytes("data.csv"));
     }
 
-    [Fact]
+    [NginxFact]
     public void ReadModeNeverUploadsButRestores()
     {
         using NginxServer server = NginxServer.Start();
@@ -255,7 +255,7 @@ public sealed partial class RemoteCacheTests(SdkPackage package, ITestOutputHelp
         Assert.Equal(stored, server.StoredFiles());
     }
 
-    [Fact]
+    [NginxFact]
     public void BasicAuthWorksWithTheEnvironmentCredentialsWarnsWithoutThemAndNeverLeaksThePassword()
     {
         const string user = "ci-main";
@@ -303,7 +303,7 @@ public sealed partial class RemoteCacheTests(SdkPackage package, ITestOutputHelp
         }
     }
 
-    [Fact]
+    [NginxFact]
     public void AnObjectGoneFromTheServerOnlyCostsItsStepAMiss()
     {
         using NginxServer server = NginxServer.Start();
@@ -326,7 +326,7 @@ public sealed partial class RemoteCacheTests(SdkPackage package, ITestOutputHelp
         StoreInspector.Of(second).AssertConsistent();
     }
 
-    [Fact]
+    [NginxFact]
     public void WriteModeUploadsButNeverRestoresNorOverwrites()
     {
         using NginxServer server = NginxServer.Start();
@@ -380,7 +380,7 @@ public sealed partial class RemoteCacheTests(SdkPackage package, ITestOutputHelp
         Assert.All(Steps, step => Assert.Equal(0, workspace.Executions(step)));
     }
 
-    [Fact]
+    [NginxFact]
     public void StepsWithEnvironmentValuesAreSharedOnlyWithASigningKey()
     {
         using NginxServer server = NginxServer.Start();
@@ -408,7 +408,7 @@ public sealed partial class RemoteCacheTests(SdkPackage package, ITestOutputHelp
         Assert.Empty(unshared.Warnings);
     }
 
-    [Fact]
+    [NginxFact]
     public void NoCommandTheBuildStartsSeesTheRemoteCacheVariablesSoNoneReachesAnOutputTheLogOrTheServer()
     {
         string marker = "secret-" + Guid.NewGuid().ToString("N");

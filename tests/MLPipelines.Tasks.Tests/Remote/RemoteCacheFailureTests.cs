@@ -26,7 +26,7 @@ public sealed class RemoteCacheFailureTests : IDisposable
     private static Func<PipelineOptions, PipelineOptions> With(RemoteCacheOptions remote, int parallelism = 4) =>
         o => o with { RemoteCache = remote, MaxParallelism = parallelism };
 
-    [Fact]
+    [NginxFact]
     public async Task AfterRepeatedFailuresTheServerIsNotAskedAgainInThisBuild()
     {
         using var server = NginxServer.Start("ci", "pass"); // No credentials given: every request is a 401.

@@ -42,7 +42,7 @@ public sealed class RemoteCacheServerBehaviourTests : IDisposable
 
     private string EntryFile(string key) => Path.Combine(_server.DataDirectory, "ac", key);
 
-    [Fact]
+    [NginxFact]
     public async Task AnEntryOverTheSizeLimitIsRefusedForItsStepOnlyWithoutRetriesAndIsReplaced()
     {
         Steps(_first, 3);
@@ -73,7 +73,7 @@ public sealed class RemoteCacheServerBehaviourTests : IDisposable
         Assert.All(first.Result.Steps, s => Assert.True(new FileInfo(EntryFile(s.Key!)).Length < 10_000));
     }
 
-    [Fact]
+    [NginxFact]
     public async Task AServerAnswering200ToEverythingIsAFailingServerNotAnEntryPerStep()
     {
         Steps(_first, 4);
@@ -91,7 +91,7 @@ public sealed class RemoteCacheServerBehaviourTests : IDisposable
         Assert.Contains(run.Log.Details, d => d.Contains("not tried again in this build", StringComparison.Ordinal));
     }
 
-    [Fact]
+    [NginxFact]
     public async Task ARedirectIsNotFollowedAndCountsAsAServerFailure()
     {
         Steps(_first, 4);
@@ -107,7 +107,7 @@ public sealed class RemoteCacheServerBehaviourTests : IDisposable
         Assert.Equal(RemoteCacheClient.BreakerMinimumThroughput, _server.Requests("GET"));
     }
 
-    [Fact]
+    [NginxFact]
     public async Task InWriteModeARedirectedHeadOrPutIsNotFollowedAndNothingCountsAsUploaded()
     {
         Steps(_first, 1);
@@ -120,7 +120,7 @@ public sealed class RemoteCacheServerBehaviourTests : IDisposable
         Assert.Equal(0, run.Result.RemoteUploads);
     }
 
-    [Fact]
+    [NginxFact]
     public async Task AHeadAnswered200WithAnotherSizeIsNotAnObjectPresent()
     {
         // ac/ is a real cache; cas/ answers every HEAD with a 200 login page.
@@ -133,7 +133,7 @@ public sealed class RemoteCacheServerBehaviourTests : IDisposable
         Assert.Equal(2, _server.Requests("PUT")); // The object (HEAD did not find it) and the entry.
     }
 
-    [Fact]
+    [NginxFact]
     public async Task AForcedStepDoesNotReplaceAValidEntryOnTheServer()
     {
         const string Stamp = "mkdir -p out && date +%s%N > out/stamp.txt";
@@ -154,7 +154,7 @@ public sealed class RemoteCacheServerBehaviourTests : IDisposable
         Assert.Equal(written, File.GetLastWriteTimeUtc(path));
     }
 
-    [Theory]
+    [NginxTheory]
     [InlineData(1_000_000_000_000_000L)]
     [InlineData(-1L)]
     public async Task AHostileSizeInAManifestIsRefusedForTheStep(long size)
@@ -182,7 +182,7 @@ public sealed class RemoteCacheServerBehaviourTests : IDisposable
         }
     }
 
-    [Fact]
+    [NginxFact]
     public async Task AServerThatNeverAnswersIsAskedOnceAndThenNotAgainInThisBuild()
     {
         using var silent = new SilentListener();

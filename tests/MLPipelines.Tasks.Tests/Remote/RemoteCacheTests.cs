@@ -49,7 +49,7 @@ public sealed class RemoteCacheTests : IDisposable
 
     private static byte[] Bytes(PipelineHarness pipeline, string path) => File.ReadAllBytes(pipeline.Project.Combine(path));
 
-    [Fact]
+    [NginxFact]
     public async Task ASecondCheckoutRestoresTheFirstOnesResultByteForByteWithoutExecuting()
     {
         var first = await Declare(_first).RunAsync(With(Remote(_server.BaseUrl)));
@@ -88,7 +88,7 @@ public sealed class RemoteCacheTests : IDisposable
         Assert.Equal(2, _server.Requests("HEAD")); // Only the first upload's, one per object.
     }
 
-    [Fact]
+    [NginxFact]
     public async Task AChainOfStepsIsRestoredRemotelyInOrderAndEveryStepIsARemoteHit()
     {
         foreach (var pipeline in new[] { _first, _second })
@@ -111,7 +111,7 @@ public sealed class RemoteCacheTests : IDisposable
         Assert.Equal(3, store.ListRuns(1)[0].RemoteHits);
     }
 
-    [Fact]
+    [NginxFact]
     public async Task ReadModeUploadsNothing()
     {
         var run = await Declare(_first).RunAsync(With(Remote(_server.BaseUrl, "Read")));
@@ -123,7 +123,7 @@ public sealed class RemoteCacheTests : IDisposable
         Assert.Empty(_server.StoredFiles());
     }
 
-    [Fact]
+    [NginxFact]
     public async Task WriteModeDownloadsNothing()
     {
         await Declare(_first).RunAsync(With(Remote(_server.BaseUrl)));
@@ -139,7 +139,7 @@ public sealed class RemoteCacheTests : IDisposable
         Assert.Equal(puts, _server.Requests("PUT"));
     }
 
-    [Fact]
+    [NginxFact]
     public async Task AServerThatIsDownGivesOneWarningAndTheBuildGoesOnLocally()
     {
         _server.Stop();
@@ -162,7 +162,7 @@ public sealed class RemoteCacheTests : IDisposable
         Assert.Empty(again.Log.Warnings); // Local hits never ask the server.
     }
 
-    [Fact]
+    [NginxFact]
     public async Task ATamperedObjectIsNeverRestoredAndTheStepExecutes()
     {
         var first = await Declare(_first).RunAsync(With(Remote(_server.BaseUrl)));
@@ -183,7 +183,7 @@ public sealed class RemoteCacheTests : IDisposable
         Assert.Equal(tampered, File.ReadAllBytes(onServer)); // Objects are never overwritten: the server must be cleaned.
     }
 
-    [Fact]
+    [NginxFact]
     public async Task AnUploadNeverOverwritesAnObjectTheServerHolds()
     {
         // Deterministic output: the second checkout's fresh result has the same object name as the tampered one.
@@ -208,7 +208,7 @@ public sealed class RemoteCacheTests : IDisposable
         Assert.Equal(_first.Project.Read("out/n.txt"), _second.Project.Read("out/n.txt"));
     }
 
-    [Fact]
+    [NginxFact]
     public async Task ARemoteResultOlderThanExpiresAfterIsNotUsed()
     {
         var clock = new ManualTimeProvider(DateTimeOffset.UtcNow);
@@ -223,7 +223,7 @@ public sealed class RemoteCacheTests : IDisposable
         Assert.NotEqual(Bytes(_first, "out/big.bin"), Bytes(_second, "out/big.bin"));
     }
 
-    [Fact]
+    [NginxFact]
     public async Task AnEntryFiledUnderAnotherKeyIsRefused()
     {
         var first = await Declare(_first, x: "1").RunAsync(With(Remote(_server.BaseUrl)));
@@ -245,7 +245,7 @@ public sealed class RemoteCacheTests : IDisposable
         Assert.Equal("2\n", _second.Project.Read("out/small.txt"));
     }
 
-    [Fact]
+    [NginxFact]
     public async Task AnEntryWhoseManifestLeavesTheStepsOutputsIsRefused()
     {
         var key = (await Declare(_second).RunAsync())["produce"].Key!;
@@ -280,7 +280,7 @@ public sealed class RemoteCacheTests : IDisposable
         Assert.False(local.Objects.Contains(hash)); // Refused before any object was fetched.
     }
 
-    [Fact]
+    [NginxFact]
     public async Task AnEntryWhoseLinkChainLeavesTheProjectIsRefusedAtDownloadAndNotStored()
     {
         var key = (await Declare(_second).RunAsync())["produce"].Key!;

@@ -40,7 +40,7 @@ public sealed class RemoteCacheTrustTests : IDisposable
         return pipeline;
     }
 
-    [Fact]
+    [NginxFact]
     public async Task WithASigningKeyAnEntrySignedWithItIsRestored()
     {
         using var server = NginxServer.Start();
@@ -140,7 +140,7 @@ public sealed class RemoteCacheTrustTests : IDisposable
         File.WriteAllText(Path.Combine(server.DataDirectory, "ac", key), document.ToJsonString());
     }
 
-    [Fact]
+    [NginxFact]
     public async Task WithASigningKeyAnEntrySignedWithoutObjectDigestsIsRefused()
     {
         using var server = NginxServer.Start();
@@ -164,7 +164,7 @@ public sealed class RemoteCacheTrustTests : IDisposable
     /// An XxHash128 collision, simulated: the server's object matches its name (and size), but not the SHA-256 the
     /// signer recorded (that of other bytes of the same size). With the key, it is never stored or restored.
     /// </summary>
-    [Fact]
+    [NginxFact]
     public async Task WithASigningKeyAnObjectWhoseSha256DiffersFromTheSignedOneIsRefusedAsTampered()
     {
         using var server = NginxServer.Start();
@@ -222,7 +222,7 @@ public sealed class RemoteCacheTrustTests : IDisposable
         Assert.Equal(content, File.ReadAllBytes(objects.PathOf(hash)));
     }
 
-    [Fact]
+    [NginxFact]
     public async Task WithASigningKeyAnUnsignedEntryIsRefused()
     {
         using var server = NginxServer.Start();
@@ -239,7 +239,7 @@ public sealed class RemoteCacheTrustTests : IDisposable
         Assert.NotEqual(_first.Project.Read("out/stamp.txt"), _second.Project.Read("out/stamp.txt"));
     }
 
-    [Fact]
+    [NginxFact]
     public async Task WithASigningKeyAnEntrySignedWithAnotherKeyIsRefused()
     {
         using var server = NginxServer.Start();
@@ -253,7 +253,7 @@ public sealed class RemoteCacheTrustTests : IDisposable
         Assert.Contains("signature does not match", warning.Message, StringComparison.Ordinal);
     }
 
-    [Fact]
+    [NginxFact]
     public async Task ASignedEntryWhoseManifestWasEditedIsRefused()
     {
         using var server = NginxServer.Start();
@@ -269,7 +269,7 @@ public sealed class RemoteCacheTrustTests : IDisposable
         Assert.False(_second.Project.Exists("out/stamq.txt"));
     }
 
-    [Fact]
+    [NginxFact]
     public async Task StepsKeyedByEnvironmentValuesAreSharedOnlyWithASigningKey()
     {
         using var server = NginxServer.Start();
@@ -291,7 +291,7 @@ public sealed class RemoteCacheTrustTests : IDisposable
         Assert.True(second["env"].Remote);
     }
 
-    [Fact]
+    [NginxFact]
     public async Task BasicAuthWorksWithTheEnvironmentsCredentialsAndWarnsWithoutThem()
     {
         using var server = NginxServer.Start("ci", "s3cret-pass");

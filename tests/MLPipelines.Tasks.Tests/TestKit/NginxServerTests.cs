@@ -8,7 +8,7 @@ namespace MLPipelines.Tests.TestKit;
 /// <summary>The test server itself: the remote cache's tests rely on it serving PUT, GET, HEAD and Basic auth as a real one does.</summary>
 public sealed class NginxServerTests
 {
-    [Fact]
+    [NginxFact]
     public async Task ServesPutGetAndHeadUnderTheBaseUrlAndKeepsTheFilesInItsDataFolder()
     {
         using var server = NginxServer.Start();
@@ -25,7 +25,7 @@ public sealed class NginxServerTests
         Assert.Equal(1, server.Requests("PUT"));
     }
 
-    [Fact]
+    [NginxFact]
     public async Task WithBasicAuthRefusesAnonymousRequestsAndAcceptsTheCredentials()
     {
         using var server = NginxServer.Start("ci", "s3cret");
@@ -37,7 +37,7 @@ public sealed class NginxServerTests
         Assert.Equal(HttpStatusCode.Created, (await http.SendAsync(request)).StatusCode);
     }
 
-    [Fact]
+    [NginxFact]
     public async Task AStoppedServerRefusesConnections()
     {
         using var server = NginxServer.Start();

@@ -66,6 +66,12 @@ public sealed record PipelineOptions
     /// </summary>
     public bool ReplayLogs { get; init; }
 
+    /// <summary>
+    /// <c>PipelineStrictEnvironment=true</c> (with <c>PipelinePassThroughEnvironment</c>): which of the build's
+    /// variables each step inherits; null (the default): all of them.
+    /// </summary>
+    public Execution.StrictEnvironment? StrictEnvironment { get; init; }
+
     /// <summary><c>PipelineResumeFrom</c>: the step to resume from, and the run whose results to restore (optional).</summary>
     public ResumePoint? ResumeFrom { get; init; }
 

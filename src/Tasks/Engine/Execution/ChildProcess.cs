@@ -42,6 +42,18 @@ public static class ChildProcess
         }
     }
 
+    /// <summary>
+    /// Removes from <paramref name="startInfo"/>'s environment every variable <paramref name="inherits"/> refuses
+    /// (<see cref="StrictEnvironment"/>); called before the caller sets variables of its own, which always stay.
+    /// </summary>
+    public static void KeepOnly(ProcessStartInfo startInfo, Func<string, bool> inherits)
+    {
+        foreach (var name in startInfo.Environment.Keys.Where(name => !inherits(name)).ToList())
+        {
+            startInfo.Environment.Remove(name);
+        }
+    }
+
     public static bool IsRemoteCacheVariable(string name) =>
         name.StartsWith(RemoteCacheVariablePrefix, StringComparison.OrdinalIgnoreCase);
 }

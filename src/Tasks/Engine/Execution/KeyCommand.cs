@@ -39,7 +39,8 @@ public static class KeyCommand
     /// does not exist once the upstream steps are done holds nothing a key could describe (a typo, or a folder the
     /// step itself makes).
     /// </summary>
-    public static string Run(StepDefinition step, string projectDirectory, IPipelineLog log, CancellationToken cancellationToken)
+    /// <param name="strict"><c>PipelineStrictEnvironment</c>: the key command inherits what its step's command does; null: everything.</param>
+    public static string Run(StepDefinition step, string projectDirectory, IPipelineLog log, CancellationToken cancellationToken, StrictEnvironment? strict = null)
     {
         var workingDirectory = ProjectPath.ToFull(projectDirectory, step.WorkingDirectory);
         if (!Directory.Exists(workingDirectory))
@@ -59,7 +60,8 @@ public static class KeyCommand
                 StepProcess.EnvironmentOf(step),
                 line => output.Append(line).Append('\n'),
                 cancellationToken,
-                line => log.StepOutput(step.Name, line)).GetAwaiter().GetResult();
+                line => log.StepOutput(step.Name, line),
+                strict?.InheritedBy(step)).GetAwaiter().GetResult();
         }
         catch (Exception e) when (e is Win32Exception or IOException or UnauthorizedAccessException)
         {

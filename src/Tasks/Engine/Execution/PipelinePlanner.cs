@@ -44,10 +44,11 @@ public sealed class PipelinePlanner
         {
             ProjectSources = options.ProjectSources,
             StoreDirectory = options.CacheDirectory,
-            KeyCommandRunner = step => KeyCommand.Run(step, options.ProjectDirectory, log, cancellationToken),
+            KeyCommandRunner = step => KeyCommand.Run(step, options.ProjectDirectory, log, cancellationToken, options.StrictEnvironment),
             InferredUpstreamOf = graph.InferredWholeUpstreamOf,
             ToolVersions = options.ToolVersions,
             KeyPlatformByDefault = options.KeyPlatform,
+            StrictEnvironment = options.StrictEnvironment is not null,
         };
         _lookup = new CacheLookup(options, store, log, clock ?? TimeProvider.System);
         _log = log;

@@ -54,10 +54,11 @@ public sealed class PipelineRunner
             StoreDirectory = options.CacheDirectory,
             // Once per step and run: the key is computed again after the step to see whether its inputs changed,
             // and a custom key function is part of the key, not of what the step may change.
-            KeyCommandRunner = step => _keyCommandOutputs.GetOrAdd(step.Name, _ => KeyCommand.Run(step, options.ProjectDirectory, log, _cancellation)),
+            KeyCommandRunner = step => _keyCommandOutputs.GetOrAdd(step.Name, _ => KeyCommand.Run(step, options.ProjectDirectory, log, _cancellation, options.StrictEnvironment)),
             InferredUpstreamOf = graph.InferredWholeUpstreamOf,
             ToolVersions = options.ToolVersions,
             KeyPlatformByDefault = options.KeyPlatform,
+            StrictEnvironment = options.StrictEnvironment is not null,
         };
         _lookup = new CacheLookup(options, store, log, _clock);
         _cache = new StepCache(options, store, new OutputRestorer(options.ProjectDirectory, store.Objects, _hasher, options.StoreDirectoryInProject), _hasher, log, _clock);
@@ -605,7 +606,8 @@ public sealed class PipelineRunner
                 {
                     output.Add(line, isError: true);
                     _log.StepOutput(step.Name, line);
-                }).ConfigureAwait(false);
+                },
+                _options.StrictEnvironment?.InheritedBy(step)).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {

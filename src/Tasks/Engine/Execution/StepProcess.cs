@@ -50,37 +50,31 @@ public static class StepProcess
     /// command's processes are killed on cancellation, and <see cref="System.ComponentModel.Win32Exception"/> when the
     /// shell cannot be started (the working directory does not exist, no shell).
     /// </summary>
+    /// <param name="environment">Variables set for the command, over the inherited ones.</param>
+    /// <param name="inherits">
+    /// Which of the build's variables the command inherits (<see cref="StrictEnvironment.InheritedBy"/>); null: all
+    /// (but the remote cache's, which no command gets).
+    /// </param>
     public static async Task<int> RunAsync(
         string command,
         string workingDirectory,
         IEnumerable<KeyValuePair<string, string>> environment,
         Action<string> onLine,
         CancellationToken cancellationToken,
-        Action<string>? onErrorLine = null)
+        Action<string>? onErrorLine = null,
+        Func<string, bool>? inherits = null)
     {
         // The build's environment without the remote cache's credentials and signing key (ChildProcess).
         var startInfo = ChildProcess.StartInfo("", workingDirectory);
+        if (inherits is not null)
+        {
+            ChildProcess.KeepOnly(startInfo, inherits);
+        }
+
         startInfo.RedirectStandardInput = true;
         startInfo.StandardOutputEncoding = System.Text.Encoding.UTF8;
         startInfo.StandardErrorEncoding = System.Text.Encoding.UTF8;
-        if (OperatingSystem.IsWindows())
-        {
-            startInfo.FileName = Environment.GetEnvironmentVariable("ComSpec") ?? "cmd.exe";
-            startInfo.Arguments = $"/d /s /c \"{JoinLinesForCmd(command)}\"";
-        }
-        else
-        {
-            startInfo.FileName = Setsid ?? "/bin/sh";
-            if (Setsid is not null)
-            {
-                startInfo.ArgumentList.Add("/bin/sh");
-            }
-
-            // -e: stop at the first command that fails, outside conditions and && / || lists (POSIX "set -e").
-            startInfo.ArgumentList.Add("-e");
-            startInfo.ArgumentList.Add("-c");
-            startInfo.ArgumentList.Add(command);
-        }
+        SetShell(startInfo, command, OperatingSystem.IsWindows(), Environment.GetEnvironmentVariable("ComSpec"), Setsid);
 
         foreach (var (name, value) in environment)
         {
@@ -136,6 +130,44 @@ public static class StepProcess
         cancellationToken.ThrowIfCancellationRequested();
         return process.ExitCode;
     }
+
+    /// <summary>
+    /// Sets the program and arguments that run <paramref name="command"/>: on Windows <paramref name="comSpec"/> (or
+    /// <c>cmd.exe</c>) with <c>/d /s /c "…"</c> as one raw argument string (<see cref="CmdArguments"/>); elsewhere
+    /// <c>[setsid] /bin/sh -e -c &lt;command&gt;</c> as an argument list, which .NET passes to exec unchanged. The
+    /// platform is a parameter so the Windows form is tested on every platform.
+    /// </summary>
+    internal static void SetShell(ProcessStartInfo startInfo, string command, bool windows, string? comSpec, string? setsid)
+    {
+        if (windows)
+        {
+            startInfo.FileName = string.IsNullOrEmpty(comSpec) ? "cmd.exe" : comSpec;
+            // Not ArgumentList: .NET would quote the command by the C runtime's rules (backslash-escaped quotes),
+            // which cmd does not read. The command goes to cmd exactly as written, as MSBuild's Exec gives it.
+            startInfo.Arguments = CmdArguments(command);
+            return;
+        }
+
+        startInfo.FileName = setsid ?? "/bin/sh";
+        if (setsid is not null)
+        {
+            startInfo.ArgumentList.Add("/bin/sh");
+        }
+
+        // -e: stop at the first command that fails, outside conditions and && / || lists (POSIX "set -e").
+        startInfo.ArgumentList.Add("-e");
+        startInfo.ArgumentList.Add("-c");
+        startInfo.ArgumentList.Add(command);
+    }
+
+    /// <summary>
+    /// cmd's arguments for <paramref name="command"/>: <c>/d /s /c "&lt;lines joined&gt;"</c>. <c>/d</c> skips the
+    /// AutoRun commands of the registry (a user's <c>cd</c> or <c>echo</c> there would change every step); <c>/s</c>
+    /// makes cmd strip exactly the first and the last quote of what follows <c>/c</c> and keep everything between
+    /// as written, so quotes inside the command (<c>"C:\Program Files	ool.exe" "a b"</c>) reach cmd untouched
+    /// (<c>cmd /?</c>, "processing of quote characters").
+    /// </summary>
+    public static string CmdArguments(string command) => $"/d /s /c \"{JoinLinesForCmd(command)}\"";
 
     /// <summary>
     /// The Windows form of a command: its non-empty lines (trimmed) joined with <c> &amp;&amp; </c>, so that, as with

@@ -286,7 +286,7 @@ internal static class FileStat
     /// volume serial and size (GetFileInformationByHandle) and the change time (FILE_BASIC_INFO). A reparse point is
     /// opened as itself first, like lstat; only then is the target opened. Untested here.
     /// </summary>
-    private static class WindowsStat
+    internal static class WindowsStat
     {
         private const uint FILE_READ_ATTRIBUTES = 0x80;
         private const uint FILE_SHARE_ALL = 0x1 | 0x2 | 0x4;
@@ -305,10 +305,7 @@ internal static class FileStat
 
         public static FileIdentity? Identity(string path)
         {
-            // Without the prefix, paths of MAX_PATH or more fail unless long paths are enabled machine-wide.
-            var native = path.Length < 260 || path.StartsWith(@"\\?\", StringComparison.Ordinal) ? path
-                : path.StartsWith(@"\\", StringComparison.Ordinal) ? @"\\?\UNC\" + path[2..]
-                : @"\\?\" + path;
+            var native = NativePath(path);
             if (!TryQuery(native, FILE_FLAG_OPEN_REPARSE_POINT, path, out var own, out var ownBasic))
             {
                 return null;
@@ -327,11 +324,22 @@ internal static class FileStat
             return IdentityOf(in target, in targetBasic, Index(in own), UnixNs(ownBasic.ChangeTime));
         }
 
+        /// <summary>
+        /// The path CreateFileW is given: as is below MAX_PATH (260) or when already prefixed; else with the
+        /// <c>\\?\</c> prefix (<c>\\?\UNC\server\share</c> for a UNC path), without which paths of MAX_PATH or more
+        /// fail unless long paths are enabled machine-wide (Win32 "Maximum Path Length Limitation").
+        /// </summary>
+        internal static string NativePath(string path) =>
+            path.Length < 260 || path.StartsWith(@"\\?\", StringComparison.Ordinal) ? path
+            : path.StartsWith(@"\\", StringComparison.Ordinal) ? @"\\?\UNC\" + path[2..]
+            : @"\\?\" + path;
+
         // The 64-bit index is unique on NTFS; ReFS has 128-bit ids whose low half may repeat, but then the change
         // time and size still take part.
-        private static ulong Index(in ByHandleFileInformation i) => ((ulong)i.IndexHigh << 32) | i.IndexLow;
+        internal static ulong Index(in ByHandleFileInformation i) => ((ulong)i.IndexHigh << 32) | i.IndexLow;
 
-        private static long UnixNs(long fileTime) => (fileTime - UnixEpochFileTime) * 100;
+        /// <summary>A FILETIME (100 ns ticks since 1601-01-01 UTC) as nanoseconds since the Unix epoch, the unit of every stamp.</summary>
+        internal static long UnixNs(long fileTime) => (fileTime - UnixEpochFileTime) * 100;
 
         private static FileIdentity IdentityOf(in ByHandleFileInformation i, in FileBasicInfo b, ulong linkInode, long linkChange) => new(
             (long)(((ulong)i.SizeHigh << 32) | i.SizeLow),
@@ -377,7 +385,7 @@ internal static class FileStat
 
         /// <summary>BY_HANDLE_FILE_INFORMATION (fileapi.h): 52 bytes, the FILETIMEs as pairs of DWORDs.</summary>
         [StructLayout(LayoutKind.Sequential)]
-        private readonly struct ByHandleFileInformation
+        internal readonly struct ByHandleFileInformation
         {
             public readonly uint Attributes;
             public readonly uint CreationLow, CreationHigh, AccessLow, AccessHigh, WriteLow, WriteHigh;
@@ -389,7 +397,7 @@ internal static class FileStat
 
         /// <summary>FILE_BASIC_INFO (winbase.h): four LARGE_INTEGER times in 100 ns since 1601, then the attributes; 40 bytes.</summary>
         [StructLayout(LayoutKind.Explicit, Size = 40)]
-        private readonly struct FileBasicInfo
+        internal readonly struct FileBasicInfo
         {
             [FieldOffset(16)] public readonly long LastWriteTime;
             [FieldOffset(24)] public readonly long ChangeTime;

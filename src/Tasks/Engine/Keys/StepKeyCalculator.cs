@@ -95,6 +95,13 @@ public sealed class StepKeyCalculator
     /// <summary><c>PipelineKeyPlatform</c>: whether a step that does not say (<c>Platform</c>) has <see cref="PlatformName"/> in its key.</summary>
     public bool KeyPlatformByDefault { get; init; }
 
+    /// <summary>
+    /// <c>PipelineStrictEnvironment</c>: the settings component says so (<c>env=strict</c>), so an entry made while
+    /// the step saw the whole environment is not reused by a strict build (the same command may see less and write
+    /// something else), and the other way round. Off, keys are what they were before the property existed.
+    /// </summary>
+    public bool StrictEnvironment { get; init; }
+
     /// <summary>The platform a step that opts in is keyed by: <see cref="HostPlatform.Name"/> (tests stand in another machine's).</summary>
     public string PlatformName { get; init; } = HostPlatform.Name;
 
@@ -128,7 +135,7 @@ public sealed class StepKeyCalculator
             Text(ComponentKind.Pipeline, "", _pipelineName),
             Text(ComponentKind.Step, "", step.Name),
             Text(ComponentKind.Settings, "", string.Create(CultureInfo.InvariantCulture,
-                $"strategy={step.CacheStrategy};code={step.IncludeStepCode};parameters={step.IncludeStepParameters};values={step.IncludeArtifactValues};ids={step.IncludeArtifactIds}{(step.PersistOutputs ? ";persist=True" : "")}")),
+                $"strategy={step.CacheStrategy};code={step.IncludeStepCode};parameters={step.IncludeStepParameters};values={step.IncludeArtifactValues};ids={step.IncludeArtifactIds}{(step.PersistOutputs ? ";persist=True" : "")}{(StrictEnvironment ? ";env=strict" : "")}")),
         };
 
         if (step.CodeCounts)
