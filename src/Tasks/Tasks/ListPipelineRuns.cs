@@ -1,5 +1,6 @@
 using System.Globalization;
 using MLPipelines.Engine.Configuration;
+using MLPipelines.Engine.Execution;
 using MLPipelines.Engine.Store;
 
 namespace MLPipelines.Tasks;
@@ -31,7 +32,7 @@ public sealed class ListPipelineRuns : PipelineTask
         foreach (var run in runs)
         {
             var duration = run.EndedAt is { } end ? Seconds(end - run.StartedAt) : "-";
-            var hitRate = run.StepsTotal == 0 ? "-" : $"{Math.Round(100.0 * run.StepsCached / run.StepsTotal)}%";
+            var hitRate = HitRate.Cell(run.StepsCached, run.StepsCacheable);
             log.Message(Row(withTools, run.Id, run.StartedAt.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture), duration, run.Status,
                 run.StepsCached.ToString(CultureInfo.InvariantCulture), run.StepsExecuted.ToString(CultureInfo.InvariantCulture),
                 run.StepsFailed.ToString(CultureInfo.InvariantCulture), hitRate, Seconds(run.TimeSaved),

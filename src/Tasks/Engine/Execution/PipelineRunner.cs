@@ -163,7 +163,8 @@ public sealed class PipelineRunner
         }
 
         var uploads = await FinishUploadsAsync().ConfigureAwait(false);
-        var ordered = steps.Select(s => results.GetValueOrDefault(s.Name) ?? NotRun(s, "the run stopped")).ToList();
+        var ordered = steps.Select(s => results.GetValueOrDefault(s.Name) ?? NotRun(s, "the run stopped"))
+            .Select(r => r with { Result = r.Result with { Cacheable = _lookup.CacheOn(_graph[r.Result.Name]) } }).ToList();
         var result = new PipelineRunResult(runId, ordered.Select(r => r.Result).ToList(), _clock.GetUtcNow() - started) { StartedAt = started, Tools = _options.ToolVersions };
         _log.Detail(string.Create(CultureInfo.InvariantCulture, $"Ran or restored {ordered.Count} steps in {phase.ElapsedMilliseconds} ms (setup before the runner: {_setupMilliseconds} ms; summed over steps: keys {_keyTicks * 1000 / Stopwatch.Frequency} ms, keys and lookups {_lookupTicks * 1000 / Stopwatch.Frequency} ms, restores {_restoreTicks * 1000 / Stopwatch.Frequency} ms)."));
         var status = cancellationToken.IsCancellationRequested ? "cancelled" : escaped is null && result.Succeeded ? "succeeded" : "failed";
@@ -182,7 +183,7 @@ public sealed class PipelineRunner
         {
             _cache.Contention.Try("the run record", null, () => _store.FinishRun(
                 run with { EndedAt = _clock.GetUtcNow(), Status = status, GitCommit = commit, RemoteUploads = uploads },
-                ordered.Select(r => new StepRunRecord(r.Result.Name, r.Result.Key, r.Components, r.Result.Outcome.ToString().ToLowerInvariant(), r.Result.MissReason, r.StartedAt, r.Result.Duration) { Saved = r.Saved, Remote = r.Result.Remote }).ToList()));
+                ordered.Select(r => new StepRunRecord(r.Result.Name, r.Result.Key, r.Components, r.Result.Outcome.ToString().ToLowerInvariant(), r.Result.MissReason, r.StartedAt, r.Result.Duration) { Saved = r.Saved, Remote = r.Result.Remote, Cacheable = r.Result.Cacheable }).ToList()));
         }
 
         _cache.DeleteStaging();
@@ -349,7 +350,7 @@ public sealed class PipelineRunner
     }
 
     private string Summary(PipelineRunResult result) =>
-        string.Create(CultureInfo.InvariantCulture, $"Pipeline {_options.PipelineName}: {result.Counts()}, hit rate {result.HitRatePercent}%, {result.Duration.TotalSeconds:0.0}s.");
+        string.Create(CultureInfo.InvariantCulture, $"Pipeline {_options.PipelineName}: {result.Counts()}, {result.HitRateText}, {result.Duration.TotalSeconds:0.0}s.");
 
     private sealed record StepRun(StepResult Result, DateTimeOffset StartedAt)
     {

@@ -44,7 +44,9 @@ public static class RunSummary
             result.Count(StepOutcome.NotRun),
             result.Steps.Count(s => s.Outcome == StepOutcome.Cached && s.Remote),
             result.RemoteUploads,
-            Milliseconds(result.Steps.Aggregate(TimeSpan.Zero, (sum, s) => sum + s.Saved)));
+            Milliseconds(result.Steps.Aggregate(TimeSpan.Zero, (sum, s) => sum + s.Saved)),
+            result.CacheableCount,
+            result.HitRatePercent);
         return new RunSummaryDocument(
             SchemaVersion,
             result.RunId,
@@ -111,8 +113,11 @@ public sealed record RunSummaryDocument(
     SortedDictionary<string, string>? Tools,
     List<StepSummary> Steps);
 
-/// <summary>Step counts by outcome, remote cache traffic, and the execution time hits saved (milliseconds).</summary>
-public sealed record RunTotals(int Steps, int Cached, int Executed, int Failed, int NotRun, int RemoteHits, int RemoteUploads, long SavedMs);
+/// <summary>
+/// Step counts by outcome, remote cache traffic, the execution time hits saved (milliseconds), the steps whose cache
+/// was on and the hit rate among them (<see cref="HitRate"/>; null when no step was cacheable).
+/// </summary>
+public sealed record RunTotals(int Steps, int Cached, int Executed, int Failed, int NotRun, int RemoteHits, int RemoteUploads, long SavedMs, int Cacheable, int? HitRatePercent);
 
 /// <summary>
 /// One step. <c>Reason</c>: why it missed (executed), failed or did not run; null for a hit. <c>CacheSource</c>:

@@ -13,6 +13,13 @@ public sealed record RunRecord(string Id, string Pipeline, DateTimeOffset Starte
     public int StepsFailed { get; init; }
     public int StepsTotal { get; init; }
 
+    /// <summary>
+    /// Steps whose cache was on in this run, hits included: what the hit rate counts (<c>HitRate</c>). A run recorded
+    /// by an engine from before this count (column <c>steps_cacheable</c> null) reads as all of <see cref="StepsTotal"/>,
+    /// the rule it was shown with then.
+    /// </summary>
+    public int StepsCacheable { get; init; }
+
     /// <summary>What the cache hits of this run saved: the recorded durations of the runs that produced the reused entries.</summary>
     public TimeSpan TimeSaved { get; init; }
 
@@ -33,6 +40,9 @@ public sealed record StepRunRecord(string Step, string? Key, IReadOnlyList<KeyCo
 
     /// <summary>A cache hit whose entry came from the remote cache (column <c>source</c> = <c>remote</c>).</summary>
     public bool Remote { get; init; }
+
+    /// <summary>Whether the step's cache was on in the run (counted into <c>runs.steps_cacheable</c>); a hit always is.</summary>
+    public bool Cacheable { get; init; } = true;
 }
 
 public sealed partial class CacheStore
@@ -73,12 +83,13 @@ public sealed partial class CacheStore
                 run.Id, run.Pipeline, run.StartedAt.ToUnixTimeMilliseconds(), run.Status, run.GitCommit);
             Execute(_connection, """
                 UPDATE runs SET ended_at = $p1, status = $p2, steps_total = $p3, steps_cached = $p4, steps_executed = $p5, steps_failed = $p6, git_commit = $p7,
-                    remote_hits = $p8, remote_uploads = $p9, tools = $p10
+                    remote_hits = $p8, remote_uploads = $p9, tools = $p10, steps_cacheable = $p11
                 WHERE id = $p0
                 """, tx, run.Id, run.EndedAt?.ToUnixTimeMilliseconds(), run.Status, steps.Count,
                 steps.Count(s => s.Outcome == "cached"), steps.Count(s => s.Outcome == "executed"), steps.Count(s => s.Outcome == "failed"), run.GitCommit,
                 steps.Count(s => s.Outcome == "cached" && s.Remote), run.RemoteUploads,
-                run.Tools is null ? null : JsonSerializer.Serialize(new SortedDictionary<string, string>(run.Tools.ToDictionary(), StringComparer.Ordinal), StoreJson.Default.SortedDictionaryStringString));
+                run.Tools is null ? null : JsonSerializer.Serialize(new SortedDictionary<string, string>(run.Tools.ToDictionary(), StringComparer.Ordinal), StoreJson.Default.SortedDictionaryStringString),
+                steps.Count(s => s.Cacheable || s.Outcome == "cached"));
             // One prepared statement each for every step's rows, rebound per step: compiling them once per step cost
             // a no-op of 200 steps 400 compilations (issue 9).
             using var stepRun = _connection.CreateCommand();
@@ -110,7 +121,8 @@ public sealed partial class CacheStore
             using var cmd = _connection.CreateCommand();
             cmd.CommandText = """
                 SELECT r.id, r.pipeline, r.started_at, r.ended_at, r.status, r.git_commit, r.steps_total, r.steps_cached, r.steps_executed, r.steps_failed,
-                       (SELECT COALESCE(SUM(saved_ms), 0) FROM step_runs s WHERE s.run_id = r.id), r.remote_hits, r.remote_uploads, r.tools
+                       (SELECT COALESCE(SUM(saved_ms), 0) FROM step_runs s WHERE s.run_id = r.id), r.remote_hits, r.remote_uploads, r.tools,
+                       COALESCE(r.steps_cacheable, r.steps_total)
                 FROM runs r
                 WHERE $pipeline IS NULL OR r.pipeline = $pipeline
                 ORDER BY r.started_at DESC, r.rowid DESC
@@ -134,6 +146,7 @@ public sealed partial class CacheStore
                     RemoteHits = reader.GetInt32(11),
                     RemoteUploads = reader.GetInt32(12),
                     Tools = reader.IsDBNull(13) ? null : ReadTools(reader.GetString(13)),
+                    StepsCacheable = reader.GetInt32(14),
                 });
             }
 
