@@ -183,7 +183,7 @@ public sealed class PipelineRunner
         {
             _cache.Contention.Try("the run record", null, () => _store.FinishRun(
                 run with { EndedAt = _clock.GetUtcNow(), Status = status, GitCommit = commit, RemoteUploads = uploads },
-                ordered.Select(r => new StepRunRecord(r.Result.Name, r.Result.Key, r.Components, r.Result.Outcome.ToString().ToLowerInvariant(), r.Result.MissReason, r.StartedAt, r.Result.Duration) { Saved = r.Saved, Remote = r.Result.Remote, Cacheable = r.Result.Cacheable }).ToList()));
+                ordered.Select(r => new StepRunRecord(r.Result.Name, r.Result.Key, r.Components, r.Result.Outcome.ToString().ToLowerInvariant(), r.Result.MissReason, r.StartedAt, r.Result.Duration) { Saved = r.Saved, Remote = r.Result.Remote, Cacheable = r.Result.Cacheable, Parameters = r.Result.Parameters, Metrics = r.Result.Metrics }).ToList()));
         }
 
         _cache.DeleteStaging();
@@ -373,6 +373,10 @@ public sealed class PipelineRunner
                 Components = key?.Components,
                 Outputs = entry?.Manifest,
                 Saved = outcome == StepOutcome.Cached && entry is not null ? entry.Duration : TimeSpan.Zero,
+                // Recorded per run (issue 11): what ListPipelineRuns shows as columns and PipelineCompare compares. A hit's
+                // metrics are those of the file it restored, so every successful run has them.
+                Parameters = key is null ? null : ParametersOf(step),
+                Metrics = outcome is StepOutcome.Cached or StepOutcome.Executed ? MetricsOf(step) : null,
             }, startedAt);
 
         StepKey key;
@@ -643,6 +647,18 @@ public sealed class PipelineRunner
         {
             return _producedOutputs.GetValueOrDefault(producer);
         }
+    }
+
+    private static SortedDictionary<string, string> ParametersOf(StepDefinition step) =>
+        new(step.Parameters.ToDictionary(p => p.Name, p => p.Value, StringComparer.Ordinal), StringComparer.Ordinal);
+
+    /// <summary>The step's metrics as its files hold them now (<see cref="StepMetrics"/>); problems are MLP2020 warnings.</summary>
+    private SortedDictionary<string, double>? MetricsOf(StepDefinition step)
+    {
+        var warnings = new List<PipelineDiagnostic>();
+        var metrics = StepMetrics.Read(_options.ProjectDirectory, step, warnings);
+        warnings.ForEach(_log.Warning);
+        return metrics;
     }
 
     private void Error(string code, StepDefinition step, string message) => _log.Error(new PipelineDiagnostic(code, step.Name, message));

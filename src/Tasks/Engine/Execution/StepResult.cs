@@ -44,6 +44,18 @@ public sealed record StepResult(string Name, StepOutcome Outcome, string? Key, T
     /// possible: what <see cref="HitRate"/> counts. A hit is always cacheable.
     /// </summary>
     public bool Cacheable { get; init; } = true;
+
+    /// <summary>
+    /// The <c>Parameters</c> the step was declared with in this run, by name; null when its key was not computed (it
+    /// did not run). For a hit, the values its key matched (an ignored parameter may differ from the producing run).
+    /// </summary>
+    public IReadOnlyDictionary<string, string>? Parameters { get; init; }
+
+    /// <summary>
+    /// The values of its <c>Metrics</c> files after the step executed or was restored, by name; null when it declares
+    /// none, or when it failed or did not run.
+    /// </summary>
+    public IReadOnlyDictionary<string, double>? Metrics { get; init; }
 }
 
 /// <summary>A whole run: every step's result, in dependency order.</summary>
