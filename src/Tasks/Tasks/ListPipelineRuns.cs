@@ -21,8 +21,8 @@ public sealed class ListPipelineRuns : PipelineTask
     public string? Run { get; set; }
 
     /// <summary>
-    /// <c>PipelineCompare</c>: <c>&lt;old-run&gt;,&lt;new-run&gt;</c> (<c>;</c> also separates), or one run id, which
-    /// is compared with the run of the pipeline that started before it.
+    /// <c>PipelineCompare</c>: <c>&lt;old-run&gt;,&lt;new-run&gt;</c> (<c>;</c> and <c>..</c> also separate), or one
+    /// run id, which is compared with the run of the pipeline that started before it.
     /// </summary>
     public string? Compare { get; set; }
 
@@ -31,11 +31,12 @@ public sealed class ListPipelineRuns : PipelineTask
         var diagnostics = new List<PipelineDiagnostic>();
         var limit = PropertyParser.ParsePositiveInt(Limit, "PipelineRunsLimit", diagnostics) ?? 20;
         var run = string.IsNullOrWhiteSpace(Run) ? null : Run.Trim();
-        var compare = (Compare ?? "").Split([',', ';'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        // `a..b` as git writes a range: MSBuild's -p: splits its value at `,` and `;` unless quoted (MSB1006).
+        var compare = (Compare ?? "").Replace("..", ",", StringComparison.Ordinal).Split([',', ';'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         if (compare.Length > 2 || (compare.Length == 0 && !string.IsNullOrWhiteSpace(Compare)))
         {
             diagnostics.Add(new(ErrorCodes.InvalidProperty, null,
-                $"Property PipelineCompare='{StepParser.Shown(Compare!)}' is not valid: give two run ids, '<old-run>,<new-run>', or one run id to compare it with the run before it. ListPipelineRuns lists the run ids."));
+                $"Property PipelineCompare='{StepParser.Shown(Compare!)}' is not valid: give two run ids, '<old-run>..<new-run>' (or '\"<old-run>,<new-run>\"', quoted), or one run id to compare it with the run before it. ListPipelineRuns lists the run ids."));
         }
 
         diagnostics.ForEach(log.Error);
@@ -91,7 +92,7 @@ public sealed class ListPipelineRuns : PipelineTask
         if (older is null)
         {
             log.Error(new(ErrorCodes.NoRunToCompare, null,
-                $"PipelineCompare names only run '{newer.Id}', and pipeline {pipeline} has no earlier recorded run to compare it with. Give two run ids: '<old-run>,<new-run>'."));
+                $"PipelineCompare names only run '{newer.Id}', and pipeline {pipeline} has no earlier recorded run to compare it with. Give two run ids: '<old-run>..<new-run>'."));
             return;
         }
 
