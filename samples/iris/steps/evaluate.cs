@@ -1,6 +1,7 @@
 // evaluate: scores the trained model on the held-out test set.
 // Input:  artifacts/model/model.zip (+ model.json if present), artifacts/data/test.csv
-// Output: artifacts/metrics/metrics.json
+// Output: artifacts/metrics/metrics.json (everything), artifacts/metrics/scores.json (the flat scores the pipeline
+//         records per run: the step's Metrics)
 #:package Microsoft.ML@5.0.1
 // ML.NET relies on reflection: a file-based app defaults to PublishAot=true, which turns on AOT warnings.
 #:property PublishAot=false
@@ -13,6 +14,7 @@ const string ModelPath = "artifacts/model/model.zip";
 const string InfoPath = "artifacts/model/model.json";
 const string TestPath = "artifacts/data/test.csv";
 const string MetricsPath = "artifacts/metrics/metrics.json";
+const string ScoresPath = "artifacts/metrics/scores.json";
 
 foreach (var path in new[] { ModelPath, TestPath })
     if (!File.Exists(path))
@@ -71,9 +73,18 @@ if (File.Exists(InfoPath))
 
 Directory.CreateDirectory(Path.GetDirectoryName(MetricsPath)!);
 File.WriteAllText(MetricsPath, result.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+// A flat object of numbers, as the Metrics metadata asks: ListPipelineRuns shows them per run and PipelineCompare
+// diffs them. Rounded, so a comparison shows the change that matters, not the 17th digit.
+var scores = new JsonObject
+{
+    ["accuracy"] = Math.Round(metrics.MicroAccuracy, 4),
+    ["macro_accuracy"] = Math.Round(metrics.MacroAccuracy, 4),
+    ["log_loss"] = Math.Round(metrics.LogLoss, 4),
+};
+File.WriteAllText(ScoresPath, scores.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
 
 Console.WriteLine($"scored {predictions.Count} rows of {TestPath} with {ModelPath}");
-Console.WriteLine($"accuracy {metrics.MicroAccuracy:P2} (macro {metrics.MacroAccuracy:P2}), log loss {metrics.LogLoss:F4}; wrote {MetricsPath}");
+Console.WriteLine($"accuracy {metrics.MicroAccuracy:P2} (macro {metrics.MacroAccuracy:P2}), log loss {metrics.LogLoss:F4}; wrote {MetricsPath} and {ScoresPath}");
 return 0;
 
 static int Fail(string message)

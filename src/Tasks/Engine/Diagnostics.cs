@@ -43,6 +43,13 @@ public static partial class ErrorCodes
     public const string InvalidRemoteCacheUrl = "MLP1030";
     public const string InvalidRemoteCacheMode = "MLP1031";
 
+    // 1040 and up: run records, metrics and comparisons (issue 11).
+    /// <summary>A step's <c>Metrics</c> file is not one of its outputs (nor below an output directory).</summary>
+    public const string MetricsNotAnOutput = "MLP1040";
+
+    /// <summary><c>PipelineCompare</c> names one run, and the pipeline has no earlier run to compare it with.</summary>
+    public const string NoRunToCompare = "MLP1041";
+
     public const string StepFailed = "MLP2001";
     public const string OutputMissing = "MLP2002";
     public const string StepCouldNotStart = "MLP2003";
@@ -55,6 +62,12 @@ public static partial class ErrorCodes
     public const string OutputsNotWritable = "MLP2011";
     public const string InputGlobMatchesNothing = "MLP2010";
     public const string ToolVersionFailed = "MLP2012";
+
+    /// <summary>
+    /// Warning: a step's metrics file is missing, not JSON, not a flat object, or holds values that are not numbers;
+    /// the numbers it does hold are recorded and the build goes on (as DVC does).
+    /// </summary>
+    public const string MetricsUnreadable = "MLP2020";
 
     public const string StoreUnavailable = "MLP3001";
     public const string DamagedEntry = "MLP3002";

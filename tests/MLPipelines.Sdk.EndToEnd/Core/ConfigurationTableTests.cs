@@ -95,6 +95,8 @@ public sealed class ConfigurationTableTests(SdkPackage package, ITestOutputHelpe
         ["Tools names an undeclared tool"] = new(
             "<ItemGroup><PipelineTool Include=\"python\" VersionCommand=\"echo 1\" /></ItemGroup>" + Steps(Step("trainer", "Tools=\"pyton\"")), "MLP1023", ["trainer", "pyton"]),
         ["PipelineKeyPlatform not a boolean"] = new(Property("PipelineKeyPlatform", "linux"), "MLP1014", ["PipelineKeyPlatform"]),
+        ["Metrics not among the outputs"] = new(Steps(Step("scorer", "Outputs=\"model.bin\" Metrics=\"scores.json\"")), "MLP1040", ["scorer", "scores.json"]),
+        ["Metrics is an output directory"] = new(Steps(Step("folder", "Outputs=\"eval/\" Metrics=\"eval/\"")), "MLP1040", ["folder", "eval/"]),
     };
 
     public static TheoryData<string> Kinds => new(Rows.Keys);

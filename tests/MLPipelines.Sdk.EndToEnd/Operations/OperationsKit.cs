@@ -31,17 +31,32 @@ internal static partial class OperationsKit
     public static int Executions(this Workspace workspace, string step) =>
         workspace.FileExists($"{step}.log") ? workspace.ReadFile($"{step}.log").Split('\n', StringSplitOptions.RemoveEmptyEntries).Length : 0;
 
-    /// <summary>The rows ListPipelineRuns printed, in log order (its header and title lines left out).</summary>
+    /// <summary>
+    /// The rows ListPipelineRuns printed, in log order (its header and title lines left out), read by the header's
+    /// column names: the twelve fixed columns, then any parameter and metric columns (<see cref="ListedRun.Values"/>),
+    /// then TOOLS when a shown run recorded tool versions.
+    /// </summary>
     public static IReadOnlyList<ListedRun> ListedRuns(this BuildResult result)
     {
         var rows = new List<ListedRun>();
+        string[]? header = null;
         foreach (string line in result.Lines.Select(l => l.Trim()))
         {
+            if (line.StartsWith("RUN  ", StringComparison.Ordinal))
+            {
+                // RUN and STARTED (UTC) are matched by the row pattern; the cells after them follow the rest of the header.
+                header = CellSeparator().Split(line).Skip(2).ToArray();
+                Assert.Equal(["DURATION", "STATUS", "CACHED", "EXECUTED", "FAILED", "HIT RATE", "SAVED", "REMOTE", "UPLOADED", "COMMIT"], header.Take(10));
+                continue;
+            }
+
             Match match = RunRow().Match(line);
             if (match.Success)
             {
+                Assert.True(header is not null, $"A ListPipelineRuns row before its header: \"{line}\"\n{result}");
                 string[] cells = CellSeparator().Split(match.Groups["rest"].Value.Trim());
-                Assert.True(cells.Length is 10 or 11, $"A ListPipelineRuns row should have 12 columns, or 13 with TOOLS: \"{line}\"\n{result}");
+                Assert.True(cells.Length == header.Length, $"A ListPipelineRuns row should have a cell for each of {header.Length + 2} columns: \"{line}\"\n{result}");
+                var byName = header.Zip(cells).ToDictionary(c => c.First, c => c.Second, StringComparer.Ordinal);
                 rows.Add(new ListedRun(
                     match.Groups["id"].Value,
                     DateTime.ParseExact(match.Groups["started"].Value, "yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture),
@@ -53,10 +68,11 @@ internal static partial class OperationsKit
                     cells[5],
                     double.Parse(cells[6].TrimEnd('s'), CultureInfo.InvariantCulture),
                     cells[9],
-                    cells.Length == 11 ? cells[10] : null)
+                    byName.GetValueOrDefault("TOOLS"))
                 {
                     RemoteHits = int.Parse(cells[7], CultureInfo.InvariantCulture),
                     RemoteUploads = int.Parse(cells[8], CultureInfo.InvariantCulture),
+                    Values = header.Skip(10).Where(h => h != "TOOLS").ToDictionary(h => h, h => byName[h], StringComparer.Ordinal),
                 });
             }
         }
@@ -91,4 +107,7 @@ internal sealed record ListedRun(
 
     /// <summary>Column UPLOADED: entries the run uploaded to the remote cache.</summary>
     public int RemoteUploads { get; init; }
+
+    /// <summary>The parameter and metric columns (<c>train.Gamma</c>, <c>evaluate.accuracy</c>) by header, each cell as printed.</summary>
+    public IReadOnlyDictionary<string, string> Values { get; init; } = new Dictionary<string, string>();
 }

@@ -87,7 +87,8 @@ public static partial class PipelineRuns
     }
 
     /// <summary>
-    /// The run's one closing summary line, without its duration: "Pipeline P: 3 steps, …, hit rate 33%". Fails unless
+    /// The run's one closing summary line, without its duration: "Pipeline P: 3 steps, …, hit rate 33%" (or "hit rate
+    /// 100% of 2 cacheable steps", or "no cacheable steps"). Fails unless
     /// exactly one line mentions "Pipeline &lt;pipeline&gt;: " and it is a whole summary line.
     /// </summary>
     public static string Summary(this BuildResult result, string pipeline = "pipeline")
@@ -102,6 +103,6 @@ public static partial class PipelineRuns
     [GeneratedRegex(@"^Step (\S+) has finished in \d+\.\d{3}s\.$")]
     private static partial Regex FinishedLine();
 
-    [GeneratedRegex(@"^(Pipeline .+: \d+ steps, .*hit rate \d+%), \d+\.\ds\.$")]
+    [GeneratedRegex(@"^(Pipeline .+: \d+ steps?, .*(?:hit rate \d+%(?: of \d+ cacheable steps?)?|no cacheable steps)), \d+\.\ds\.$")]
     private static partial Regex SummaryLine();
 }

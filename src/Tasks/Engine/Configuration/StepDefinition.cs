@@ -30,6 +30,12 @@ public sealed record StepDefinition
     /// </summary>
     public bool PersistOutputs { get; init; }
     public IReadOnlyList<NamedValue> Parameters { get; init; } = [];
+
+    /// <summary>
+    /// <c>Metrics</c> (DVC's <c>metrics</c>): project-relative files, each one of <see cref="Outputs"/> or below an
+    /// output directory, holding a flat JSON object of numbers that every run records (<c>step_runs.metrics</c>).
+    /// </summary>
+    public IReadOnlyList<string> Metrics { get; init; } = [];
     public IReadOnlyList<string> Code { get; init; } = [];
 
     /// <summary>The step's own <c>EnableCache</c>; null when the step does not say.</summary>

@@ -86,6 +86,8 @@ public static partial class StepParser
             outputs.Add(normalized);
         }
 
+        var metrics = ParseMetrics(SplitList(Get("Metrics")), outputs, projectDirectory, name, diagnostics);
+
         var cacheVersion = Get("CacheVersion");
         if (cacheVersion.Length > 0 && !CacheVersionPattern().IsMatch(cacheVersion))
         {
@@ -126,6 +128,7 @@ public static partial class StepParser
             Outputs = outputs,
             PersistOutputs = Bool("PersistOutputs", false),
             Parameters = ParsePairs(Get("Parameters"), "Parameters", name, diagnostics),
+            Metrics = metrics,
             Code = NormalizeAll(projectDirectory, SplitList(Get("Code"))),
             EnableCache = ParseBool(Get("EnableCache"), null, "EnableCache", name, diagnostics),
             CacheStrategy = strategy,
@@ -150,11 +153,36 @@ public static partial class StepParser
     /// <summary>The <c>&lt;Step&gt;</c> metadata the engine reads (SPEC "<c>&lt;Step&gt;</c> metadata").</summary>
     public static readonly IReadOnlyList<string> MetadataNames =
     [
-        "Command", "WorkingDirectory", "Environment", "DependsOn", "Inputs", "Outputs", "PersistOutputs", "Parameters", "Code",
+        "Command", "WorkingDirectory", "Environment", "DependsOn", "Inputs", "Outputs", "PersistOutputs", "Parameters", "Metrics", "Code",
         "EnableCache", "CacheStrategy", "IncludeStepCode", "IncludeStepParameters", "IncludeArtifactValues", "IncludeArtifactIds",
         "IgnoredInputs", "FileDependencies", "SourceDependencies", "EnvironmentDependencies", "CacheKeyCommand", "CacheVersion",
         "ExpiresAfter", "Tools", "Platform",
     ];
+
+    /// <summary>
+    /// A step's <c>Metrics</c>: each must be a file the step writes, one of its <c>Outputs</c> or a file below an
+    /// output directory (as DVC's metrics are outputs), so a hit restores it and every run can record its values.
+    /// Anything else is MLP1040 naming the step.
+    /// </summary>
+    private static List<string> ParseMetrics(IReadOnlyList<string> raw, List<string> outputs, string projectDirectory, string step, List<PipelineDiagnostic> diagnostics)
+    {
+        var metrics = new List<string>();
+        foreach (var entry in raw)
+        {
+            var valid = !ProjectPath.IsGlob(entry) && ProjectPath.TryNormalize(projectDirectory, entry, out var path) && path.Length > 0 && !ProjectPath.IsDirectory(path)
+                ? path : null;
+            if (valid is null || !outputs.Any(o => ProjectPath.IsDirectory(o) ? ProjectPath.IsUnder(valid, o) : valid.Equals(o, ProjectPath.PathComparison)))
+            {
+                diagnostics.Add(new PipelineDiagnostic(ErrorCodes.MetricsNotAnOutput, step,
+                    $"Metrics '{Shown(entry)}' of step '{step}' is not one of its outputs. A metrics file must be a file the step writes: list it in Outputs, or write it below an output directory."));
+                continue;
+            }
+
+            metrics.Add(valid);
+        }
+
+        return metrics;
+    }
 
     /// <summary>Whether <paramref name="name"/> is a valid step or tool name: letters, digits, <c>.</c>, <c>-</c>, <c>_</c>.</summary>
     public static bool IsValidName(string name) => StepNamePattern().IsMatch(name);

@@ -13,8 +13,7 @@ public sealed class CacheLookup(PipelineOptions options, CacheStore store, IPipe
 {
     public (CacheEntry? Entry, string Reason) Find(StepDefinition step, StepKey key)
     {
-        var cacheOn = options.CacheOverride ?? step.EnableCache ?? options.CacheEnabledByDefault;
-        if (!cacheOn)
+        if (!CacheOn(step))
         {
             return (null, "cache disabled");
         }
@@ -64,9 +63,15 @@ public sealed class CacheLookup(PipelineOptions options, CacheStore store, IPipe
     public bool IsForced(StepDefinition step) =>
         options.ForcedSteps.Any(f => f == "*" || f.Equals(step.Name, StringComparison.OrdinalIgnoreCase));
 
-    /// <summary>Whether the step's cache is off, so it executes whatever its inputs.</summary>
-    public bool AlwaysExecutes(StepDefinition step) =>
-        !(options.CacheOverride ?? step.EnableCache ?? options.CacheEnabledByDefault) || IsForced(step);
+    /// <summary>
+    /// Whether the step's cache is on: <c>EnablePipelineCache</c> from the command line, else the step's
+    /// <c>EnableCache</c>, else the project's <c>EnablePipelineCache</c> (README "Precedence"). What makes a step
+    /// cacheable for <see cref="HitRate"/>.
+    /// </summary>
+    public bool CacheOn(StepDefinition step) => options.CacheOverride ?? step.EnableCache ?? options.CacheEnabledByDefault;
+
+    /// <summary>Whether the step's cache is off, or it is forced, so it executes whatever its inputs.</summary>
+    public bool AlwaysExecutes(StepDefinition step) => !CacheOn(step) || IsForced(step);
 
     private static string Ago(TimeSpan span) =>
         span.TotalDays >= 1 ? $"{(int)span.TotalDays}d" :

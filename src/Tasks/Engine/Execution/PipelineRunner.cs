@@ -175,7 +175,8 @@ public sealed class PipelineRunner
         }
 
         var uploads = await FinishUploadsAsync().ConfigureAwait(false);
-        var ordered = steps.Select(s => results.GetValueOrDefault(s.Name) ?? NotRun(s, "the run stopped")).ToList();
+        var ordered = steps.Select(s => results.GetValueOrDefault(s.Name) ?? NotRun(s, "the run stopped"))
+            .Select(r => r with { Result = r.Result with { Cacheable = _lookup.CacheOn(_graph[r.Result.Name]) } }).ToList();
         var result = new PipelineRunResult(runId, ordered.Select(r => r.Result).ToList(), _clock.GetUtcNow() - started) { StartedAt = started, Tools = _options.ToolVersions };
         _log.Detail(string.Create(CultureInfo.InvariantCulture, $"Ran or restored {ordered.Count} steps in {phase.ElapsedMilliseconds} ms (setup before the runner: {_setupMilliseconds} ms; summed over steps: keys {_keyTicks * 1000 / Stopwatch.Frequency} ms, keys and lookups {_lookupTicks * 1000 / Stopwatch.Frequency} ms, restores {_restoreTicks * 1000 / Stopwatch.Frequency} ms)."));
         var status = cancellationToken.IsCancellationRequested ? "cancelled" : escaped is null && result.Succeeded ? "succeeded" : "failed";
@@ -194,7 +195,7 @@ public sealed class PipelineRunner
         {
             _cache.Contention.Try("the run record", null, () => _store.FinishRun(
                 run with { EndedAt = _clock.GetUtcNow(), Status = status, GitCommit = commit, RemoteUploads = uploads },
-                ordered.Select(r => new StepRunRecord(r.Result.Name, r.Result.Key, r.Components, r.Result.Outcome.ToString().ToLowerInvariant(), r.Result.MissReason, r.StartedAt, r.Result.Duration) { Saved = r.Saved, Remote = r.Result.Remote }).ToList()));
+                ordered.Select(r => new StepRunRecord(r.Result.Name, r.Result.Key, r.Components, r.Result.Outcome.ToString().ToLowerInvariant(), r.Result.MissReason, r.StartedAt, r.Result.Duration) { Saved = r.Saved, Remote = r.Result.Remote, Cacheable = r.Result.Cacheable, Parameters = r.Result.Parameters, Metrics = r.Result.Metrics }).ToList()));
         }
 
         _cache.DeleteStaging();
@@ -370,7 +371,7 @@ public sealed class PipelineRunner
     }
 
     private string Summary(PipelineRunResult result) =>
-        string.Create(CultureInfo.InvariantCulture, $"Pipeline {_options.PipelineName}: {result.Counts()}, hit rate {result.HitRatePercent}%, {result.Duration.TotalSeconds:0.0}s.");
+        string.Create(CultureInfo.InvariantCulture, $"Pipeline {_options.PipelineName}: {result.Counts()}, {result.HitRateText}, {result.Duration.TotalSeconds:0.0}s.");
 
     private sealed record StepRun(StepResult Result, DateTimeOffset StartedAt)
     {
@@ -393,6 +394,10 @@ public sealed class PipelineRunner
                 Components = key?.Components,
                 Outputs = entry?.Manifest,
                 Saved = outcome == StepOutcome.Cached && entry is not null ? entry.Duration : TimeSpan.Zero,
+                // Recorded per run (issue 11): what ListPipelineRuns shows as columns and PipelineCompare compares. A hit's
+                // metrics are those of the file it restored, so every successful run has them.
+                Parameters = key is null ? null : ParametersOf(step),
+                Metrics = outcome is StepOutcome.Cached or StepOutcome.Executed ? MetricsOf(step) : null,
             }, startedAt);
 
         StepKey key;
@@ -688,6 +693,18 @@ public sealed class PipelineRunner
         {
             return _producedOutputs.GetValueOrDefault(producer);
         }
+    }
+
+    private static SortedDictionary<string, string> ParametersOf(StepDefinition step) =>
+        new(step.Parameters.ToDictionary(p => p.Name, p => p.Value, StringComparer.Ordinal), StringComparer.Ordinal);
+
+    /// <summary>The step's metrics as its files hold them now (<see cref="StepMetrics"/>); problems are MLP2020 warnings.</summary>
+    private SortedDictionary<string, double>? MetricsOf(StepDefinition step)
+    {
+        var warnings = new List<PipelineDiagnostic>();
+        var metrics = StepMetrics.Read(_options.ProjectDirectory, step, warnings);
+        warnings.ForEach(_log.Warning);
+        return metrics;
     }
 
     private void Error(string code, StepDefinition step, string message) => _log.Error(new PipelineDiagnostic(code, step.Name, message));

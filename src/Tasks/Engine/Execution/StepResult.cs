@@ -38,6 +38,24 @@ public sealed record StepResult(string Name, StepOutcome Outcome, string? Key, T
     /// hashes, sizes in bytes. Null when there is none: the step failed or did not run, or its result was not stored.
     /// </summary>
     public IReadOnlyList<ManifestFile>? Outputs { get; init; }
+
+    /// <summary>
+    /// Whether the step's cache was on in this run (<c>EnableCache</c>, <c>EnablePipelineCache</c>), so a hit was
+    /// possible: what <see cref="HitRate"/> counts. A hit is always cacheable.
+    /// </summary>
+    public bool Cacheable { get; init; } = true;
+
+    /// <summary>
+    /// The <c>Parameters</c> the step was declared with in this run, by name; null when its key was not computed (it
+    /// did not run). For a hit, the values its key matched (an ignored parameter may differ from the producing run).
+    /// </summary>
+    public IReadOnlyDictionary<string, string>? Parameters { get; init; }
+
+    /// <summary>
+    /// The values of its <c>Metrics</c> files after the step executed or was restored, by name; null when it declares
+    /// none, or when it failed or did not run.
+    /// </summary>
+    public IReadOnlyDictionary<string, double>? Metrics { get; init; }
 }
 
 /// <summary>A whole run: every step's result, in dependency order.</summary>
@@ -68,8 +86,14 @@ public sealed record PipelineRunResult(string RunId, IReadOnlyList<StepResult> S
 
     public int Count(StepOutcome outcome) => Steps.Count(s => s.Outcome == outcome);
 
-    /// <summary>Cached steps as a whole percentage of all steps; 0 for a run of none.</summary>
-    public int HitRatePercent => Steps.Count == 0 ? 0 : (int)Math.Round(100.0 * Count(StepOutcome.Cached) / Steps.Count);
+    /// <summary>Steps whose cache was on in this run (<see cref="StepResult.Cacheable"/>, hits included).</summary>
+    public int CacheableCount => Steps.Count(s => s.Cacheable || s.Outcome == StepOutcome.Cached);
+
+    /// <summary>Cached steps as a whole percentage of the cacheable ones (<see cref="HitRate"/>); null when none was cacheable.</summary>
+    public int? HitRatePercent => HitRate.Percent(Count(StepOutcome.Cached), CacheableCount);
+
+    /// <summary><c>hit rate 67%</c>, <c>hit rate 100% of 3 cacheable steps</c> or <c>no cacheable steps</c> (<see cref="HitRate.Describe"/>).</summary>
+    public string HitRateText => HitRate.Describe(Count(StepOutcome.Cached), CacheableCount, Steps.Count);
 
     /// <summary>
     /// <c>N steps, C cached, E executed</c>, then <c>, F failed</c> and <c>, R not run</c> when there are any: the

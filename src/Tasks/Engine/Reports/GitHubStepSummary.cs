@@ -63,7 +63,7 @@ public static class GitHubStepSummary
     /// <summary>The totals line, like the log's summary line, with the time hits saved and the remote cache's share.</summary>
     private static string Totals(PipelineRunResult result)
     {
-        var parts = new List<string> { result.Counts(), $"hit rate {result.HitRatePercent}%" };
+        var parts = new List<string> { result.Counts(), result.HitRateText };
         parts.Add(Seconds(result.Duration));
         parts.Add($"{Seconds(result.Steps.Aggregate(TimeSpan.Zero, (sum, s) => sum + s.Saved))} saved by hits");
         if (result.Steps.Count(s => s.Outcome == StepOutcome.Cached && s.Remote) is > 0 and var remote)

@@ -35,7 +35,9 @@ public static class RunSummary
             s.Outcome == StepOutcome.Cached ? s.Remote ? "remote" : "local" : null,
             graph.Contains(s.Name) ? [.. graph.UpstreamOf(s.Name)] : [],
             s.Components is { } components ? InputFiles(components) : null,
-            s.Outputs?.Select(f => new OutputFileSummary(f.Path, f.Hash, f.Size)).ToList())).ToList();
+            s.Outputs?.Select(f => new OutputFileSummary(f.Path, f.Hash, f.Size)).ToList(),
+            s.Parameters is null ? null : new SortedDictionary<string, string>(s.Parameters.ToDictionary(), StringComparer.Ordinal),
+            s.Metrics is null ? null : new SortedDictionary<string, double>(s.Metrics.ToDictionary(), StringComparer.Ordinal))).ToList();
         var totals = new RunTotals(
             result.Steps.Count,
             result.Count(StepOutcome.Cached),
@@ -44,7 +46,9 @@ public static class RunSummary
             result.Count(StepOutcome.NotRun),
             result.Steps.Count(s => s.Outcome == StepOutcome.Cached && s.Remote),
             result.RemoteUploads,
-            Milliseconds(result.Steps.Aggregate(TimeSpan.Zero, (sum, s) => sum + s.Saved)));
+            Milliseconds(result.Steps.Aggregate(TimeSpan.Zero, (sum, s) => sum + s.Saved)),
+            result.CacheableCount,
+            result.HitRatePercent);
         return new RunSummaryDocument(
             SchemaVersion,
             result.RunId,
@@ -111,13 +115,17 @@ public sealed record RunSummaryDocument(
     SortedDictionary<string, string>? Tools,
     List<StepSummary> Steps);
 
-/// <summary>Step counts by outcome, remote cache traffic, and the execution time hits saved (milliseconds).</summary>
-public sealed record RunTotals(int Steps, int Cached, int Executed, int Failed, int NotRun, int RemoteHits, int RemoteUploads, long SavedMs);
+/// <summary>
+/// Step counts by outcome, remote cache traffic, the execution time hits saved (milliseconds), the steps whose cache
+/// was on and the hit rate among them (<see cref="HitRate"/>; null when no step was cacheable).
+/// </summary>
+public sealed record RunTotals(int Steps, int Cached, int Executed, int Failed, int NotRun, int RemoteHits, int RemoteUploads, long SavedMs, int Cacheable, int? HitRatePercent);
 
 /// <summary>
 /// One step. <c>Reason</c>: why it missed (executed), failed or did not run; null for a hit. <c>CacheSource</c>:
 /// <c>local</c> or <c>remote</c> for a hit, else null. <c>Inputs</c> is null when the key was not computed;
-/// <c>Outputs</c> is null when no entry was restored or stored.
+/// <c>Outputs</c> is null when no entry was restored or stored. <c>Parameters</c>: the step's parameters by name, null
+/// when its key was not computed; <c>Metrics</c>: its metrics by name, null when it declares none or did not succeed.
 /// </summary>
 public sealed record StepSummary(
     string Name,
@@ -129,7 +137,9 @@ public sealed record StepSummary(
     string? CacheSource,
     List<string> DependsOn,
     List<InputFileSummary>? Inputs,
-    List<OutputFileSummary>? Outputs);
+    List<OutputFileSummary>? Outputs,
+    SortedDictionary<string, string>? Parameters,
+    SortedDictionary<string, double>? Metrics);
 
 /// <summary>
 /// A file the key hashed: project-relative path, kind (<c>input</c>, <c>inputIdentity</c>, <c>code</c>,

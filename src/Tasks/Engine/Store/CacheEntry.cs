@@ -63,4 +63,5 @@ public sealed record CacheEntry
 [JsonSerializable(typeof(List<ManifestLink>))]
 [JsonSerializable(typeof(List<string>))]
 [JsonSerializable(typeof(SortedDictionary<string, string>))]
+[JsonSerializable(typeof(SortedDictionary<string, double>))]
 internal sealed partial class StoreJson : JsonSerializerContext;

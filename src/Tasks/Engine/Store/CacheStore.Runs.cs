@@ -13,6 +13,13 @@ public sealed record RunRecord(string Id, string Pipeline, DateTimeOffset Starte
     public int StepsFailed { get; init; }
     public int StepsTotal { get; init; }
 
+    /// <summary>
+    /// Steps whose cache was on in this run, hits included: what the hit rate counts (<c>HitRate</c>). A run recorded
+    /// by an engine from before this count (column <c>steps_cacheable</c> null) reads as all of <see cref="StepsTotal"/>,
+    /// the rule it was shown with then.
+    /// </summary>
+    public int StepsCacheable { get; init; }
+
     /// <summary>What the cache hits of this run saved: the recorded durations of the runs that produced the reused entries.</summary>
     public TimeSpan TimeSaved { get; init; }
 
@@ -33,6 +40,15 @@ public sealed record StepRunRecord(string Step, string? Key, IReadOnlyList<KeyCo
 
     /// <summary>A cache hit whose entry came from the remote cache (column <c>source</c> = <c>remote</c>).</summary>
     public bool Remote { get; init; }
+
+    /// <summary>Whether the step's cache was on in the run (counted into <c>runs.steps_cacheable</c>); a hit always is.</summary>
+    public bool Cacheable { get; init; } = true;
+
+    /// <summary>The parameters the step had in the run, by name (column <c>parameters</c>, a JSON object of strings); null when none were recorded.</summary>
+    public IReadOnlyDictionary<string, string>? Parameters { get; init; }
+
+    /// <summary>Its metrics in the run, by name (column <c>metrics</c>, a JSON object of numbers); null when none were recorded.</summary>
+    public IReadOnlyDictionary<string, double>? Metrics { get; init; }
 }
 
 public sealed partial class CacheStore
@@ -73,19 +89,20 @@ public sealed partial class CacheStore
                 run.Id, run.Pipeline, run.StartedAt.ToUnixTimeMilliseconds(), run.Status, run.GitCommit);
             Execute(_connection, """
                 UPDATE runs SET ended_at = $p1, status = $p2, steps_total = $p3, steps_cached = $p4, steps_executed = $p5, steps_failed = $p6, git_commit = $p7,
-                    remote_hits = $p8, remote_uploads = $p9, tools = $p10
+                    remote_hits = $p8, remote_uploads = $p9, tools = $p10, steps_cacheable = $p11
                 WHERE id = $p0
                 """, tx, run.Id, run.EndedAt?.ToUnixTimeMilliseconds(), run.Status, steps.Count,
                 steps.Count(s => s.Outcome == "cached"), steps.Count(s => s.Outcome == "executed"), steps.Count(s => s.Outcome == "failed"), run.GitCommit,
                 steps.Count(s => s.Outcome == "cached" && s.Remote), run.RemoteUploads,
-                run.Tools is null ? null : JsonSerializer.Serialize(new SortedDictionary<string, string>(run.Tools.ToDictionary(), StringComparer.Ordinal), StoreJson.Default.SortedDictionaryStringString));
+                run.Tools is null ? null : JsonSerializer.Serialize(new SortedDictionary<string, string>(run.Tools.ToDictionary(), StringComparer.Ordinal), StoreJson.Default.SortedDictionaryStringString),
+                steps.Count(s => s.Cacheable || s.Outcome == "cached"));
             // One prepared statement each for every step's rows, rebound per step: compiling them once per step cost
             // a no-op of 200 steps 400 compilations (issue 9).
             using var stepRun = _connection.CreateCommand();
             stepRun.Transaction = tx;
             stepRun.CommandText = """
-                INSERT OR REPLACE INTO step_runs (run_id, step, key, components_hash, outcome, reason, started_at, duration_ms, saved_ms, source)
-                VALUES ($p0, $p1, $p2, $p3, $p4, $p5, $p6, $p7, $p8, $p9)
+                INSERT OR REPLACE INTO step_runs (run_id, step, key, components_hash, outcome, reason, started_at, duration_ms, saved_ms, source, parameters, metrics)
+                VALUES ($p0, $p1, $p2, $p3, $p4, $p5, $p6, $p7, $p8, $p9, $p10, $p11)
                 """;
             using var components = _connection.CreateCommand();
             components.Transaction = tx;
@@ -94,7 +111,9 @@ public sealed partial class CacheStore
             {
                 Rebind(stepRun, run.Id, s.Step, s.Key, s.Components is null ? null : StoreKeyComponents(s.Components, components),
                     s.Outcome, s.Reason, s.StartedAt.ToUnixTimeMilliseconds(), (long)s.Duration.TotalMilliseconds, (long)s.Saved.TotalMilliseconds,
-                    s.Remote ? "remote" : null);
+                    s.Remote ? "remote" : null,
+                    s.Parameters is null ? null : JsonSerializer.Serialize(new SortedDictionary<string, string>(s.Parameters.ToDictionary(), StringComparer.Ordinal), StoreJson.Default.SortedDictionaryStringString),
+                    s.Metrics is null ? null : JsonSerializer.Serialize(new SortedDictionary<string, double>(s.Metrics.ToDictionary(), StringComparer.Ordinal), StoreJson.Default.SortedDictionaryStringDouble));
                 stepRun.ExecuteNonQuery();
             }
 
@@ -103,20 +122,25 @@ public sealed partial class CacheStore
     }
 
     /// <summary>Recent runs, newest first.</summary>
-    public IReadOnlyList<RunRecord> ListRuns(int limit, string? pipeline = null)
+    public IReadOnlyList<RunRecord> ListRuns(int limit, string? pipeline = null) =>
+        QueryRuns("$p0 IS NULL OR r.pipeline = $p0", limit, pipeline);
+
+    /// <summary>The runs matching <paramref name="where"/> (over <c>runs r</c>, arguments <c>$p0</c>…), newest first, at most <paramref name="limit"/>.</summary>
+    private List<RunRecord> QueryRuns(string where, int limit, params object?[] args)
     {
         lock (_lock)
         {
             using var cmd = _connection.CreateCommand();
-            cmd.CommandText = """
+            cmd.CommandText = $"""
                 SELECT r.id, r.pipeline, r.started_at, r.ended_at, r.status, r.git_commit, r.steps_total, r.steps_cached, r.steps_executed, r.steps_failed,
-                       (SELECT COALESCE(SUM(saved_ms), 0) FROM step_runs s WHERE s.run_id = r.id), r.remote_hits, r.remote_uploads, r.tools
+                       (SELECT COALESCE(SUM(saved_ms), 0) FROM step_runs s WHERE s.run_id = r.id), r.remote_hits, r.remote_uploads, r.tools,
+                       COALESCE(r.steps_cacheable, r.steps_total)
                 FROM runs r
-                WHERE $pipeline IS NULL OR r.pipeline = $pipeline
+                WHERE {where}
                 ORDER BY r.started_at DESC, r.rowid DESC
                 LIMIT $limit
                 """;
-            cmd.Parameters.AddWithValue("$pipeline", (object?)pipeline ?? DBNull.Value);
+            Bind(cmd, args);
             cmd.Parameters.AddWithValue("$limit", limit);
             using var reader = cmd.ExecuteReader();
             var runs = new List<RunRecord>();
@@ -134,6 +158,7 @@ public sealed partial class CacheStore
                     RemoteHits = reader.GetInt32(11),
                     RemoteUploads = reader.GetInt32(12),
                     Tools = reader.IsDBNull(13) ? null : ReadTools(reader.GetString(13)),
+                    StepsCacheable = reader.GetInt32(14),
                 });
             }
 
@@ -156,9 +181,11 @@ public sealed partial class CacheStore
 
             using var cmd = _connection.CreateCommand();
             cmd.CommandText = """
-                SELECT s.step, s.key, s.outcome, s.reason, s.started_at, s.duration_ms, s.saved_ms, COALESCE(k.components, s.components), s.source
+                SELECT s.step, s.key, s.outcome, s.reason, s.started_at, s.duration_ms, s.saved_ms, COALESCE(k.components, s.components), s.source,
+                       s.parameters, s.metrics
                 FROM step_runs s LEFT JOIN key_components k ON k.hash = s.components_hash
                 WHERE s.run_id = $id
+                ORDER BY s.started_at, s.step
                 """;
             cmd.Parameters.AddWithValue("$id", runId);
             using var reader = cmd.ExecuteReader();
@@ -171,6 +198,8 @@ public sealed partial class CacheStore
                 {
                     Saved = TimeSpan.FromMilliseconds(reader.GetInt64(6)),
                     Remote = !reader.IsDBNull(8) && reader.GetString(8) == "remote",
+                    Parameters = reader.IsDBNull(9) ? null : ReadJson(reader.GetString(9), StoreJson.Default.SortedDictionaryStringString),
+                    Metrics = reader.IsDBNull(10) ? null : ReadJson(reader.GetString(10), StoreJson.Default.SortedDictionaryStringDouble),
                 });
             }
 
@@ -179,16 +208,31 @@ public sealed partial class CacheStore
     }
 
     /// <summary>A run's tool versions as stored; a value that is not a JSON object of strings reads as none (the store is untrusted input).</summary>
-    private static SortedDictionary<string, string>? ReadTools(string json)
+    private static SortedDictionary<string, string>? ReadTools(string json) => ReadJson(json, StoreJson.Default.SortedDictionaryStringString);
+
+    /// <summary>A JSON column as <typeparamref name="T"/>; a value of another shape reads as none (the store is untrusted input).</summary>
+    private static T? ReadJson<T>(string json, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type)
+        where T : class
     {
         try
         {
-            return JsonSerializer.Deserialize(json, StoreJson.Default.SortedDictionaryStringString);
+            return JsonSerializer.Deserialize(json, type);
         }
         catch (JsonException)
         {
             return null;
         }
+    }
+
+    /// <summary>One recorded run by id, with its counts as <see cref="ListRuns"/> gives them; null when the store has no record of it.</summary>
+    public RunRecord? FindRun(string runId) => QueryRuns("r.id = $p0", 1, runId).FirstOrDefault();
+
+    /// <summary>The run of the same pipeline that started just before <paramref name="run"/>; null when it is the oldest recorded.</summary>
+    public RunRecord? FindPreviousRun(RunRecord run)
+    {
+        ArgumentNullException.ThrowIfNull(run);
+        return QueryRuns("r.pipeline = $p0 AND (r.started_at < $p1 OR (r.started_at = $p1 AND r.rowid < (SELECT rowid FROM runs WHERE id = $p2)))", 1,
+            run.Pipeline, run.StartedAt.ToUnixTimeMilliseconds(), run.Id).FirstOrDefault();
     }
 
     /// <summary>

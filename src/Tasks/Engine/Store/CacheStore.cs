@@ -23,8 +23,9 @@ public sealed partial class CacheStore : IDisposable
     /// defaults, so older engines write on and a store of schema 4 is upgraded in place
     /// (<see cref="UpgradableFromSchema"/>). 6: an entry may keep its step's log as an object (<c>entries.log_hash</c>,
     /// also listed in <c>entry_objects</c> so every engine's collection keeps it), and a step run keeps the parameters
-    /// it ran with and the metrics it reported (<c>step_runs.parameters</c>, <c>step_runs.metrics</c>: JSON objects);
-    /// nullable columns again, so engines of schema 3 to 5 write on.
+    /// it ran with and the metrics it reported (<c>step_runs.parameters</c>, <c>step_runs.metrics</c>: JSON objects),
+    /// and a run counts its cacheable steps for the hit rate (<c>runs.steps_cacheable</c>); nullable columns again,
+    /// so engines of schema 3 to 5 write on.
     /// </summary>
     public const int SchemaVersion = 6;
 
@@ -354,6 +355,8 @@ public sealed partial class CacheStore : IDisposable
         AddColumn(connection, tx, "entries", "log_hash", "TEXT");
         AddColumn(connection, tx, "step_runs", "parameters", "TEXT");
         AddColumn(connection, tx, "step_runs", "metrics", "TEXT");
+        // Issue 11: the steps whose cache was on, which the hit rate counts; null in runs older engines recorded.
+        AddColumn(connection, tx, "runs", "steps_cacheable", "INTEGER");
         Execute(connection, "INSERT OR REPLACE INTO meta (name, value) VALUES ('schema', $p0), ('min_writer_schema', $p1)", tx,
             settings.SchemaVersion.ToString(CultureInfo.InvariantCulture), settings.MinWriterSchemaVersion.ToString(CultureInfo.InvariantCulture));
         using (var cmd = connection.CreateCommand())
