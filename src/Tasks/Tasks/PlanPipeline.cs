@@ -83,7 +83,7 @@ public sealed class PlanPipeline : PipelineTask
                 }
 
                 // Added in issue 11 (the fields above keep their meaning): the step's part in a resume, and what a
-                // hit's restore changes among its outputs.
+                // hit's restore changes among its outputs, and whether the run fails at the step.
                 if (step.Resume is { } role)
                 {
                     json.WriteString("resume", role == ResumeRole.RestoreOnly ? "restore" : "execute");
@@ -93,6 +93,7 @@ public sealed class PlanPipeline : PipelineTask
                     json.WriteNull("resume");
                 }
 
+                json.WriteBoolean("fails", step.Fails);
                 if (step.Restore is { } restore)
                 {
                     json.WriteStartObject("restore");

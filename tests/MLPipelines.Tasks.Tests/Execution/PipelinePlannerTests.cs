@@ -133,10 +133,14 @@ public sealed class PipelinePlannerTests : IDisposable
         Assert.Empty(log.Errors);
         Assert.Equal(PlanStatus.Miss, Step(plan, "a").Status);
         Assert.Equal($"cannot be restored for the resume: the inputs of step 'a' changed since run {first.Result.RunId} (parameter A changed (1 -> 2)); the run will fail with MLP2007", Step(plan, "a").Reason);
-        Assert.Equal("miss (resumed from " + first.Result.RunId + ":b)", Step(plan, "b").StatusText);
+        Assert.True(Step(plan, "a").Fails);
+        // The run fails at a, so b and c never start, though the resume would execute them.
+        Assert.Equal("pending (waits for a)", Step(plan, "b").StatusText);
+        Assert.Equal("pending (waits for b)", Step(plan, "c").StatusText);
+        Assert.Equal("hit", Step(plan, "d").StatusText);
 
         var run = await _pipeline.RunAsync(resume);
-        run.AssertOutcome("a", StepOutcome.Failed);
+        run.AssertOutcome("a", StepOutcome.Failed).AssertOutcome("b", StepOutcome.NotRun).AssertOutcome("c", StepOutcome.NotRun).AssertOutcome("d", StepOutcome.Cached);
         Assert.Contains($"changed since run {first.Result.RunId} (parameter A changed (1 -> 2))", run.SingleError(ErrorCodes.ResumeUnavailable).Message, StringComparison.Ordinal);
     }
 

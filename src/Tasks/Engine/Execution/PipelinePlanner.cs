@@ -27,6 +27,12 @@ public sealed record PlannedStep(string Name, PlanStatus Status, string Reason, 
     /// <summary>Its part in a resumed run (<c>PipelineResumeFrom</c>); null without one, or for a step the resume does not touch.</summary>
     public ResumeRole? Resume { get; init; }
 
+    /// <summary>
+    /// The run fails at this step before it executes anything: its key cannot be computed (a missing input, a failing
+    /// <c>CacheKeyCommand</c>), or a resume cannot restore it (MLP2007). Its downstream steps will not run.
+    /// </summary>
+    public bool Fails { get; init; }
+
     /// <summary>For a hit: what the run's restore changes among its outputs (edited, deleted, extra paths); null otherwise.</summary>
     public RestorePreview? Restore { get; init; }
 
@@ -93,6 +99,8 @@ public sealed class PipelinePlanner
         }
 
         var plan = new Dictionary<string, PlannedStep>(StringComparer.OrdinalIgnoreCase);
+        // Steps downstream of one the run fails at: the run does not start them, whatever their settings say.
+        var blocked = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         var restoredFiles = new Dictionary<string, string>(StringComparer.Ordinal);
         var restoredOutputs = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
 
@@ -100,7 +108,13 @@ public sealed class PipelinePlanner
         {
             var role = resume?.RoleOf(step.Name);
             var executing = _graph.UpstreamOf(step.Name).Where(u => plan.TryGetValue(u, out var p) && p.Status != PlanStatus.Hit).ToList();
+            if (executing.Any(u => plan[u].Fails || blocked.Contains(u)))
+            {
+                blocked.Add(step.Name);
+            }
+
             plan[step.Name] = executing.Count == 0 ? PlanOne(step, role, resume, restoredFiles, restoredOutputs) with { Resume = role }
+                : blocked.Contains(step.Name) ? new PlannedStep(step.Name, PlanStatus.Pending, $"waits for {string.Join(", ", executing)}", null) { Resume = role }
                 // Its inputs are not known yet, but a step that executes whatever they are says so, with the run's reason.
                 : role == ResumeRole.Executes ? new PlannedStep(step.Name, PlanStatus.Miss, resume!.Reason, null) { Resume = role }
                 : role is null && _lookup.AlwaysExecutes(step) ? new PlannedStep(step.Name, PlanStatus.Miss, _lookup.IsForced(step) ? "forced" : "cache disabled", null)
@@ -121,11 +135,11 @@ public sealed class PipelinePlanner
         }
         catch (MissingKeyFileException e)
         {
-            return new PlannedStep(step.Name, PlanStatus.Miss, $"{e.Message} (the run will fail)", null);
+            return new PlannedStep(step.Name, PlanStatus.Miss, $"{e.Message} (the run will fail)", null) { Fails = true };
         }
         catch (KeyCommandFailedException e)
         {
-            return new PlannedStep(step.Name, PlanStatus.Miss, $"{e.Message} (the run will fail)", null);
+            return new PlannedStep(step.Name, PlanStatus.Miss, $"{e.Message} (the run will fail)", null) { Fails = true };
         }
 
         if (role == ResumeRole.Executes)
@@ -191,7 +205,7 @@ public sealed class PipelinePlanner
 
     /// <summary>A restore-only step of a resume that cannot be restored: the run fails there with MLP2007.</summary>
     private static PlannedStep CannotResume(StepDefinition step, string problem, StepKey key) =>
-        new(step.Name, PlanStatus.Miss, $"cannot be restored for the resume: {problem}; the run will fail with {ErrorCodes.ResumeUnavailable}", key.Value);
+        new(step.Name, PlanStatus.Miss, $"cannot be restored for the resume: {problem}; the run will fail with {ErrorCodes.ResumeUnavailable}", key.Value) { Fails = true };
 
     // At most this many paths are named per kind of change; the JSON plan lists them all.
     private const int PathsShown = 5;
