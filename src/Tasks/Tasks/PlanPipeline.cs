@@ -82,8 +82,8 @@ public sealed class PlanPipeline : PipelineTask
                     json.WriteString("key", step.Key);
                 }
 
-                // Added in issue 11 (the fields above keep their meaning): the step's part in a resume, and what a
-                // hit's restore changes among its outputs, and whether the run fails at the step.
+                // Added in issue 11 (the fields above keep their meaning): the step's part in a resume, whether the
+                // run fails at the step, and what a hit's restore changes among its outputs.
                 if (step.Resume is { } role)
                 {
                     json.WriteString("resume", role == ResumeRole.RestoreOnly ? "restore" : "execute");

@@ -25,8 +25,8 @@ public sealed class GraphTests(SdkPackage package, ITestOutputHelper output)
         Assert.Contains("s0[\"a<br>hit\"]:::hit", lines);
         Assert.Contains("s1[\"b<br>miss #40;input b.txt changed#41;\"]:::miss", lines);
         Assert.Contains("s2[\"c<br>pending #40;waits for b#41;\"]:::pending", lines);
-        Assert.Contains("s0 --> s1", lines);
-        Assert.Contains("s1 --> s2", lines);
+        // c reads b's output; a and b are independent.
+        Assert.Equal(["s1 --> s2"], lines.Where(l => l.Contains("-->", StringComparison.Ordinal)));
         Assert.Contains(lines, l => l.StartsWith("classDef pending ", StringComparison.Ordinal));
         Assert.Empty(graph.LinesContaining("has started."));
 
@@ -41,22 +41,22 @@ public sealed class GraphTests(SdkPackage package, ITestOutputHelper output)
 
         workspace.RunTarget("ShowPipelineGraph",
                 DotnetRunner.Property("PipelineGraphFormat", "DOT"),
-                DotnetRunner.Property("PipelineSteps", "b"),
+                DotnetRunner.Property("PipelineSteps", "c"),
                 DotnetRunner.Property("PipelineGraphFile", "graphs/pipeline.dot"))
             .EnsureSucceeded()
             .EnsureLine($"Graph of pipeline pipeline written to {workspace.GetPath("graphs/pipeline.dot")}.");
 
         string dot = workspace.ReadFile("graphs/pipeline.dot");
         Assert.StartsWith("digraph \"pipeline\" {\n", dot, StringComparison.Ordinal);
-        // b and what it needs (a; not c, which reads b's output): the selection as PlanPipeline makes it.
-        Assert.Contains("  s0 [label=\"a\\nhit\", class=\"hit\"", dot, StringComparison.Ordinal);
-        Assert.Contains("  s1 [label=\"b\\nmiss (input b.txt changed)\", class=\"miss\"", dot, StringComparison.Ordinal);
-        Assert.DoesNotContain("label=\"c", dot, StringComparison.Ordinal);
-        Assert.Contains("  s0 -> s1;\n", dot, StringComparison.Ordinal);
+        // c and what it needs (b, whose output it reads; not a, which it does not): the selection as PlanPipeline makes it.
+        Assert.Contains("  s0 [label=\"b\\nmiss (input b.txt changed)\", class=\"miss\"", dot, StringComparison.Ordinal);
+        Assert.Contains("  s1 [label=\"c\\npending (waits for b)\", class=\"pending\"", dot, StringComparison.Ordinal);
+        Assert.DoesNotContain("label=\"a", dot, StringComparison.Ordinal);
+        Assert.Equal(["  s0 -> s1;"], dot.Split('\n').Where(l => l.Contains("->", StringComparison.Ordinal) && !l.Contains("label", StringComparison.Ordinal)));
         Assert.EndsWith("}\n", dot, StringComparison.Ordinal);
 
         // Graphviz is optional here (CI does not install it): when present, its parser is the judge of validity.
-        string? graphviz = new[] { "/usr/bin/dot", "/usr/local/bin/dot", "/opt/homebrew/bin/dot" }.FirstOrDefault(File.Exists);
+        string? graphviz = GraphvizPaths.FirstOrDefault(File.Exists);
         if (graphviz is not null)
         {
             ProcessResult svg = workspace.Run(graphviz, "-Tsvg", "-o", "pipeline.svg", "graphs/pipeline.dot").EnsureSucceeded();
@@ -79,7 +79,27 @@ public sealed class GraphTests(SdkPackage package, ITestOutputHelper output)
         Assert.Contains("mermaid", error.Message, StringComparison.Ordinal);
     }
 
-    /// <summary>a: unchanged (a hit); b: its input edited (a miss); c: reads b's output (pending). Runs once, then edits.</summary>
+    [Fact]
+    public void AGraphFileThatCannotBeWrittenIsMLP1061NamingTheProperty()
+    {
+        using Workspace workspace = Workspace.Create(package, output);
+        SaveHitMissPendingPipeline(workspace);
+
+        // Below a file, so its folder cannot be created.
+        BuildResult result = workspace.RunTarget("ShowPipelineGraph", DotnetRunner.Property("PipelineGraphFile", "a.txt/graph.mmd")).EnsureFailed();
+
+        BuildMessage error = Assert.Single(result.Errors);
+        Assert.Equal("MLP1061", error.Code);
+        Assert.Contains("PipelineGraphFile='a.txt/graph.mmd' cannot be written", error.Message, StringComparison.Ordinal);
+        Assert.Empty(result.LinesContaining("MLP4003"));
+    }
+
+    private static readonly string[] GraphvizPaths = ["/usr/bin/dot", "/usr/local/bin/dot", "/opt/homebrew/bin/dot"];
+
+    /// <summary>
+    /// a: unchanged (a hit); b: its input edited (a miss); c: reads b's output (pending). a and b are independent.
+    /// Runs once, then edits.
+    /// </summary>
     private void SaveHitMissPendingPipeline(Workspace workspace)
     {
         workspace.WriteFile("b.txt", "b1\n");

@@ -131,7 +131,7 @@ public sealed class PlanTests(SdkPackage package, ITestOutputHelper output)
         plan.EnsureLine("Plan pipeline: 4 steps, 2 hit, 2 miss, 0 pending.");
         JsonElement[] steps = ParsePlan(JsonFromLog(workspace.PlanPipeline(resume, DotnetRunner.Property("PipelinePlanFormat", "json")).EnsureSucceeded()))
             .GetProperty("steps").EnumerateArray().ToArray();
-        Assert.Equal(["restore", "execute", "execute", null], steps.Select(s => s.GetProperty("resume").GetString()));
+        Assert.Equal(["restore", "execute", "execute", "(null)"], steps.Select(s => s.GetProperty("resume").GetString() ?? "(null)"));
         Assert.False(workspace.FileExists("a.txt"), $"The plan restored an output.\n{plan}");
 
         workspace.RunPipeline(resume).EnsureSucceeded()
@@ -192,7 +192,7 @@ public sealed class PlanTests(SdkPackage package, ITestOutputHelper output)
         return document.RootElement.Clone();
     }
 
-    private static string?[] Strings(JsonElement array) => array.EnumerateArray().Select(e => e.GetString()).ToArray();
+    private static string[] Strings(JsonElement array) => array.EnumerateArray().Select(e => e.GetString() ?? "(null)").ToArray();
 
     private static Dictionary<string, string?> KeysOf(JsonElement plan) =>
         plan.GetProperty("steps").EnumerateArray().ToDictionary(
