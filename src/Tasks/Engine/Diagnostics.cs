@@ -50,6 +50,13 @@ public static partial class ErrorCodes
     /// <summary><c>PipelineCompare</c> names one run, and the pipeline has no earlier run to compare it with.</summary>
     public const string NoRunToCompare = "MLP1041";
 
+    // 1060 and up: the plan and the graph (issue 11).
+    /// <summary><c>PipelineGraphFormat</c> is neither <c>mermaid</c> nor <c>dot</c>.</summary>
+    public const string InvalidGraphFormat = "MLP1060";
+
+    /// <summary>The file <c>PipelinePlanFile</c> or <c>PipelineGraphFile</c> names cannot be written.</summary>
+    public const string ReportFileNotWritable = "MLP1061";
+
     public const string StepFailed = "MLP2001";
     public const string OutputMissing = "MLP2002";
     public const string StepCouldNotStart = "MLP2003";

@@ -210,6 +210,39 @@ public abstract class PipelineTask : Microsoft.Build.Utilities.Task, ICancelable
         return true;
     }
 
+    /// <summary>
+    /// Shows a report (a plan, a graph): line by line in the log, where the terminal logger shows it at the default
+    /// verbosity, or into <paramref name="file"/> (relative to the project folder; its folder is created), saying
+    /// where. A file that cannot be written is error MLP1061, naming the property and the system's reason.
+    /// </summary>
+    private protected static void Show(string text, string? file, string fileProperty, string what, PipelineOptions options, MSBuildPipelineLog log)
+    {
+        if (string.IsNullOrWhiteSpace(file))
+        {
+            foreach (var line in text.TrimEnd('\n').Split('\n'))
+            {
+                log.Message(line);
+            }
+
+            return;
+        }
+
+        string path;
+        try
+        {
+            path = Path.GetFullPath(file, options.ProjectDirectory);
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            File.WriteAllText(path, text);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            log.Error(new(ErrorCodes.ReportFileNotWritable, null, $"{fileProperty}='{file}' cannot be written: {e.Message} Fix the path or the folder's permissions."));
+            return;
+        }
+
+        log.Message($"{what} written to {path}.");
+    }
+
     /// <summary>Reads only the properties (for housekeeping targets that need no valid step list).</summary>
     private protected PipelineOptions? LoadOptions(MSBuildPipelineLog log)
     {

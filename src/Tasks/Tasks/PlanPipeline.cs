@@ -37,22 +37,13 @@ public sealed class PlanPipeline : PipelineTask
         using var storeScope = store;
         options = ready;
 
-        var plan = new PipelinePlanner(options, graph, store, log, cancellationToken: Cancellation).Plan();
-        var text = format == "json" ? ToJson(options.PipelineName, plan) : ToText(options.PipelineName, plan);
-        if (string.IsNullOrWhiteSpace(PlanFile))
+        if (new PipelinePlanner(options, graph, store, log, cancellationToken: Cancellation).Plan() is not { } plan)
         {
-            foreach (var line in text.TrimEnd('\n').Split('\n'))
-            {
-                log.Message(line);
-            }
-
             return;
         }
 
-        var path = Path.GetFullPath(PlanFile, options.ProjectDirectory);
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        File.WriteAllText(path, text);
-        log.Message($"Plan for pipeline {options.PipelineName} written to {path}.");
+        var text = format == "json" ? ToJson(options.PipelineName, plan) : ToText(options.PipelineName, plan);
+        Show(text, PlanFile, "PipelinePlanFile", $"Plan for pipeline {options.PipelineName}", options, log);
     }
 
     private static string ToText(string pipeline, IReadOnlyList<PlannedStep> plan)
@@ -60,8 +51,7 @@ public sealed class PlanPipeline : PipelineTask
         var sb = new StringBuilder($"Plan for pipeline {pipeline}:\n");
         foreach (var step in plan)
         {
-            var status = step.Status.ToString().ToLowerInvariant();
-            sb.Append($"  {step.Name}: {status}").Append(step.Reason.Length > 0 ? $" ({step.Reason})" : "").Append('\n');
+            sb.Append($"  {step.Name}: {step.StatusText}\n");
         }
 
         sb.Append($"Plan {pipeline}: {plan.Count} steps, {plan.Count(p => p.Status == PlanStatus.Hit)} hit, " +
@@ -92,6 +82,31 @@ public sealed class PlanPipeline : PipelineTask
                     json.WriteString("key", step.Key);
                 }
 
+                // Added in issue 11 (the fields above keep their meaning): the step's part in a resume, whether the
+                // run fails at the step, and what a hit's restore changes among its outputs.
+                if (step.Resume is { } role)
+                {
+                    json.WriteString("resume", role == ResumeRole.RestoreOnly ? "restore" : "execute");
+                }
+                else
+                {
+                    json.WriteNull("resume");
+                }
+
+                json.WriteBoolean("fails", step.Fails);
+                if (step.Restore is { } restore)
+                {
+                    json.WriteStartObject("restore");
+                    WritePaths(json, "edited", restore.Edited);
+                    WritePaths(json, "deleted", restore.Deleted);
+                    WritePaths(json, "extra", restore.Extra);
+                    json.WriteEndObject();
+                }
+                else
+                {
+                    json.WriteNull("restore");
+                }
+
                 json.WriteEndObject();
             }
 
@@ -100,5 +115,16 @@ public sealed class PlanPipeline : PipelineTask
         }
 
         return Encoding.UTF8.GetString(buffer.ToArray()) + "\n";
+    }
+
+    private static void WritePaths(Utf8JsonWriter json, string name, IReadOnlyList<string> paths)
+    {
+        json.WriteStartArray(name);
+        foreach (var path in paths)
+        {
+            json.WriteStringValue(path);
+        }
+
+        json.WriteEndArray();
     }
 }

@@ -81,6 +81,86 @@ public sealed class PlanTests(SdkPackage package, ITestOutputHelper output)
         Assert.Equal(KeysOf(fromFile)["b"], ran["b"].Key);
     }
 
+    [Fact]
+    public void ThePlanSaysWhichEditedOrDeletedOutputsAHitRestoresAndTheRunRestoresJustThose()
+    {
+        using Workspace workspace = Workspace.Create(package, output);
+        PipelineProject.Create(package.Version)
+            .Step("data", "mkdir -p data && printf 1 > data/a.csv && printf 2 > data/b.csv && printf 3 > data/c.csv", outputs: "data/")
+            .Save(workspace);
+        workspace.RunPipeline().EnsureSucceeded();
+        workspace.WriteFile("data/a.csv", "edited").WriteFile("data/b.csv", "edited too").Delete("data/c.csv").WriteFile("data/extra.tmp", "x");
+
+        workspace.PlanPipeline().EnsureSucceeded()
+            .EnsureLine("data: hit (would restore 2 edited, 1 deleted outputs: data/a.csv, data/b.csv, data/c.csv; would remove 1 path its entry does not hold: data/extra.tmp)");
+        JsonElement step = ParsePlan(JsonFromLog(workspace.PlanPipeline(DotnetRunner.Property("PipelinePlanFormat", "json")).EnsureSucceeded()))
+            .GetProperty("steps")[0];
+        Assert.Equal("hit", step.GetProperty("status").GetString());
+        Assert.Equal(["data/a.csv", "data/b.csv"], Strings(step.GetProperty("restore").GetProperty("edited")));
+        Assert.Equal(["data/c.csv"], Strings(step.GetProperty("restore").GetProperty("deleted")));
+        Assert.Equal(["data/extra.tmp"], Strings(step.GetProperty("restore").GetProperty("extra")));
+        Assert.Equal(JsonValueKind.Null, step.GetProperty("resume").ValueKind);
+        Assert.Equal("edited", workspace.ReadFile("data/a.csv"));
+
+        workspace.RunPipeline().EnsureSucceeded().EnsureHit("data")
+            .EnsureLine("Restored 3 output files of data from the cache.")
+            .EnsureLine("Removed 1 path from the outputs of data that its cached result does not hold.");
+        Assert.Equal(("1", "2", "3", false), (workspace.ReadFile("data/a.csv"), workspace.ReadFile("data/b.csv"), workspace.ReadFile("data/c.csv"), workspace.FileExists("data/extra.tmp")));
+        workspace.PlanPipeline().EnsureSucceeded().EnsureLine("data: hit");
+    }
+
+    [Fact]
+    public void ThePlanOfAResumeSaysWhatTheResumedRunThenDoes()
+    {
+        using Workspace workspace = Workspace.Create(package, output);
+        PipelineProject.Create(package.Version)
+            .Step("a", "printf a > a.txt", outputs: "a.txt")
+            .Step("b", "cat a.txt > b.txt", inputs: "a.txt", outputs: "b.txt")
+            .Step("c", "cat b.txt > c.txt", inputs: "b.txt", outputs: "c.txt")
+            .Step("d", "printf d > d.txt", outputs: "d.txt")
+            .Save(workspace);
+        workspace.RunPipeline().EnsureSucceeded();
+        workspace.Delete("a.txt");
+        string resume = DotnetRunner.Property("PipelineResumeFrom", "b");
+
+        BuildResult plan = workspace.PlanPipeline(resume).EnsureSucceeded();
+        plan.EnsureLine("a: hit (restored, not executed: resuming from b; would restore 1 deleted output: a.txt)");
+        plan.EnsureLine("b: miss (resumed from b)");
+        plan.EnsureLine("c: miss (resumed from b)");
+        plan.EnsureLine("d: hit");
+        plan.EnsureLine("Plan pipeline: 4 steps, 2 hit, 2 miss, 0 pending.");
+        JsonElement[] steps = ParsePlan(JsonFromLog(workspace.PlanPipeline(resume, DotnetRunner.Property("PipelinePlanFormat", "json")).EnsureSucceeded()))
+            .GetProperty("steps").EnumerateArray().ToArray();
+        Assert.Equal(["restore", "execute", "execute", "(null)"], steps.Select(s => s.GetProperty("resume").GetString() ?? "(null)"));
+        Assert.False(workspace.FileExists("a.txt"), $"The plan restored an output.\n{plan}");
+
+        workspace.RunPipeline(resume).EnsureSucceeded()
+            .EnsureHit("a").EnsureLine("Restored 1 output file of a from the cache.")
+            .EnsureMiss("b", "resumed from b").EnsureMiss("c", "resumed from b").EnsureHit("d");
+    }
+
+    [Fact]
+    public void ThePlanOfAResumeThatCannotRestoreAnUpstreamStepSaysTheRunFailsAndTheRunDoes()
+    {
+        using Workspace workspace = Workspace.Create(package, output);
+        PipelineProject.Create(package.Version)
+            .PropertyDefault("G", "1")
+            .Step("a", "printf \"$PARAM_G\" > a.txt", outputs: "a.txt", parameters: "G=$(G)")
+            .Step("b", "cat a.txt > b.txt", inputs: "a.txt", outputs: "b.txt")
+            .Save(workspace);
+        workspace.RunPipeline().EnsureSucceeded();
+        string[] arguments = [DotnetRunner.Property("G", "2"), DotnetRunner.Property("PipelineResumeFrom", "b")];
+
+        workspace.PlanPipeline(arguments).EnsureSucceeded()
+            .EnsureLine("a: miss (cannot be restored for the resume: the inputs of step 'a' changed since its newest cached result (parameter G changed (1 -> 2)); the run will fail with MLP2007)")
+            .EnsureLine("b: pending (waits for a)");
+
+        BuildResult run = workspace.RunPipeline(arguments).EnsureFailed().EnsureLine("Step b was not run: upstream step a did not succeed.");
+        BuildMessage error = Assert.Single(run.Errors);
+        Assert.Equal("MLP2007", error.Code);
+        Assert.Contains("the inputs of step 'a' changed since its newest cached result (parameter G changed (1 -> 2))", error.Message, StringComparison.Ordinal);
+    }
+
     /// <summary>
     /// a: unchanged (a hit); b: its input edited (a miss); c: reads b's output (pending on b). Runs once, then edits.
     /// </summary>
@@ -111,6 +191,8 @@ public sealed class PlanTests(SdkPackage package, ITestOutputHelper output)
         using JsonDocument document = JsonDocument.Parse(json);
         return document.RootElement.Clone();
     }
+
+    private static string[] Strings(JsonElement array) => array.EnumerateArray().Select(e => e.GetString() ?? "(null)").ToArray();
 
     private static Dictionary<string, string?> KeysOf(JsonElement plan) =>
         plan.GetProperty("steps").EnumerateArray().ToDictionary(

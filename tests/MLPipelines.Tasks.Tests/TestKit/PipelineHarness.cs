@@ -77,6 +77,14 @@ internal sealed class PipelineHarness : IDisposable
         return new PipelineRun(result, log, runner.FilesHashed);
     }
 
+    /// <summary>A dry run (<c>PlanPipeline</c>) of the steps as declared now, against the same store a run uses.</summary>
+    public IReadOnlyList<PlannedStep>? Plan(Func<PipelineOptions, PipelineOptions>? configure = null, RecordingLog? log = null)
+    {
+        var options = configure is null ? Options() : configure(Options());
+        using var store = CacheStore.Open(CacheDirectory, StoreSettings);
+        return new PipelinePlanner(options, Graph(), store, log ?? new RecordingLog()).Plan();
+    }
+
     public CacheStore OpenStore() => CacheStore.Open(CacheDirectory);
 
     /// <summary>Every object file in the store (not the temp folder).</summary>

@@ -19,12 +19,32 @@ public enum PlanStatus
     Pending,
 }
 
-public sealed record PlannedStep(string Name, PlanStatus Status, string Reason, string? Key);
+/// <summary>One step of a plan.</summary>
+/// <param name="Reason">Why it misses or waits; for a hit, what the restore would change or that a resume restores it; else empty.</param>
+/// <param name="Key">The step's key; null while it is pending or when it cannot be computed.</param>
+public sealed record PlannedStep(string Name, PlanStatus Status, string Reason, string? Key)
+{
+    /// <summary>Its part in a resumed run (<c>PipelineResumeFrom</c>); null without one, or for a step the resume does not touch.</summary>
+    public ResumeRole? Resume { get; init; }
+
+    /// <summary>
+    /// The run fails at this step before it executes anything: its key cannot be computed (a missing input, a failing
+    /// <c>CacheKeyCommand</c>), or a resume cannot restore it (MLP2007). Its downstream steps will not run.
+    /// </summary>
+    public bool Fails { get; init; }
+
+    /// <summary>For a hit: what the run's restore changes among its outputs (edited, deleted, extra paths); null otherwise.</summary>
+    public RestorePreview? Restore { get; init; }
+
+    /// <summary>The status as the plan and the graph show it: <c>hit</c>, <c>miss (reason)</c>, <c>pending (waits for X)</c>.</summary>
+    public string StatusText => Status.ToString().ToLowerInvariant() + (Reason.Length > 0 ? $" ({Reason})" : "");
+}
 
 /// <summary>
 /// A dry run: the same key computation and cache lookup as <see cref="PipelineRunner"/>, in dependency order,
 /// without running any step command (a <c>CacheKeyCommand</c> does run: it is part of the key). Upstream hits count
-/// as restored: their manifests stand in for files that are not on disk yet.
+/// as restored: their manifests stand in for files that are not on disk yet. A resume (<see cref="ResumeScope"/>) and
+/// a hit's restore (<see cref="OutputRestorer.Preview"/>) are predicted by the code the run uses.
 /// </summary>
 public sealed class PipelinePlanner
 {
@@ -34,13 +54,15 @@ public sealed class PipelinePlanner
     private readonly StepKeyCalculator _keys;
     private readonly CacheLookup _lookup;
     private readonly IPipelineLog _log;
+    private readonly OutputRestorer _outputs;
 
     public PipelinePlanner(PipelineOptions options, PipelineGraph graph, CacheStore store, IPipelineLog log, TimeProvider? clock = null, CancellationToken cancellationToken = default)
     {
         _options = options;
         _graph = graph;
         _store = store;
-        _keys = new StepKeyCalculator(options.ProjectDirectory, options.PipelineName, new FileHasher(store.LoadFileStamps()), options.RemoteCache?.SharedEnvironmentSecret ?? store.Secret())
+        var hasher = new FileHasher(store.LoadFileStamps());
+        _keys = new StepKeyCalculator(options.ProjectDirectory, options.PipelineName, hasher, options.RemoteCache?.SharedEnvironmentSecret ?? store.Secret())
         {
             ProjectSources = options.ProjectSources,
             StoreDirectory = options.CacheDirectory,
@@ -52,31 +74,59 @@ public sealed class PipelinePlanner
         };
         _lookup = new CacheLookup(options, store, log, clock ?? TimeProvider.System);
         _log = log;
+        _outputs = new OutputRestorer(options.ProjectDirectory, store.Objects, hasher, options.StoreDirectoryInProject);
     }
 
-    public IReadOnlyList<PlannedStep> Plan()
+    /// <summary>
+    /// The plan of the selected steps (<c>PipelineSteps</c> and what they need; with <c>PipelineResumeFrom</c>, also
+    /// the named step and its upstream steps, as the run adds them), in the graph's order. Null, with error MLP1017
+    /// logged, when <c>PipelineResumeFrom</c> names a run the store has no record of: the run would fail at once.
+    /// </summary>
+    public IReadOnlyList<PlannedStep>? Plan()
     {
         var selected = _options.SelectedSteps.Count == 0
             ? _graph.Steps.Select(s => s.Name).ToHashSet(StringComparer.OrdinalIgnoreCase)
             : _graph.WithUpstream(_options.SelectedSteps);
+        ResumeScope? resume = null;
+        if (_options.ResumeFrom is { } point)
+        {
+            resume = ResumeScope.Open(point, _graph, _store, _options.PipelineName, _log);
+            if (resume is null)
+            {
+                return null;
+            }
+
+            selected.UnionWith(resume.Needed);
+        }
+
         var plan = new Dictionary<string, PlannedStep>(StringComparer.OrdinalIgnoreCase);
+        // Steps downstream of one the run fails at: the run does not start them, whatever their settings say.
+        var blocked = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         var restoredFiles = new Dictionary<string, string>(StringComparer.Ordinal);
         var restoredOutputs = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
 
         foreach (var step in _graph.Steps.Where(s => selected.Contains(s.Name)))
         {
+            var role = resume?.RoleOf(step.Name);
             var executing = _graph.UpstreamOf(step.Name).Where(u => plan.TryGetValue(u, out var p) && p.Status != PlanStatus.Hit).ToList();
-            plan[step.Name] = executing.Count > 0
-                ? new PlannedStep(step.Name, _lookup.AlwaysExecutes(step) ? PlanStatus.Miss : PlanStatus.Pending,
-                    _lookup.AlwaysExecutes(step) ? (_lookup.IsForced(step) ? "forced" : "cache disabled") : $"waits for {string.Join(", ", executing)}", null)
-                : PlanOne(step, plan, restoredFiles, restoredOutputs);
+            if (executing.Any(u => plan[u].Fails || blocked.Contains(u)))
+            {
+                blocked.Add(step.Name);
+            }
+
+            plan[step.Name] = executing.Count == 0 ? PlanOne(step, role, resume, restoredFiles, restoredOutputs) with { Resume = role }
+                : blocked.Contains(step.Name) ? new PlannedStep(step.Name, PlanStatus.Pending, $"waits for {string.Join(", ", executing)}", null) { Resume = role }
+                // Its inputs are not known yet, but a step that executes whatever they are says so, with the run's reason.
+                : role == ResumeRole.Executes ? new PlannedStep(step.Name, PlanStatus.Miss, resume!.Reason, null) { Resume = role }
+                : role is null && _lookup.AlwaysExecutes(step) ? new PlannedStep(step.Name, PlanStatus.Miss, _lookup.IsForced(step) ? "forced" : "cache disabled", null)
+                : new PlannedStep(step.Name, PlanStatus.Pending, $"waits for {string.Join(", ", executing)}", null) { Resume = role };
         }
 
         return _graph.Steps.Where(s => selected.Contains(s.Name)).Select(s => plan[s.Name]).ToList();
     }
 
     /// <param name="restoredOutputs">The <see cref="OutputsDigest"/> of each upstream hit, by step: an upstream that will execute makes this step pending instead.</param>
-    private PlannedStep PlanOne(StepDefinition step, Dictionary<string, PlannedStep> plan, Dictionary<string, string> restoredFiles, Dictionary<string, string> restoredOutputs)
+    private PlannedStep PlanOne(StepDefinition step, ResumeRole? role, ResumeScope? resume, Dictionary<string, string> restoredFiles, Dictionary<string, string> restoredOutputs)
     {
         StepKey key;
         try
@@ -86,22 +136,50 @@ public sealed class PipelinePlanner
         }
         catch (MissingKeyFileException e)
         {
-            return new PlannedStep(step.Name, PlanStatus.Miss, $"{e.Message} (the run will fail)", null);
+            return new PlannedStep(step.Name, PlanStatus.Miss, $"{e.Message} (the run will fail)", null) { Fails = true };
         }
         catch (KeyCommandFailedException e)
         {
-            return new PlannedStep(step.Name, PlanStatus.Miss, $"{e.Message} (the run will fail)", null);
+            return new PlannedStep(step.Name, PlanStatus.Miss, $"{e.Message} (the run will fail)", null) { Fails = true };
         }
 
-        var (entry, reason) = _lookup.Find(step, key);
-        if (entry is null)
+        if (role == ResumeRole.Executes)
         {
-            return new PlannedStep(step.Name, PlanStatus.Miss, reason, key.Value);
+            return new PlannedStep(step.Name, PlanStatus.Miss, resume!.Reason, key.Value);
         }
 
-        if (entry.Manifest.Any(f => !_store.Objects.Contains(f.Hash)))
+        CacheEntry? entry;
+        if (role == ResumeRole.RestoreOnly)
         {
-            return new PlannedStep(step.Name, PlanStatus.Miss, "cached result damaged", key.Value);
+            (entry, var problem) = resume!.Find(step, key);
+            if (entry is null)
+            {
+                return CannotResume(step, problem!, key);
+            }
+        }
+        else
+        {
+            (entry, var reason) = _lookup.Find(step, key);
+            if (entry is null)
+            {
+                return new PlannedStep(step.Name, PlanStatus.Miss, reason, key.Value);
+            }
+        }
+
+        var preview = _outputs.Preview(entry, step.Outputs);
+        if (preview.Damage is { } damage)
+        {
+            // The run finds the same damage before it touches an output, and executes the step instead.
+            return role == ResumeRole.RestoreOnly
+                ? CannotResume(step, $"the cached result of step '{step.Name}' is damaged ({damage})", key)
+                : new PlannedStep(step.Name, PlanStatus.Miss, "cached result damaged", key.Value);
+        }
+
+        if (preview.Failure is { } failure)
+        {
+            return role == ResumeRole.RestoreOnly
+                ? CannotResume(step, $"its outputs could not be restored ({failure})", key)
+                : new PlannedStep(step.Name, PlanStatus.Miss, $"its outputs could not be restored ({failure})", key.Value);
         }
 
         foreach (var file in entry.Manifest)
@@ -116,8 +194,55 @@ public sealed class PipelinePlanner
             restoredFiles[directory] = "";
         }
 
-        return new PlannedStep(step.Name, PlanStatus.Hit, "", key.Value);
+        var why = new List<string>();
+        if (role == ResumeRole.RestoreOnly)
+        {
+            why.Add($"restored, not executed: resuming from {resume!.Point}");
+        }
+
+        why.AddRange(Describe(preview));
+        return new PlannedStep(step.Name, PlanStatus.Hit, string.Join("; ", why), key.Value) { Restore = preview };
     }
+
+    /// <summary>A restore-only step of a resume that cannot be restored: the run fails there with MLP2007.</summary>
+    private static PlannedStep CannotResume(StepDefinition step, string problem, StepKey key) =>
+        new(step.Name, PlanStatus.Miss, $"cannot be restored for the resume: {problem}; the run will fail with {ErrorCodes.ResumeUnavailable}", key.Value) { Fails = true };
+
+    // At most this many paths are named per kind of change; the JSON plan lists them all.
+    private const int PathsShown = 5;
+
+    /// <summary>
+    /// What a hit's restore changes, in words: <c>would restore 2 edited, 1 deleted outputs: a.csv, b.csv, c.csv</c>
+    /// and <c>would remove 1 path its entry does not hold: tmp.txt</c>; nothing when the outputs are in place.
+    /// </summary>
+    public static IEnumerable<string> Describe(RestorePreview preview)
+    {
+        ArgumentNullException.ThrowIfNull(preview);
+        var restored = preview.Edited.Concat(preview.Deleted).ToList();
+        if (restored.Count > 0)
+        {
+            var counts = new List<string>();
+            if (preview.Edited.Count > 0)
+            {
+                counts.Add($"{preview.Edited.Count} edited");
+            }
+
+            if (preview.Deleted.Count > 0)
+            {
+                counts.Add($"{preview.Deleted.Count} deleted");
+            }
+
+            yield return $"would restore {string.Join(", ", counts)} output{(restored.Count == 1 ? "" : "s")}: {Paths(restored)}";
+        }
+
+        if (preview.Extra.Count > 0)
+        {
+            yield return $"would remove {preview.Extra.Count} path{(preview.Extra.Count == 1 ? "" : "s")} its entry does not hold: {Paths(preview.Extra)}";
+        }
+    }
+
+    private static string Paths(IReadOnlyList<string> paths) =>
+        string.Join(", ", paths.Take(PathsShown)) + (paths.Count > PathsShown ? $" and {paths.Count - PathsShown} more" : "");
 
     // As in the run: the producer's outputs by content (an upstream hit's entry), never its key.
     private string? ProducerOutputsOf(string file, Dictionary<string, string> restoredOutputs) =>

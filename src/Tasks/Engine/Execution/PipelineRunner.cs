@@ -34,9 +34,7 @@ public sealed class PipelineRunner
     private string? _failedUnexpectedly; // The first step that failed unexpectedly (MLP4003), which stopped the others.
     private readonly Dictionary<string, string?> _producedOutputs = new(StringComparer.OrdinalIgnoreCase);
     private readonly Lock _producedLock = new();
-    private HashSet<string> _restoreOnly = new(StringComparer.OrdinalIgnoreCase);
-    private HashSet<string> _resumeExecutes = new(StringComparer.OrdinalIgnoreCase);
-    private Dictionary<string, StepRunRecord>? _resumeRunSteps;
+    private ResumeScope? _resume;
 
     public PipelineRunner(PipelineOptions options, PipelineGraph graph, CacheStore store, IPipelineLog log, TimeProvider? clock = null)
     {
@@ -94,9 +92,15 @@ public sealed class PipelineRunner
         var selected = _options.SelectedSteps.Count == 0
             ? _graph.Steps.Select(s => s.Name).ToHashSet(StringComparer.OrdinalIgnoreCase)
             : _graph.WithUpstream(_options.SelectedSteps);
-        if (_options.ResumeFrom is { } resume && !PrepareResume(resume, selected))
+        if (_options.ResumeFrom is { } resume)
         {
-            return new PipelineRunResult(runId, [], TimeSpan.Zero) { StartedAt = started, Status = "failed" };
+            _resume = ResumeScope.Open(resume, _graph, _store, _options.PipelineName, _log);
+            if (_resume is null)
+            {
+                return new PipelineRunResult(runId, [], TimeSpan.Zero) { StartedAt = started, Status = "failed" };
+            }
+
+            selected.UnionWith(_resume.Needed);
         }
 
         // A busy store costs the run record, never the build (see StoreContention).
@@ -344,32 +348,6 @@ public sealed class PipelineRunner
         }
     }
 
-    /// <summary>
-    /// Checks <c>PipelineResumeFrom</c> against the store and marks which steps are restored only and which execute.
-    /// False (with the error logged) when the run id is unknown.
-    /// </summary>
-    private bool PrepareResume(ResumePoint resume, HashSet<string> selected)
-    {
-        if (resume.RunId is not null)
-        {
-            var recorded = _store.FindRunSteps(resume.RunId);
-            if (recorded is null)
-            {
-                _log.Error(new(ErrorCodes.UnknownRun, resume.Step,
-                    $"PipelineResumeFrom names run '{resume.RunId}', which the pipeline cache has no record of. ListPipelineRuns shows the recorded runs."));
-                return false;
-            }
-
-            _resumeRunSteps = recorded.ToDictionary(r => r.Step, StringComparer.OrdinalIgnoreCase);
-        }
-
-        _resumeExecutes = _graph.WithDownstream(resume.Step);
-        _restoreOnly = _graph.WithUpstream([resume.Step]);
-        _restoreOnly.ExceptWith(_resumeExecutes);
-        selected.UnionWith(_graph.WithUpstream([resume.Step]));
-        return true;
-    }
-
     private string Summary(PipelineRunResult result) =>
         string.Create(CultureInfo.InvariantCulture, $"Pipeline {_options.PipelineName}: {result.Counts()}, {result.HitRateText}, {result.Duration.TotalSeconds:0.0}s.");
 
@@ -427,16 +405,15 @@ public sealed class PipelineRunner
             return Finish(StepOutcome.NotRun, null, StopReason());
         }
 
-        if (_restoreOnly.Contains(step.Name))
+        var role = _resume?.RoleOf(step.Name);
+        if (role == ResumeRole.RestoreOnly)
         {
             return RestoreForResume(step, key, runId, Finish);
         }
 
-        var (entry, reason) = _resumeExecutes.Contains(step.Name)
-            ? (null, $"resumed from {_options.ResumeFrom}")
-            : _lookup.Find(step, key);
+        var (entry, reason) = role == ResumeRole.Executes ? (null, _resume!.Reason) : _lookup.Find(step, key);
         // Local hits first: a build with everything in the local store never asks the server.
-        var remote = entry is null && _remote is not null && !_resumeExecutes.Contains(step.Name) && !_lookup.AlwaysExecutes(step);
+        var remote = entry is null && _remote is not null && role != ResumeRole.Executes && !_lookup.AlwaysExecutes(step);
         if (remote)
         {
             entry = await _remote!.FetchAsync(step, key, e => _cache.Validate(step, e), cancellationToken).ConfigureAwait(false);
@@ -524,33 +501,7 @@ public sealed class PipelineRunner
     /// </summary>
     private StepRun RestoreForResume(StepDefinition step, StepKey key, string runId, Func<StepOutcome, StepKey?, string?, CacheEntry?, StepRun> finish)
     {
-        string? problem = null;
-        CacheEntry? entry = null;
-        if (_resumeRunSteps is not null)
-        {
-            if (!_resumeRunSteps.TryGetValue(step.Name, out var recorded) || recorded.Key is null || recorded.Outcome is not ("cached" or "executed"))
-            {
-                problem = $"run {_options.ResumeFrom!.RunId} has no result of step '{step.Name}'";
-            }
-            else if (recorded.Key != key.Value)
-            {
-                var what = recorded.Components is { } before ? MissExplainer.Explain(before, key.Components) : "its key differs";
-                problem = $"the inputs of step '{step.Name}' changed since run {_options.ResumeFrom!.RunId} ({what})";
-            }
-        }
-
-        if (problem is null)
-        {
-            entry = _store.FindEntry(key.Value);
-            if (entry is null)
-            {
-                // Without a run id, "changed since" is against the step's newest result: name what changed, as a miss does.
-                problem = _resumeRunSteps is null && NewestEntryOf(step) is { } newest
-                    ? $"the inputs of step '{step.Name}' changed since its newest cached result ({MissExplainer.Explain(newest.Components, key.Components)})"
-                    : $"the cached result of step '{step.Name}' for its current inputs is gone (cleared, pruned or never recorded)";
-            }
-        }
-
+        var (entry, problem) = _resume!.Find(step, key);
         if (entry is not null)
         {
             var restored = _cache.Restore(step, entry, runId);
@@ -566,21 +517,8 @@ public sealed class PipelineRunner
                 : $"its outputs could not be restored ({restored.Failure})";
         }
 
-        Error(ErrorCodes.ResumeUnavailable, step,
-            $"Cannot resume from '{_options.ResumeFrom!.Step}': upstream step '{step.Name}' must be restored, not executed, but {problem}. Run the pipeline without PipelineResumeFrom, or resume from '{step.Name}'.");
+        Error(ErrorCodes.ResumeUnavailable, step, _resume.Unavailable(step.Name, problem!));
         return finish(StepOutcome.Failed, key, problem, null);
-    }
-
-    private CacheEntry? NewestEntryOf(StepDefinition step)
-    {
-        try
-        {
-            return _store.FindNewestEntry(_options.PipelineName, step.Name);
-        }
-        catch (CorruptEntryException)
-        {
-            return null;
-        }
     }
 
     /// <summary>

@@ -34,31 +34,20 @@ public static class GitHubStepSummary
             md.Append(CultureInfo.InvariantCulture, $"| {Text(step.Name)} | {outcome} | {Text(step.MissReason ?? "")} | {Seconds(step.Duration)} | {saved} |\n");
         }
 
-        md.Append("\n```mermaid\nflowchart LR\n");
-        // Ids are generated, never the step's name: a name can be a Mermaid keyword (end, graph) or start an edge
-        // form (o-, x-), and a label in quotes with every unusual character as an entity code shows any name as is.
-        var ids = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
-        foreach (var step in result.Steps)
-        {
-            var id = ids[step.Name] = "s" + ids.Count.ToString(CultureInfo.InvariantCulture);
-            md.Append(CultureInfo.InvariantCulture, $"  {id}[\"{MermaidLabel(step.Name)}\"]:::{RunSummary.OutcomeName(step.Outcome)}\n");
-        }
-
-        foreach (var step in result.Steps.Where(s => graph.Contains(s.Name)))
-        {
-            foreach (var upstream in graph.UpstreamOf(step.Name).Where(ids.ContainsKey))
-            {
-                md.Append(CultureInfo.InvariantCulture, $"  {ids[upstream]} --> {ids[step.Name]}\n");
-            }
-        }
-
-        md.Append("  classDef cached fill:#dafbe1,stroke:#1a7f37,color:#0d3d1b\n");
-        md.Append("  classDef executed fill:#ddf4ff,stroke:#0969da,color:#0a3069\n");
-        md.Append("  classDef failed fill:#ffebe9,stroke:#cf222e,color:#82071e\n");
-        md.Append("  classDef notrun fill:#f6f8fa,stroke:#8c959f,color:#57606a,stroke-dasharray: 4 3\n");
+        var nodes = result.Steps.Select(s => new DiagramNode(s.Name, null, RunSummary.OutcomeName(s.Outcome))).ToList();
+        md.Append("\n```mermaid\n").Append(PipelineDiagram.Mermaid(nodes, graph, OutcomeStyles));
         md.Append("```\n\n");
         return md.ToString();
     }
+
+    // Keyed by RunSummary.OutcomeName, the class of each node.
+    private static readonly KeyValuePair<string, DiagramStyle>[] OutcomeStyles =
+    [
+        new("cached", DiagramStyle.Restored),
+        new("executed", DiagramStyle.Executes),
+        new("failed", DiagramStyle.Failed),
+        new("notrun", DiagramStyle.Waiting),
+    ];
 
     /// <summary>The totals line, like the log's summary line, with the time hits saved and the remote cache's share.</summary>
     private static string Totals(PipelineRunResult result)
@@ -103,27 +92,5 @@ public static class GitHubStepSummary
         }
 
         return escaped.ToString();
-    }
-
-    /// <summary>
-    /// A Mermaid label for inside double quotes: letters, digits and <c>. - _</c> and spaces as they are, every other
-    /// character as Mermaid's entity code (<c>#34;</c>), so no name can close the quote, the node or the code fence.
-    /// </summary>
-    internal static string MermaidLabel(string name)
-    {
-        var label = new StringBuilder(name.Length);
-        foreach (var rune in name.EnumerateRunes())
-        {
-            if (Rune.IsLetterOrDigit(rune) && rune.IsAscii || rune.Value is '.' or '-' or '_' or ' ')
-            {
-                label.Append(rune.ToString());
-            }
-            else
-            {
-                label.Append('#').Append(rune.Value.ToString(CultureInfo.InvariantCulture)).Append(';');
-            }
-        }
-
-        return label.ToString();
     }
 }

@@ -27,6 +27,32 @@ public sealed record RestoreOutcome
 }
 
 /// <summary>
+/// What <see cref="OutputRestorer.Restore"/> would change among a step's outputs, found without writing anything
+/// (<see cref="OutputRestorer.Preview"/>, for <c>PlanPipeline</c>). Paths are project-relative with <c>/</c>
+/// separators, a folder ending in <c>/</c>, in the order a restore meets them.
+/// </summary>
+public sealed record RestorePreview
+{
+    /// <summary>Paths of the entry that exist but differ: content, size, permission bits, a link's target, or their type.</summary>
+    public IReadOnlyList<string> Edited { get; init; } = [];
+
+    /// <summary>Paths of the entry that do not exist (a folder only when nothing listed lies below it).</summary>
+    public IReadOnlyList<string> Deleted { get; init; } = [];
+
+    /// <summary>Paths among the outputs that the entry does not hold: a restore removes them (a folder with everything below it).</summary>
+    public IReadOnlyList<string> Extra { get; init; } = [];
+
+    /// <summary>As <see cref="RestoreOutcome.Damage"/>: the entry fails the store's checks, so the step would execute.</summary>
+    public string? Damage { get; init; }
+
+    /// <summary>As <see cref="RestoreOutcome.Failure"/>: the outputs could not be read (permissions, I/O).</summary>
+    public string? Failure { get; init; }
+
+    /// <summary>True when the outputs already are exactly the entry's: a restore writes nothing.</summary>
+    public bool InPlace => Edited.Count == 0 && Deleted.Count == 0 && Extra.Count == 0;
+}
+
+/// <summary>
 /// The one place that writes into a step's declared outputs (SPEC <c>Outputs</c>, <c>PersistOutputs</c>):
 /// <list type="bullet">
 /// <item>before a step executes, its outputs are removed (files deleted, directories emptied), so what is stored is
@@ -196,12 +222,64 @@ public sealed partial class OutputRestorer
                 }
             }
 
-            return new RestoreOutcome { Placed = plan.Files.Count + plan.Links.Count, Removed = plan.Extras };
+            return new RestoreOutcome { Placed = plan.Files.Count + plan.Links.Count, Removed = plan.Extras.Count };
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             return new RestoreOutcome { Failure = e.Message };
         }
+    }
+
+    /// <summary>
+    /// What <see cref="Restore"/> would do to the outputs, by the same checks and the same comparison, writing nothing:
+    /// for a dry run (<c>PlanPipeline</c>) to say that a hit would restore edited or deleted outputs. A file to place
+    /// whose object is missing is damage, as the restore would find it; objects are not read (their content is
+    /// verified when a restore copies them).
+    /// </summary>
+    public RestorePreview Preview(CacheEntry entry, IReadOnlyList<string> outputs)
+    {
+        if (Validate(entry, outputs) is { } corrupt)
+        {
+            return new RestorePreview { Damage = corrupt };
+        }
+
+        RestorePlan plan;
+        try
+        {
+            plan = Compare(entry, outputs);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return new RestorePreview { Failure = e.Message };
+        }
+
+        if (plan.Files.FirstOrDefault(f => !_objects.Contains(f.Hash)) is { } lost)
+        {
+            return new RestorePreview { Damage = $"the stored object for {lost.Path} is missing or altered" };
+        }
+
+        var edited = new List<string>();
+        var deleted = new List<string>();
+        var placed = plan.Files.Select(f => f.Path).Concat(plan.Links.Select(l => l.Path)).ToList();
+        foreach (var path in placed)
+        {
+            (OutputTree.KindOf(ProjectPath.ToFull(_projectDirectory, path)) is null ? deleted : edited).Add(path);
+        }
+
+        // A missing folder counts only when nothing listed lies below it (an empty folder of the entry), else its
+        // files say it all.
+        foreach (var directory in plan.Directories)
+        {
+            var bare = directory.TrimEnd('/');
+            if (placed.Concat(plan.Directories).Any(p => p != directory && ProjectPath.IsUnder(p.TrimEnd('/'), bare)))
+            {
+                continue;
+            }
+
+            (OutputTree.KindOf(ProjectPath.ToFull(_projectDirectory, bare)) is null ? deleted : edited).Add(directory);
+        }
+
+        return new RestorePreview { Edited = edited, Deleted = deleted, Extra = plan.Extras };
     }
 
     /// <summary>
@@ -299,8 +377,8 @@ public sealed partial class OutputRestorer
         }
     }
 
-    /// <param name="Extras">How many of <paramref name="Remove"/> the entry does not hold at all (not a changed file).</param>
-    private sealed record RestorePlan(List<ManifestFile> Files, List<ManifestLink> Links, List<string> Directories, List<OutputNode> Remove, int Extras)
+    /// <param name="Extras">The paths of <paramref name="Remove"/> the entry does not hold at all (not a changed file).</param>
+    private sealed record RestorePlan(List<ManifestFile> Files, List<ManifestLink> Links, List<string> Directories, List<OutputNode> Remove, List<string> Extras)
     {
         public bool IsEmpty => Files.Count == 0 && Links.Count == 0 && Directories.Count == 0 && Remove.Count == 0;
     }
@@ -314,7 +392,7 @@ public sealed partial class OutputRestorer
         var directories = entry.Directories.ToHashSet(comparer);
         var inPlace = new HashSet<string>(comparer);
         var remove = new List<OutputNode>();
-        var extras = 0;
+        var extras = new List<string>();
 
         foreach (var output in outputs)
         {
@@ -347,7 +425,7 @@ public sealed partial class OutputRestorer
                 var bare = node.Path.TrimEnd('/');
                 if (!files.ContainsKey(bare) && !links.ContainsKey(bare) && !directories.Contains(bare + "/"))
                 {
-                    extras++;
+                    extras.Add(node.Path);
                 }
 
                 if (node.Kind == OutputNodeKind.Directory)

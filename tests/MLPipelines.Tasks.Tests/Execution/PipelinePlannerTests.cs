@@ -1,0 +1,171 @@
+using System.Runtime.Versioning;
+using MLPipelines.Engine;
+using MLPipelines.Engine.Configuration;
+using MLPipelines.Engine.Execution;
+using MLPipelines.Engine.Store;
+using MLPipelines.Tasks.Tests.TestKit;
+
+namespace MLPipelines.Tasks.Tests.Execution;
+
+/// <summary>
+/// Issue 11 item 5, "the plan must be the run": <see cref="PipelinePlanner"/> predicts a resume
+/// (<c>PipelineResumeFrom</c>) and the restore of a hit whose outputs were edited or deleted, and each test then runs
+/// the pipeline and checks that the run did what the plan said.
+/// </summary>
+[UnsupportedOSPlatform("windows")] // The commands are POSIX shell.
+public sealed class PipelinePlannerTests : IDisposable
+{
+    private readonly PipelineHarness _pipeline = new();
+
+    public void Dispose() => _pipeline.Dispose();
+
+    private TempDirectory Project => _pipeline.Project;
+
+    private static PlannedStep Step(IReadOnlyList<PlannedStep>? plan, string name) => Assert.Single(plan!, p => p.Name == name);
+
+    /// <summary>a -> b -> c, and d on its own; b reads a parameter G.</summary>
+    private void DeclareChain(string g = "1")
+    {
+        _pipeline.Step("a", "printf a > a.txt", ("Outputs", "a.txt"));
+        _pipeline.Step("b", "cat a.txt > b.txt && printf \"$PARAM_G\" >> b.txt", ("Inputs", "a.txt"), ("Parameters", $"G={g}"), ("Outputs", "b.txt"));
+        _pipeline.Step("c", "cat b.txt > c.txt", ("Inputs", "b.txt"), ("Outputs", "c.txt"));
+        _pipeline.Step("d", "printf d > d.txt", ("Outputs", "d.txt"));
+    }
+
+    [Fact]
+    public async Task AHitWhoseOutputsWereEditedOrDeletedSaysWhatTheRestoreChangesAndTheRunDoesThat()
+    {
+        _pipeline.Step("data", "mkdir -p data/empty && printf 1 > data/a.csv && printf 2 > data/b.csv && printf 3 > data/c.csv", ("Outputs", "data/"));
+        (await _pipeline.RunAsync()).AssertOutcome("data", StepOutcome.Executed);
+        Project.Write("data/a.csv", "edited");
+        File.Delete(Project.Combine("data/b.csv"));
+        Directory.Delete(Project.Combine("data/empty"));
+        Project.Write("data/extra.tmp", "x");
+
+        var planned = Step(_pipeline.Plan(), "data");
+
+        Assert.Equal(PlanStatus.Hit, planned.Status);
+        Assert.Equal(["data/a.csv"], planned.Restore!.Edited);
+        Assert.Equal(["data/b.csv", "data/empty/"], planned.Restore.Deleted);
+        Assert.Equal(["data/extra.tmp"], planned.Restore.Extra);
+        Assert.Equal("hit (would restore 1 edited, 2 deleted outputs: data/a.csv, data/b.csv, data/empty/; would remove 1 path its entry does not hold: data/extra.tmp)", planned.StatusText);
+        Assert.False(Project.Exists("data/b.csv"), "The plan wrote an output.");
+
+        var run = await _pipeline.RunAsync();
+        run.AssertOutcome("data", StepOutcome.Cached);
+        run.AssertMessage("Restored 2 output files of data from the cache.");
+        run.AssertMessage("Removed 1 path from the outputs of data that its cached result does not hold.");
+        var after = Step(_pipeline.Plan(), "data");
+        Assert.Equal("hit", after.StatusText);
+        Assert.True(after.Restore!.InPlace);
+    }
+
+    [Fact]
+    public async Task AHitWhoseOutputsAreInPlaceNeedsNoObjectButOneThatMustCopyAMissingObjectIsAMiss()
+    {
+        _pipeline.Step("a", "printf a > a.txt", ("Outputs", "a.txt"));
+        await _pipeline.RunAsync();
+        foreach (var file in _pipeline.ObjectFiles())
+        {
+            File.Delete(file);
+        }
+
+        // Nothing to copy: the run restores nothing and so never misses the object.
+        Assert.Equal("hit", Step(_pipeline.Plan(), "a").StatusText);
+        (await _pipeline.RunAsync()).AssertOutcome("a", StepOutcome.Cached);
+
+        File.Delete(Project.Combine("a.txt"));
+        Assert.Equal("miss (cached result damaged)", Step(_pipeline.Plan(), "a").StatusText);
+        var run = await _pipeline.RunAsync();
+        run.AssertOutcome("a", StepOutcome.Executed);
+        Assert.Equal("cached result damaged", run["a"].MissReason);
+    }
+
+    [Fact]
+    public async Task AResumeIsPlannedAsTheRunDoesIt()
+    {
+        DeclareChain();
+        await _pipeline.RunAsync();
+        File.Delete(Project.Combine("a.txt"));
+        Func<PipelineOptions, PipelineOptions> resume = o => o with { ResumeFrom = new ResumePoint("b", null) };
+
+        var plan = _pipeline.Plan(resume)!;
+
+        Assert.Equal(["a", "b", "c", "d"], plan.Select(p => p.Name));
+        Assert.Equal("hit (restored, not executed: resuming from b; would restore 1 deleted output: a.txt)", Step(plan, "a").StatusText);
+        Assert.Equal(ResumeRole.RestoreOnly, Step(plan, "a").Resume);
+        Assert.Equal(("miss (resumed from b)", ResumeRole.Executes), (Step(plan, "b").StatusText, Step(plan, "b").Resume));
+        // c waits for b, which executes, yet the resume executes it whatever b gives: the run's reason, not "pending".
+        Assert.Equal(("miss (resumed from b)", ResumeRole.Executes), (Step(plan, "c").StatusText, Step(plan, "c").Resume));
+        Assert.Equal(("hit", (ResumeRole?)null), (Step(plan, "d").StatusText, Step(plan, "d").Resume));
+
+        var run = await _pipeline.RunAsync(resume);
+        run.AssertOutcome("a", StepOutcome.Cached).AssertOutcome("b", StepOutcome.Executed).AssertOutcome("c", StepOutcome.Executed).AssertOutcome("d", StepOutcome.Cached);
+        Assert.Equal(("resumed from b", "resumed from b"), (run["b"].MissReason, run["c"].MissReason));
+        Assert.Equal(plan.Select(p => p.Key).Take(2), run.Result.Steps.Select(s => s.Key).Take(2));
+    }
+
+    [Fact]
+    public async Task AResumeOfAnUnselectedStepPlansItAndItsUpstreamAsTheRunAddsThem()
+    {
+        DeclareChain();
+        await _pipeline.RunAsync();
+
+        var plan = _pipeline.Plan(o => o with { SelectedSteps = ["d"], ResumeFrom = new ResumePoint("b", null) })!;
+
+        Assert.Equal(["a", "b", "d"], plan.Select(p => p.Name));
+        var run = await _pipeline.RunAsync(o => o with { SelectedSteps = ["d"], ResumeFrom = new ResumePoint("b", null) });
+        Assert.Equal(["a", "b", "d"], run.Result.Steps.Select(s => s.Name));
+    }
+
+    [Fact]
+    public async Task AResumeFromARunWhoseUpstreamInputsChangedIsPlannedAsTheFailureTheRunGives()
+    {
+        DeclareChain();
+        _pipeline.Step("a", "printf \"$PARAM_A\" > a.txt", ("Outputs", "a.txt"), ("Parameters", "A=1"));
+        var first = await _pipeline.RunAsync();
+        _pipeline.Step("a", "printf \"$PARAM_A\" > a.txt", ("Outputs", "a.txt"), ("Parameters", "A=2"));
+        Func<PipelineOptions, PipelineOptions> resume = o => o with { ResumeFrom = new ResumePoint("b", first.Result.RunId) };
+
+        var log = new RecordingLog();
+        var plan = _pipeline.Plan(resume, log)!;
+
+        Assert.Empty(log.Errors);
+        Assert.Equal(PlanStatus.Miss, Step(plan, "a").Status);
+        Assert.Equal($"cannot be restored for the resume: the inputs of step 'a' changed since run {first.Result.RunId} (parameter A changed (1 -> 2)); the run will fail with MLP2007", Step(plan, "a").Reason);
+        Assert.True(Step(plan, "a").Fails);
+        // The run fails at a, so b and c never start, though the resume would execute them.
+        Assert.Equal("pending (waits for a)", Step(plan, "b").StatusText);
+        Assert.Equal("pending (waits for b)", Step(plan, "c").StatusText);
+        Assert.Equal("hit", Step(plan, "d").StatusText);
+
+        var run = await _pipeline.RunAsync(resume);
+        run.AssertOutcome("a", StepOutcome.Failed).AssertOutcome("b", StepOutcome.NotRun).AssertOutcome("c", StepOutcome.NotRun).AssertOutcome("d", StepOutcome.Cached);
+        Assert.Contains($"changed since run {first.Result.RunId} (parameter A changed (1 -> 2))", run.SingleError(ErrorCodes.ResumeUnavailable).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AResumeRestoresAStepWhoseCacheIsOffAsTheRunDoes()
+    {
+        DeclareChain();
+        _pipeline.Step("a", "printf a > a.txt", ("Outputs", "a.txt"), ("EnableCache", "false"));
+        await _pipeline.RunAsync();
+        Func<PipelineOptions, PipelineOptions> resume = o => o with { ResumeFrom = new ResumePoint("b", null) };
+
+        Assert.Equal(PlanStatus.Hit, Step(_pipeline.Plan(resume), "a").Status);
+        Assert.Equal("miss (cache disabled)", Step(_pipeline.Plan(), "a").StatusText);
+        (await _pipeline.RunAsync(resume)).AssertOutcome("a", StepOutcome.Cached);
+    }
+
+    [Fact]
+    public void AResumeFromARunTheStoreDoesNotKnowIsTheRunsError()
+    {
+        DeclareChain();
+        var log = new RecordingLog();
+
+        var plan = _pipeline.Plan(o => o with { ResumeFrom = new ResumePoint("b", "20260101-000000-abcdef") }, log);
+
+        Assert.Null(plan);
+        Assert.Equal(ErrorCodes.UnknownRun, Assert.Single(log.Errors).Code);
+    }
+}
