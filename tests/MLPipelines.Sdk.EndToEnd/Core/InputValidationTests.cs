@@ -142,9 +142,10 @@ public sealed class InputValidationTests(SdkPackage package, ITestOutputHelper o
         workspace.RunPipeline().EnsureSucceeded().EnsureMiss("featurize", "no earlier result").EnsureMiss("train", "no earlier result");
         workspace.Delete("features").Delete("empty").Delete("model.txt");
 
-        // featurize's outputs are gone from disk; the plan counts them as restored, the empty directory too.
+        // featurize's outputs are gone from disk; the plan counts them as restored, the empty directory too, and says so.
         BuildResult plan = workspace.PlanPipeline().EnsureSucceeded();
-        plan.EnsureLine("featurize: hit").EnsureLine("train: hit");
+        plan.EnsureLine("featurize: hit (would restore 2 deleted outputs: features/f.csv, empty/)")
+            .EnsureLine("train: hit (would restore 1 deleted output: model.txt)");
         Assert.Empty(plan.Warnings);
         workspace.RunPipeline().EnsureSucceeded().EnsureHit("featurize").EnsureHit("train");
         Assert.True(workspace.DirectoryExists("empty"));

@@ -13,7 +13,8 @@ namespace MLPipelines.Sdk.EndToEnd.Core;
 [Collection(EndToEndSuite.Name)]
 public sealed class MultiTargetingTests(SdkPackage package, ITestOutputHelper output)
 {
-    private const string Summary = "Pipeline app: 1 step, 0 cached, 1 executed, hit rate 0%";
+    // Without the hit rate, which reads "no cacheable steps" for the EnableCache="false" step and "hit rate 0%" otherwise.
+    private const string Summary = "Pipeline app: 1 step, 0 cached, 1 executed, ";
 
     [Fact]
     public void PlainBuildRunsThePipelineOnceBeforeTheInnerBuildsEvaluate()
