@@ -32,16 +32,18 @@ internal sealed class MSBuildPipelineLog(IBuildEngine engine, Microsoft.Build.Ut
     /// </summary>
     public Func<string, Engine.Configuration.StepLocation?>? LocateStep { get; init; }
 
+    // No help keyword: the terminal logger turns one into a go.microsoft.com link that leads nowhere for our codes.
+    // The README's error-code table is where a code is explained.
     public void Warning(PipelineDiagnostic diagnostic) => Enqueue(() =>
     {
         var (file, line, column) = Location(diagnostic);
-        log.LogWarning(null, diagnostic.Code, diagnostic.Code, file, line, column, 0, 0, diagnostic.Message);
+        log.LogWarning(null, diagnostic.Code, null, file, line, column, 0, 0, diagnostic.Message);
     });
 
     public void Error(PipelineDiagnostic diagnostic) => Enqueue(() =>
     {
         var (file, line, column) = Location(diagnostic);
-        log.LogError(null, diagnostic.Code, diagnostic.Code, file, line, column, 0, 0, diagnostic.Message);
+        log.LogError(null, diagnostic.Code, null, file, line, column, 0, 0, diagnostic.Message);
     });
 
     // The step's element when it is found; else the project file without a line, as before.

@@ -89,7 +89,7 @@ public abstract class PipelineTask : Microsoft.Build.Utilities.Task, ICancelable
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             log.Pump(Task.CompletedTask);
-            Log.LogError(null, ErrorCodes.UnexpectedFailure, ErrorCodes.UnexpectedFailure, ProjectFile, 0, 0, 0, 0,
+            Log.LogError(null, ErrorCodes.UnexpectedFailure, null, ProjectFile, 0, 0, 0, 0,
                 $"MLPipelines.Sdk failed unexpectedly: {e.GetType().Name}: {e.Message} Please report this with the build log (-v:d shows details).");
             Log.LogMessage(MessageImportance.Low, e.ToString());
         }

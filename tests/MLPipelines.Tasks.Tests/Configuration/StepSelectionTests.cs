@@ -52,7 +52,9 @@ public sealed class StepSelectionTests : IDisposable
 
         Assert.Equal(["trian", "evalute"], _diagnostics.Select(d => d.Step));
         Assert.All(_diagnostics, d => Assert.Equal(ErrorCodes.UnknownSelectedStep, d.Code));
-        Assert.Equal("'trian' (from PipelineSteps or PipelineForce) is not a step of pipeline iris. Its steps: load, train, evaluate.", _diagnostics[0].Message);
+        // Each names the property it came from, so the user knows which -p: to fix.
+        Assert.Equal("'trian' (from PipelineSteps) is not a step of pipeline iris. Its steps: load, train, evaluate.", _diagnostics[0].Message);
+        Assert.Equal("'evalute' (from PipelineForce) is not a step of pipeline iris. Its steps: load, train, evaluate.", _diagnostics[1].Message);
     }
 
     [Fact]

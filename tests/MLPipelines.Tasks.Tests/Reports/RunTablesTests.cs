@@ -96,4 +96,14 @@ public sealed class RunTablesTests
             "notify    notrun    0.0s      0.0s   -           -                     -                upstream step train did not succeed",
         ], lines.Skip(1));
     }
+
+    [Fact]
+    public void TheDetailOfAFailedRunCountsTheStepsItDidNotRun()
+    {
+        var failed = Run("20261130-150000-bbbbbb", 0) with { Status = "failed", StepsTotal = 4, StepsCached = 2, StepsExecuted = 0, StepsFailed = 1 };
+
+        var title = RunTables.Detail(failed, [])[0];
+
+        Assert.Contains("; 4 steps, 2 cached, 0 executed, 1 failed, 1 not run, ", title, StringComparison.Ordinal);
+    }
 }

@@ -12,7 +12,7 @@ public static partial class Quantity
 {
     /// <summary>The size forms, as error messages and the README list them.</summary>
     public const string SizeForms =
-        "bytes (1048576), or a number with a unit: B, K/KB/KiB, M/MB/MiB, G/GB/GiB, T/TB/TiB (1024-based: 1K = 1024 bytes), e.g. 500MB, 1.5G";
+        "bytes (1048576), or a number with a unit: B, K/KB/KiB, M/MB/MiB, G/GB/GiB, T/TB/TiB, P/PB/PiB (1024-based: 1K = 1024 bytes), e.g. 500MB, 1.5G";
 
     /// <summary>The duration forms, as error messages and the README list them.</summary>
     public const string DurationForms =

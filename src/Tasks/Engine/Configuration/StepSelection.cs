@@ -13,10 +13,11 @@ public static class StepSelection
     public static void CheckRun(IEnumerable<string> selected, IEnumerable<string> forced, IReadOnlyCollection<string> steps, string pipeline, List<PipelineDiagnostic> diagnostics)
     {
         var known = new HashSet<string>(steps, StringComparer.OrdinalIgnoreCase);
-        foreach (var name in selected.Concat(forced.Where(f => f != "*")).Where(n => !known.Contains(n)).Distinct(StringComparer.OrdinalIgnoreCase))
+        var given = selected.Select(n => (Name: n, Property: "PipelineSteps")).Concat(forced.Where(f => f != "*").Select(n => (Name: n, Property: "PipelineForce")));
+        foreach (var (name, property) in given.Where(g => !known.Contains(g.Name)).DistinctBy(g => (g.Name.ToUpperInvariant(), g.Property)))
         {
             diagnostics.Add(new PipelineDiagnostic(ErrorCodes.UnknownSelectedStep, name,
-                $"'{StepParser.Shown(name)}' (from PipelineSteps or PipelineForce) is not a step of pipeline {pipeline}. {Listed("Its steps", steps)}"));
+                $"'{StepParser.Shown(name)}' (from {property}) is not a step of pipeline {pipeline}. {Listed("Its steps", steps)}"));
         }
     }
 

@@ -75,8 +75,11 @@ public static class RunTables
         ArgumentNullException.ThrowIfNull(run);
         ArgumentNullException.ThrowIfNull(steps);
         var duration = run.EndedAt is { } end ? Seconds(end - run.StartedAt) : "still running or stopped";
+        // The steps a run never started (fail fast, a failed upstream step) are the ones the other counts leave.
+        var notRun = run.StepsTotal - run.StepsCached - run.StepsExecuted - run.StepsFailed;
         var counts = string.Create(CultureInfo.InvariantCulture,
-            $"{run.StepsTotal} step{(run.StepsTotal == 1 ? "" : "s")}, {run.StepsCached} cached, {run.StepsExecuted} executed, {run.StepsFailed} failed");
+            $"{run.StepsTotal} step{(run.StepsTotal == 1 ? "" : "s")}, {run.StepsCached} cached, {run.StepsExecuted} executed, {run.StepsFailed} failed") +
+            (notRun > 0 ? string.Create(CultureInfo.InvariantCulture, $", {notRun} not run") : "");
         var lines = new List<string>
         {
             $"Run {run.Id} of pipeline {run.Pipeline}: {run.Status}, started {Started(run)} UTC, {duration}; {counts}, " +
