@@ -15,7 +15,7 @@ public sealed class CancellationTests(SdkPackage package, ITestOutputHelper outp
     private const string SlowCommand =
         "test -f fast || sh -c 'echo $$ > sleep.pid; exec sleep 300'; echo done > out.txt";
 
-    [Fact]
+    [CtrlCFact]
     public async Task CtrlCKillsTheRunningStepsProcessTreeAndCachesNothing()
     {
         if (!OperatingSystem.IsLinux())
@@ -60,7 +60,7 @@ public sealed class CancellationTests(SdkPackage package, ITestOutputHelper outp
         Assert.Equal(["slow"], workspace.Executed());
     }
 
-    [Fact]
+    [CtrlCFact]
     public async Task CtrlCInATerminalCancelsTheStepAsMLP2004AndClosesTheRunAsCancelled()
     {
         if (!OperatingSystem.IsLinux())
