@@ -117,6 +117,20 @@ public sealed class StepLogTests : IDisposable
     }
 
     [Fact]
+    public void TheErrorTailIsNotCutInsideACharacter()
+    {
+        var log = new StepLog();
+        // Pairs then one character: the last ErrorTailChars characters start with the second half of a pair.
+        log.Add(string.Concat(Enumerable.Repeat("😀", StepLog.ErrorTailChars)) + "x", isError: true);
+
+        var tail = log.ErrorTail()!;
+
+        Assert.StartsWith("…😀", tail, StringComparison.Ordinal);
+        Assert.EndsWith("😀x", tail, StringComparison.Ordinal);
+        Assert.Equal(StepLog.ErrorTailChars, tail.Length); // the "…" and all but the half pair
+    }
+
+    [Fact]
     [UnsupportedOSPlatform("windows")] // The commands are POSIX shell.
     public async Task AnEntryKeepsItsLogAndAHitReplaysItOnlyWhenAsked()
     {

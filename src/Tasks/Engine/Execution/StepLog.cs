@@ -187,7 +187,14 @@ public sealed class StepLog
             }
 
             var tail = string.Join(" | ", _errors);
-            return tail.Length <= ErrorTailChars ? tail : "…" + tail[^ErrorTailChars..];
+            if (tail.Length <= ErrorTailChars)
+            {
+                return tail;
+            }
+
+            // Cut where a character starts: half a surrogate pair would be shown as U+FFFD.
+            var cut = tail[^ErrorTailChars..];
+            return "…" + (char.IsLowSurrogate(cut[0]) ? cut[1..] : cut);
         }
     }
 
