@@ -53,4 +53,22 @@ public sealed class StepLogTests(SdkPackage package, ITestOutputHelper output)
         Assert.Equal("200000", lines[^2]);
         Assert.True(System.Text.Encoding.UTF8.GetByteCount(log) - lines[0].Length - 1 <= 1 << 20, $"{log.Length} characters kept");
     }
+
+    [Fact]
+    public void OneLineLongerThanTheLogKeepsItsEndAndTheReplaySaysItWasCut()
+    {
+        using Workspace workspace = Workspace.Create(package, output);
+        // One line of 3,000,000 characters (a progress bar redrawn with \r is one such line): no line is dropped, yet
+        // the kept log lost 1,951,425 bytes of it, and the replay used to show the rest as if whole.
+        PipelineProject.Create(package.Version)
+            .Step("long", "head -c 3000000 /dev/zero | tr '\\0' x && echo && printf l > l.txt", outputs: "l.txt")
+            .Save(workspace);
+
+        new DotnetRunner(workspace) { Verbosity = "q" }.RunPipeline().EnsureSucceeded();
+        BuildResult replayed = workspace.RunPipeline(DotnetRunner.Property("PipelineReplayLogs", "true")).EnsureSucceeded();
+
+        replayed.EnsureHit("long")
+            .EnsureLine("long: [log truncated: a line longer than the log lost its first 1951425 bytes; the log keeps the last 1048576 bytes]");
+        Assert.Single(replayed.LinesContaining("long: xxxxxxxxxx"), line => line.TrimEnd().EndsWith(new string('x', 1048575), StringComparison.Ordinal));
+    }
 }

@@ -41,6 +41,26 @@ public sealed class HousekeepingTests(SdkPackage package, ITestOutputHelper outp
     }
 
     [Fact]
+    public void ClearingAStepNamedTwiceInAnyCaseNamesItOnce()
+    {
+        using Workspace workspace = Workspace.Create(package, output);
+        PipelineProject.Create(package.Version)
+            .Step("a", "printf 0123456789 > a.txt", outputs: "a.txt")
+            .Step("b", "printf b > b.txt", outputs: "b.txt")
+            .Save(workspace);
+        var store = StoreInspector.Of(workspace);
+        workspace.RunPipeline().EnsureSucceeded();
+        store.AgeObjects(TimeSpan.FromHours(2));
+
+        // Step names match case-insensitively: 'a;;A' is the one step a, and used to be reported as "steps a, A".
+        BuildResult clear = workspace.ClearCache(DotnetRunner.Property("PipelineSteps", "a;;A")).EnsureSucceeded();
+
+        clear.EnsureLine("Cleared the cache of steps a of pipeline pipeline: 1 entry, 1 object, 10 B removed.");
+        Assert.Equal(["b"], store.EntrySteps());
+        store.AssertConsistent();
+    }
+
+    [Fact]
     public void ClearingSomeStepsKeepsAnObjectAnotherEntryStillUses()
     {
         using Workspace workspace = Workspace.Create(package, output);

@@ -22,6 +22,21 @@ public sealed class StepSelectionTests : IDisposable
         Assert.Equal(["train", "evaluate"], StepParser.SplitStepNames(text));
 
     [Theory]
+    [InlineData("a,,A", new[] { "a" })]
+    [InlineData("train;Train, TRAIN;evaluate", new[] { "train", "evaluate" })]
+    [InlineData("Evaluate,train;evaluate,*,*", new[] { "Evaluate", "train", "*" })]
+    public void AStepNamedTwiceInAnyCaseIsListedOnceAsFirstSpelled(string text, string[] expected) =>
+        Assert.Equal(expected, StepParser.SplitStepNames(text));
+
+    [Fact]
+    public void DependsOnNamingAStepTwiceKeepsItOnce()
+    {
+        var steps = StepParser.Parse([Raw.Step("report", "run", ("DependsOn", "train;Train,evaluate"))], _project.Path, _diagnostics);
+        Assert.Empty(_diagnostics);
+        Assert.Equal(["train", "evaluate"], Assert.Single(steps).DependsOn);
+    }
+
+    [Theory]
     [InlineData(null)]
     [InlineData("")]
     [InlineData(" ,; ")]

@@ -34,6 +34,55 @@ public sealed class StepLogTests : IDisposable
     }
 
     [Fact]
+    public void OneLineLongerThanTheWholeLogKeepsItsEndAndSaysItWasCut()
+    {
+        // The tester's case: one 3 MB line kept only its last 262,144 characters, and the kept log (so the replay)
+        // did not say so.
+        var log = new StepLog();
+        log.Add(new string('x', 3_000_000) + "END", isError: false);
+
+        var lines = StepLog.Lines(log.ToBytes()).ToList();
+
+        Assert.True(log.Truncated);
+        Assert.Equal(2, lines.Count);
+        Assert.Equal($"[log truncated: a line longer than the log lost its first {3_000_003 - (StepLog.MaxBytes - 1)} bytes; the log keeps the last {StepLog.MaxBytes} bytes]", lines[0]);
+        Assert.Equal(StepLog.MaxBytes - 1, lines[1].Length); // the whole bound, not a quarter of it
+        Assert.EndsWith("xEND", lines[1], StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("é", 2, 49)] // two UTF-8 bytes each: 49 of them fill 98 of the 99 bytes a line can have
+    [InlineData("😀", 4, 24)] // a surrogate pair, four bytes: never cut in half
+    [InlineData("a", 1, 99)]
+    public void ALongLineIsCutOnCharactersToTheBoundInBytes(string character, int bytesEach, int kept)
+    {
+        var log = new StepLog(maxBytes: 100);
+        log.Add(string.Concat(Enumerable.Repeat(character, 100)), isError: true);
+
+        var lines = StepLog.Lines(log.ToBytes()).ToList();
+
+        Assert.Equal($"[log truncated: a line longer than the log lost its first {(100 - kept) * bytesEach} bytes; the log keeps the last 100 bytes]", lines[0]);
+        Assert.Equal(string.Concat(Enumerable.Repeat(character, kept)), lines[1]);
+        Assert.DoesNotContain('\uFFFD', lines[1]);
+    }
+
+    [Fact]
+    public void DroppedLinesAndACutLineAreBothSaid()
+    {
+        var log = new StepLog(maxBytes: 100);
+        log.Add("first", isError: false);
+        log.Add(new string('x', 150), isError: false);
+        log.Add(new string('y', 150), isError: false);
+        log.Add("last", isError: false);
+
+        var lines = StepLog.Lines(log.ToBytes()).ToList();
+
+        Assert.Equal("[log truncated: the first 3 lines (206 bytes) were dropped, and 2 lines longer than the log lost their first 102 bytes in all; the log keeps the last 100 bytes]", lines[0]);
+        Assert.Equal("last", lines[^1]);
+        Assert.True(Encoding.UTF8.GetByteCount(string.Concat(lines.Skip(1).Select(l => l + "\n"))) <= 100);
+    }
+
+    [Fact]
     public void AnUntruncatedLogIsTheLinesAsPrinted()
     {
         var log = new StepLog();
@@ -65,6 +114,20 @@ public sealed class StepLogTests : IDisposable
         Assert.EndsWith(" | the reason", tail, StringComparison.Ordinal);
 
         Assert.Null(new StepLog().ErrorTail());
+    }
+
+    [Fact]
+    public void TheErrorTailIsNotCutInsideACharacter()
+    {
+        var log = new StepLog();
+        // Pairs then one character: the last ErrorTailChars characters start with the second half of a pair.
+        log.Add(string.Concat(Enumerable.Repeat("😀", StepLog.ErrorTailChars)) + "x", isError: true);
+
+        var tail = log.ErrorTail()!;
+
+        Assert.StartsWith("…😀", tail, StringComparison.Ordinal);
+        Assert.EndsWith("😀x", tail, StringComparison.Ordinal);
+        Assert.Equal(StepLog.ErrorTailChars, tail.Length); // the "…" and all but the half pair
     }
 
     [Fact]

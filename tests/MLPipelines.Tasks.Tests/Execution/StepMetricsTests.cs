@@ -54,6 +54,8 @@ public sealed class StepMetricsTests : IDisposable
         var warning = Assert.Single(warnings);
         Assert.Equal((ErrorCodes.MetricsUnreadable, "evaluate"), (warning.Code, warning.Step));
         Assert.Contains($"Metrics file 'eval/m.json' of step 'evaluate' {problem}", warning.Message, StringComparison.Ordinal);
+        Assert.Contains("nothing is recorded from it", warning.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("are recorded", warning.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -77,7 +79,85 @@ public sealed class StepMetricsTests : IDisposable
         var (values, warnings) = Read("eval/a.json", "eval/b.json");
 
         Assert.Equal(new Dictionary<string, double> { ["accuracy"] = 0.9, ["f1"] = 0.8 }, values);
-        Assert.Contains("'eval/b.json'", Assert.Single(warnings).Message, StringComparison.Ordinal);
+        var message = Assert.Single(warnings).Message;
+        Assert.Contains("'eval/b.json'", message, StringComparison.Ordinal);
+        Assert.Contains("gives 'accuracy', which an earlier metrics file of the step gave first; the earlier file's value is kept", message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("""{ "a": 1, "a": 2 }""", 2.0)]
+    [InlineData("""{ "a": 1, "b": 5, "a": 2, "a": 3 }""", 3.0)]
+    [InlineData("""{ "a": "x", "b": 5, "a": 4 }""", 4.0)]
+    public void ANameGivenTwiceInOneFileKeepsItsLastValueAsJsonParsersDo(string content, double expected)
+    {
+        _project.Write("eval/m.json", content);
+
+        var (values, warnings) = Read("eval/m.json");
+
+        Assert.Equal(expected, values!["a"]);
+        var message = Assert.Single(warnings).Message;
+        Assert.Contains("gives 'a' more than once; the last value in the file is the one read", message, StringComparison.Ordinal);
+        Assert.DoesNotContain("another", message, StringComparison.Ordinal);
+        Assert.DoesNotContain("earlier metrics file", message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ANameWhoseLastValueInAFileIsNotANumberIsNotRecorded()
+    {
+        _project.Write("eval/m.json", """{ "a": 1, "a": "n/a", "b": 2 }""");
+
+        var (values, warnings) = Read("eval/m.json");
+
+        Assert.Equal(new Dictionary<string, double> { ["b"] = 2 }, values);
+        var message = Assert.Single(warnings).Message;
+        Assert.Contains("not numbers ('a'", message, StringComparison.Ordinal);
+        Assert.Contains("gives 'a' more than once", message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("NaN")]
+    [InlineData("{ \"a\": NaN, \"b\": 1 }")]
+    [InlineData("{ \"accuracy\": 0.9")] // cut off while written: 0.9 may be the start of 0.95
+    [InlineData("")]
+    public void AnInvalidFileThatGaveNoNumberSaysNothingIsRecorded(string content)
+    {
+        _project.Write("eval/m.json", content);
+
+        var (values, warnings) = Read("eval/m.json");
+
+        Assert.Empty(values!);
+        var message = Assert.Single(warnings).Message;
+        Assert.Contains("is not valid JSON (", message, StringComparison.Ordinal);
+        Assert.Contains("so nothing is recorded from it", message, StringComparison.Ordinal);
+        Assert.DoesNotContain("are recorded", message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("""{ "a": 1, "b": NaN }""")]
+    [InlineData("""{ "a": 1, "b": 2, "c": Infinity }""")]
+    [InlineData("""{ "a": 1, "b": 2 } trailing""")]
+    public void AnInvalidFileRecordsTheNumbersBeforeTheErrorAndNamesThem(string content)
+    {
+        _project.Write("eval/m.json", content);
+
+        var (values, warnings) = Read("eval/m.json");
+
+        Assert.Equal(1, values!["a"]);
+        Assert.DoesNotContain("c", values.Keys);
+        var message = Assert.Single(warnings).Message;
+        Assert.Contains("is not valid JSON (", message, StringComparison.Ordinal);
+        Assert.Contains($"only the numbers before the error are recorded ({string.Join(", ", values.Keys.Select(k => $"'{k}'"))})", message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void AFileWithAByteOrderMarkIsRead()
+    {
+        _project.Write("eval/m.json", "\uFEFF{ \"a\": 1 }");
+
+        var (values, warnings) = Read("eval/m.json");
+
+        Assert.Empty(warnings);
+        Assert.Equal(new Dictionary<string, double> { ["a"] = 1 }, values);
     }
 
     [Fact]
@@ -89,5 +169,6 @@ public sealed class StepMetricsTests : IDisposable
 
         Assert.Empty(values!);
         Assert.Contains("is larger than", Assert.Single(warnings).Message, StringComparison.Ordinal);
+        Assert.Contains("nothing is recorded from it", Assert.Single(warnings).Message, StringComparison.Ordinal);
     }
 }

@@ -231,10 +231,13 @@ public static partial class StepParser
     /// <c>ClearPipelineCache</c> clears): <c>;</c> or <c>,</c> between names, trimmed, empty entries dropped. A comma
     /// can be no part of a step name (MLP1001 allows letters, digits, <c>.</c>, <c>-</c>, <c>_</c>), and it is easier
     /// to pass than <c>;</c>, which ends a shell command and which MSBuild splits a <c>-p:</c> value on (README
-    /// "Selecting steps on the command line").
+    /// "Selecting steps on the command line"). A name given twice, in any case, is kept once (its first spelling):
+    /// step names match case-insensitively everywhere (the graph, <c>PipelineForce</c>, the store), so <c>a,A</c> is
+    /// one step, and a message listing the names must not show it twice.
     /// </summary>
     public static IReadOnlyList<string> SplitStepNames(string? text) =>
-        (text ?? "").Split([';', ','], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        (text ?? "").Split([';', ','], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Distinct(StringComparer.OrdinalIgnoreCase).ToList();
 
     /// <summary>Splits an MSBuild list: <c>;</c>-separated, trimmed, empty entries dropped.</summary>
     public static IReadOnlyList<string> SplitList(string text) =>

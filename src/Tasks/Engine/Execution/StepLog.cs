@@ -6,8 +6,8 @@ namespace MLPipelines.Engine.Execution;
 /// <summary>
 /// What one execution of a step printed, kept with its entry so a hit can replay it (Turborepo keeps each task's log
 /// in its cache the same way). Standard output and error are interleaved in the order their lines arrived, as the live
-/// log shows them. Bounded: only the last <see cref="MaxBytes"/> of UTF-8 text are kept, and a kept log that lost its
-/// beginning starts with a line saying how much went. Separately, the last lines of standard error are kept for the
+/// log shows them. Bounded: only the last <see cref="MaxBytes"/> of UTF-8 text are kept, and a kept log that lost
+/// anything (its first lines, or the beginning of one line longer than the whole log) starts with a line saying how much went. Separately, the last lines of standard error are kept for the
 /// MLP2001 error of a failed step, so <c>-v:q</c> and CI annotations show why it failed.
 /// Safe to call from the two threads that read a process's output.
 /// </summary>
@@ -29,6 +29,8 @@ public sealed class StepLog
     private long _bytes;
     private long _droppedLines;
     private long _droppedBytes;
+    private long _cutLines;
+    private long _cutBytes;
 
     public StepLog(int maxBytes = MaxBytes)
     {
@@ -39,16 +41,25 @@ public sealed class StepLog
     public void Add(string line, bool isError)
     {
         var bytes = Encoding.UTF8.GetByteCount(line) + 1;
+        var cutBytes = 0L;
         if (bytes > _maxBytes)
         {
-            // One line longer than the whole log: its end, as for the log itself. A quarter of the bound in characters
-            // is at most the bound in UTF-8 bytes.
-            line = line[^(_maxBytes / 4)..];
+            // One line longer than the whole log (a progress bar redrawn with \r, a dumped array): its end, as for
+            // the log itself, and counted so the kept log says it lost that line's beginning.
+            var kept = LastChars(line, _maxBytes - 1);
+            cutBytes = bytes - 1 - Encoding.UTF8.GetByteCount(kept);
+            line = kept;
             bytes = Encoding.UTF8.GetByteCount(line) + 1;
         }
 
         lock (_lock)
         {
+            if (cutBytes > 0)
+            {
+                _cutLines++;
+                _cutBytes += cutBytes;
+            }
+
             _lines.Enqueue((line, bytes));
             _bytes += bytes;
             while (_bytes > _maxBytes)
@@ -70,14 +81,41 @@ public sealed class StepLog
         }
     }
 
-    /// <summary>True when lines were dropped from the beginning to keep the log within its bound.</summary>
+    /// <summary>
+    /// The longest end of <paramref name="line"/> that is at most <paramref name="maxBytes"/> in UTF-8, never starting
+    /// inside a surrogate pair (half a character would be written as U+FFFD).
+    /// </summary>
+    private static string LastChars(string line, int maxBytes)
+    {
+        var start = line.Length;
+        var total = 0;
+        while (start > 0)
+        {
+            var width = char.IsLowSurrogate(line[start - 1]) && start > 1 && char.IsHighSurrogate(line[start - 2]) ? 2 : 1;
+            var size = Encoding.UTF8.GetByteCount(line.AsSpan(start - width, width));
+            if (total + size > maxBytes)
+            {
+                break;
+            }
+
+            total += size;
+            start -= width;
+        }
+
+        return line[start..];
+    }
+
+    /// <summary>
+    /// True when lines were dropped from the beginning, or a line longer than the whole log lost its beginning, to
+    /// keep the log within its bound.
+    /// </summary>
     public bool Truncated
     {
         get
         {
             lock (_lock)
             {
-                return _droppedLines > 0;
+                return _droppedLines > 0 || _cutLines > 0;
             }
         }
     }
@@ -96,17 +134,33 @@ public sealed class StepLog
 
     /// <summary>
     /// The kept log as UTF-8, one line each ended by <c>\n</c>; when truncated, a first line says how many lines and
-    /// bytes of the beginning were dropped (that line does not count against the bound).
+    /// bytes of the beginning were dropped, and how many bytes lines too long for the log lost (that line does not
+    /// count against the bound).
     /// </summary>
     public byte[] ToBytes()
     {
         lock (_lock)
         {
             var text = new StringBuilder((int)Math.Min(_bytes + 200, int.MaxValue));
+            // Any part the log lost is said, in its first line: whole lines from its beginning, and the beginning of
+            // a line too long for the log (which the first alone would not show: such a log may have lost no line).
+            var lost = new List<string>();
             if (_droppedLines > 0)
             {
+                lost.Add(string.Create(CultureInfo.InvariantCulture, $"the first {_droppedLines} lines ({_droppedBytes} bytes) were dropped"));
+            }
+
+            if (_cutLines > 0)
+            {
+                lost.Add(_cutLines == 1
+                    ? string.Create(CultureInfo.InvariantCulture, $"a line longer than the log lost its first {_cutBytes} bytes")
+                    : string.Create(CultureInfo.InvariantCulture, $"{_cutLines} lines longer than the log lost their first {_cutBytes} bytes in all"));
+            }
+
+            if (lost.Count > 0)
+            {
                 text.Append(string.Create(CultureInfo.InvariantCulture,
-                    $"[log truncated: the first {_droppedLines} lines ({_droppedBytes} bytes) were dropped; the log keeps the last {_maxBytes} bytes]\n"));
+                    $"[log truncated: {string.Join(", and ", lost)}; the log keeps the last {_maxBytes} bytes]\n"));
             }
 
             foreach (var (line, _) in _lines)
@@ -133,7 +187,14 @@ public sealed class StepLog
             }
 
             var tail = string.Join(" | ", _errors);
-            return tail.Length <= ErrorTailChars ? tail : "…" + tail[^ErrorTailChars..];
+            if (tail.Length <= ErrorTailChars)
+            {
+                return tail;
+            }
+
+            // Cut where a character starts: half a surrogate pair would be shown as U+FFFD.
+            var cut = tail[^ErrorTailChars..];
+            return "…" + (char.IsLowSurrogate(cut[0]) ? cut[1..] : cut);
         }
     }
 
