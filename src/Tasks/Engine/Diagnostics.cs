@@ -39,6 +39,12 @@ public static partial class ErrorCodes
     /// </summary>
     public const string PropertyNotForTarget = "MLP1024";
 
+    /// <summary>
+    /// An <c>EnvironmentDependencies</c> entry that no environment variable can be named (<c>SEED OTHER</c>, <c>SE*</c>,
+    /// <c>A=B</c>): it would be keyed as an always-unset variable, so a change to the variable meant would still hit.
+    /// </summary>
+    public const string InvalidEnvironmentDependency = "MLP1025";
+
     // 1030 and up: the remote cache's properties (issue 10), numbered apart from the step checks added beside them.
     public const string InvalidRemoteCacheUrl = "MLP1030";
     public const string InvalidRemoteCacheMode = "MLP1031";

@@ -137,7 +137,7 @@ public abstract class PipelineTask : Microsoft.Build.Utilities.Task, ICancelable
         var steps = StepParser.Parse(Steps.Select(TaskInputs.ToRawStep), options.ProjectDirectory, diagnostics);
         ToolParser.CheckStepTools(steps, options.Tools, diagnostics, Tools.Select(t => t.ItemSpec));
         var parsed = clock.ElapsedMilliseconds;
-        var graph = diagnostics.Count == 0 ? PipelineGraph.Build(steps, diagnostics, options.ProjectSources) : null;
+        var graph = diagnostics.Count == 0 ? PipelineGraph.Build(steps, diagnostics, options.ProjectSources, options.ProjectDirectory) : null;
         log.Detail(System.FormattableString.Invariant($"Read {steps.Count} steps in {parsed} ms; built their graph in {clock.ElapsedMilliseconds - parsed} ms."));
         if (graph is not null)
         {

@@ -50,6 +50,16 @@ public sealed class ConfigurationErrorTests(SdkPackage package, ITestOutputHelpe
             "second",
             "first");
 
+    [Theory]
+    [InlineData("SE*")]
+    [InlineData("SEED OTHER")]
+    [InlineData("SEED=1")]
+    public void AnEnvironmentDependencyNoVariableCanHaveIsMLP1025(string names) =>
+        AssertConfigurationError(
+            Pipeline().Step("keyed", "echo $SEED > keyed.txt", outputs: "keyed.txt", metadata: [new("EnvironmentDependencies", names)]),
+            "MLP1025",
+            "keyed");
+
     [Fact]
     public void OutputOverlapsOwnInputIsMLP1007()
     {

@@ -41,6 +41,30 @@ public sealed class DependencyTests(SdkPackage package, ITestOutputHelper output
     }
 
     [Theory]
+    [InlineData("link/sub/x.txt")] // The tester's case.
+    [InlineData("link/**/*.txt")]
+    public void AnInputThroughASymbolicLinkIntoAnOutputRunsAfterItsStepAndFollowsIt(string input)
+    {
+        // Before the fix the graph judged "link/..." by its text: no prep -> g6 edge, so g6 ran beside prep, read the
+        // old file and hit with V=1's result while data/sub/x.txt held 2.
+        using Workspace workspace = Workspace.Create(package, output);
+        Directory.CreateSymbolicLink(workspace.GetPath("link"), "data");
+        PipelineProject.Create(package.Version)
+            .PropertyDefault("V", "1")
+            .Step("prep", "sleep 1; mkdir -p data/sub; echo $PARAM_V > data/sub/x.txt", outputs: "data/", parameters: "V=$(V)")
+            .Step("g6", "cat link/sub/x.txt > g6.txt", inputs: input, outputs: "g6.txt")
+            .Save(workspace);
+        workspace.RunPipeline(DotnetRunner.Property("V", "1")).EnsureSucceeded();
+        workspace.RunPipeline(DotnetRunner.Property("V", "1")).EnsureSucceeded().EnsureHit("prep").EnsureHit("g6");
+
+        workspace.RunPipeline(DotnetRunner.Property("V", "2")).EnsureSucceeded()
+            .EnsureMiss("prep", "parameter V changed (1 -> 2)")
+            .EnsureMiss("g6", "input link/sub/x.txt changed");
+        Assert.Equal("2\n", workspace.ReadFile("data/sub/x.txt"));
+        Assert.Equal("2\n", workspace.ReadFile("g6.txt"));
+    }
+
+    [Theory]
     [InlineData("TrainCache", "false", "cache disabled")]
     [InlineData("Seed", "2", "parameter Seed changed (1 -> 2)")]
     public void AnUpstreamStepThatRanAgainAndWroteTheSameBytesLeavesItsDependentCached(string property, string value, string reason)

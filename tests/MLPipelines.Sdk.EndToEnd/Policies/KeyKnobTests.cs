@@ -274,6 +274,24 @@ public sealed class KeyKnobTests(SdkPackage package, ITestOutputHelper output)
     }
 
     [Fact]
+    public void EnvironmentDependenciesSeparatedByCommasKeyEachName()
+    {
+        // The tester's case: "SEED,OTHER" was one always-unset name, so SEED=2 hit with SEED=1's output.
+        using Workspace workspace = Workspace.Create(package, output);
+        PipelineProject.Create(package.Version)
+            .Step("t", "echo SEED=$SEED > out2.txt", outputs: "out2.txt", metadata: [new("EnvironmentDependencies", "SEED,OTHER")])
+            .Save(workspace);
+        DotnetRunner Runner(string seed, string other) =>
+            new(workspace) { Environment = { ["SEED"] = seed, ["OTHER"] = other } };
+        Runner("1", "x").RunPipeline().EnsureSucceeded().EnsureMiss("t", "no earlier result");
+
+        Runner("2", "x").RunPipeline().EnsureSucceeded().EnsureMiss("t", "environment SEED changed");
+        Assert.Equal("SEED=2\n", workspace.ReadFile("out2.txt"));
+
+        Runner("2", "y").RunPipeline().EnsureSucceeded().EnsureMiss("t", "environment OTHER changed");
+    }
+
+    [Fact]
     public void ACacheKeyCommandCountsItsStandardOutputOnly()
     {
         using Workspace workspace = Workspace.Create(package, output);

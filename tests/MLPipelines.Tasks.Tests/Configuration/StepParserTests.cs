@@ -194,6 +194,25 @@ public sealed class StepParserTests : IDisposable
     }
 
     [Theory]
+    [InlineData("SEED OTHER")]
+    [InlineData("SE*")]
+    [InlineData("A=B")]
+    [InlineData("SEED;SE?D")]
+    [InlineData("TAB\tNAME")]
+    public void AnEnvironmentDependencyNoVariableCanHaveIsMLP1025(string names)
+    {
+        var diagnostic = ParseInvalid(Raw.Step("train", "run", ("EnvironmentDependencies", names)));
+
+        Assert.Equal(ErrorCodes.InvalidEnvironmentDependency, diagnostic.Code);
+        Assert.Equal("train", diagnostic.Step);
+        Assert.Contains("'train'", diagnostic.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void EnvironmentDependenciesSplitOnCommasAndSemicolons() =>
+        Assert.Equal(["SEED", "OTHER", "ProgramFiles(x86)"], ParseValid(("EnvironmentDependencies", "SEED,OTHER; ProgramFiles(x86)")).EnvironmentDependencies);
+
+    [Theory]
     [InlineData("v 1")]
     [InlineData("v1.0")]
     [InlineData("v1;v2")]

@@ -139,7 +139,7 @@ public static partial class StepParser
             IgnoredInputs = SplitList(Get("IgnoredInputs")),
             FileDependencies = NormalizeAll(projectDirectory, SplitList(Get("FileDependencies"))),
             SourceDependencies = NormalizeAll(projectDirectory, SplitList(Get("SourceDependencies"))),
-            EnvironmentDependencies = SplitList(Get("EnvironmentDependencies")),
+            EnvironmentDependencies = ParseEnvironmentDependencies(Get("EnvironmentDependencies"), name, diagnostics),
             CacheKeyCommand = Get("CacheKeyCommand") is { Length: > 0 } keyCommand ? keyCommand : null,
             CacheVersion = cacheVersion.Length > 0 ? cacheVersion : null,
             ExpiresAfter = expiresAfter,
@@ -183,6 +183,32 @@ public static partial class StepParser
 
         return metrics;
     }
+
+    /// <summary>
+    /// A step's <c>EnvironmentDependencies</c>: variable names separated by <c>;</c> or <c>,</c> (as step lists and
+    /// <c>PipelinePassThroughEnvironment</c>; a comma can be no part of a name worth keying). A name that no variable
+    /// can have (with <c>=</c>, whitespace, a control character, a wildcard) is MLP1025: keyed as it is, it would
+    /// always read as unset, so the step would hit whatever the variable meant holds.
+    /// </summary>
+    private static IReadOnlyList<string> ParseEnvironmentDependencies(string text, string step, List<PipelineDiagnostic> diagnostics)
+    {
+        var names = SplitStepNames(text);
+        foreach (var invalid in names.Where(n => !IsEnvironmentVariableName(n)))
+        {
+            diagnostics.Add(new PipelineDiagnostic(ErrorCodes.InvalidEnvironmentDependency, step,
+                $"EnvironmentDependencies of step '{step}' names '{Shown(invalid)}', which is not an environment variable name: list names (no '=', spaces or wildcards) separated by ';' or ','."));
+        }
+
+        return names;
+    }
+
+    /// <summary>
+    /// Whether <paramref name="name"/> can name an environment variable the step's key reads: no <c>=</c> (it ends the
+    /// name in the environment block), no whitespace or control character, no wildcard (<c>*</c>, <c>?</c>), which
+    /// would be read literally. Kept wider than <c>[A-Za-z_][A-Za-z0-9_]*</c>: Windows has <c>ProgramFiles(x86)</c>.
+    /// </summary>
+    public static bool IsEnvironmentVariableName(string name) =>
+        name.Length > 0 && !name.Any(c => c is '=' or '*' or '?' or ',' or ';' || char.IsWhiteSpace(c) || char.IsControl(c));
 
     /// <summary>Whether <paramref name="name"/> is a valid step or tool name: letters, digits, <c>.</c>, <c>-</c>, <c>_</c>.</summary>
     public static bool IsValidName(string name) => StepNamePattern().IsMatch(name);

@@ -15,7 +15,8 @@ public sealed class StrictEnvironment
 {
     /// <summary>
     /// The variables every step keeps in strict mode, unkeyed; a name ending in <c>*</c> stands for every name that
-    /// starts with the rest. Matched ignoring case (Windows spells them <c>Path</c>, <c>SystemRoot</c> or <c>SYSTEMROOT</c>).
+    /// starts with the rest. Matched as the OS matches variable names: exactly on Unix, where <c>path</c> is not <c>PATH</c>
+    /// and would reach the step unkeyed; ignoring case on Windows (which spells them <c>Path</c> or <c>SYSTEMROOT</c>).
     /// Modelled on Turborepo's default pass-through list for strict mode, without its Vercel, IDE and Docker entries, plus
     /// what the .NET SDK reads (<c>DOTNET_*</c>, <c>NUGET_*</c>): what a shell, a compiler and <c>dotnet run</c> need
     /// to start and find their tools, temp folder and package caches. None of it is in the key, as in Turborepo: PATH
@@ -47,7 +48,7 @@ public sealed class StrictEnvironment
     public IReadOnlyList<string> PassThrough => _passThrough;
 
     /// <summary>Whether <paramref name="name"/> is one of <see cref="BaseSet"/>.</summary>
-    public static bool IsInBaseSet(string name) => BaseSet.Any(pattern => Matches(pattern, name, StringComparison.OrdinalIgnoreCase));
+    public static bool IsInBaseSet(string name) => BaseSet.Any(pattern => Matches(pattern, name, NameComparison));
 
     /// <summary>Which of the build's variables <paramref name="step"/>'s processes inherit (the rest are removed).</summary>
     public Func<string, bool> InheritedBy(StepDefinition step) => name =>

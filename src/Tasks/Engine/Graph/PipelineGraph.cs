@@ -103,10 +103,15 @@ public sealed class PipelineGraph
     /// The files of each project named in <c>SourceDependencies</c> (<c>PipelineOptions.ProjectSources</c>), by the
     /// project's normalised path; a <c>SourceDependencies</c> entry not in it is a plain file or folder.
     /// </param>
+    /// <param name="projectDirectory">
+    /// When given, a read path that passes through a symbolic link is also judged where the link leads (see
+    /// <see cref="WithPhysical"/>), so an input through a link into another step's output is an edge, and MLP1007.
+    /// </param>
     public static PipelineGraph? Build(
         IReadOnlyList<StepDefinition> steps,
         List<PipelineDiagnostic> diagnostics,
-        IReadOnlyDictionary<string, IReadOnlyList<string>>? projectSources = null)
+        IReadOnlyDictionary<string, IReadOnlyList<string>>? projectSources = null,
+        string? projectDirectory = null)
     {
         projectSources ??= new Dictionary<string, IReadOnlyList<string>>();
         var errorsBefore = diagnostics.Count;
@@ -136,7 +141,7 @@ public sealed class PipelineGraph
             }
         }
 
-        var hashed = unique.ToDictionary(s => s.Name, s => HashedPaths(s, projectSources), StringComparer.OrdinalIgnoreCase);
+        var hashed = unique.ToDictionary(s => s.Name, s => HashedPaths(s, projectSources, projectDirectory), StringComparer.OrdinalIgnoreCase);
         CheckOutputs(unique, hashed, diagnostics);
         var inferredWhole = InferEdges(unique, hashed, upstream);
 
@@ -164,9 +169,9 @@ public sealed class PipelineGraph
         public bool MayRead(string output) => Folder is not null && Paths.ProjectPath.Overlaps(output, Folder);
     }
 
-    private static List<HashedPath> HashedPaths(StepDefinition step, IReadOnlyDictionary<string, IReadOnlyList<string>> projectSources)
+    private static List<HashedPath> HashedPaths(StepDefinition step, IReadOnlyDictionary<string, IReadOnlyList<string>> projectSources, string? projectDirectory)
     {
-        IEnumerable<HashedPath> Plain(string what, IEnumerable<string> paths) => paths.Select(p => new HashedPath(what, p, [p]));
+        IEnumerable<HashedPath> Plain(string what, IEnumerable<string> paths) => paths.Select(p => new HashedPath(what, p, WithPhysical(p, projectDirectory)));
 
         var projects = step.SourceDependencies.Where(projectSources.ContainsKey).Select(project =>
         {
@@ -181,6 +186,39 @@ public sealed class PipelineGraph
             .Concat(Plain("source dependency", step.SourceDependencies.Where(d => !projectSources.ContainsKey(d))))
             .Concat(projects)
             .ToList();
+    }
+
+    /// <summary>
+    /// <paramref name="path"/>, plus where it really is when a symbolic link on its way leads elsewhere in the project
+    /// (<c>link -&gt; data</c>: <c>link/sub/x.txt</c> is also <c>data/sub/x.txt</c>; a glob's fixed folders are
+    /// followed: <c>link/**/*.txt</c> is also <c>data/**/*.txt</c>). Outputs are declared by the steps that write them,
+    /// so judging reads by text alone missed the step writing what a linked input reads, and the reader could run first
+    /// or hit on the old file. Only links that exist when the graph is built are seen: a link a step creates is judged
+    /// by its text (its target cannot be known before the step runs); declare DependsOn for it.
+    /// </summary>
+    private static IReadOnlyList<string> WithPhysical(string path, string? projectDirectory)
+    {
+        if (projectDirectory is null || OperatingSystem.IsWindows())
+        {
+            return [path];
+        }
+
+        var isGlob = Paths.ProjectPath.IsGlob(path);
+        var fixedPart = isGlob ? new Glob(path).BaseDirectory : path.TrimEnd('/');
+        if (fixedPart.Length == 0)
+        {
+            return [path];
+        }
+
+        var root = PhysicalPath.Resolve(projectDirectory)?.Replace('\\', '/');
+        var resolved = PhysicalPath.Resolve(Paths.ProjectPath.ToFull(projectDirectory, fixedPart))?.Replace('\\', '/');
+        if (root is null || resolved is null || !Paths.ProjectPath.IsUnder(resolved, root) || resolved.TrimEnd('/') == root.TrimEnd('/'))
+        {
+            return [path]; // A loop, or a place outside the project, where no step's output can be.
+        }
+
+        var physical = Paths.ProjectPath.FromFull(root, resolved) + path[fixedPart.Length..];
+        return physical == path ? [path] : [path, physical];
     }
 
     private static void CheckOutputs(List<StepDefinition> steps, Dictionary<string, List<HashedPath>> hashed, List<PipelineDiagnostic> diagnostics)
