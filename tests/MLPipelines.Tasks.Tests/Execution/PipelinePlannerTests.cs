@@ -144,6 +144,58 @@ public sealed class PipelinePlannerTests : IDisposable
         Assert.Contains($"changed since run {first.Result.RunId} (parameter A changed (1 -> 2))", run.SingleError(ErrorCodes.ResumeUnavailable).Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("forced")]
+    [InlineData("cache off")]
+    public async Task AResumeFromARunWhoseResultALaterRunReplacedIsPlannedAndRunAsMLP2007(string how)
+    {
+        // F4: a step that is not reproducible executed again under the same key (PipelineForce, or its cache off)
+        // replaced the entry; resuming from the first run restored the newer result as if it were that run's.
+        _pipeline.Step("a", "cat /proc/sys/kernel/random/uuid > a.txt", ("Outputs", "a.txt"));
+        _pipeline.Step("b", "cat a.txt > b.txt", ("Inputs", "a.txt"), ("Outputs", "b.txt"));
+        var first = await _pipeline.RunAsync();
+        var firstA = Project.Read("a.txt");
+        var later = await _pipeline.RunAsync(how == "forced"
+            ? o => o with { ForcedSteps = ["a"] }
+            : null);
+        if (how == "cache off")
+        {
+            _pipeline.Step("a", "cat /proc/sys/kernel/random/uuid > a.txt", ("Outputs", "a.txt"), ("EnableCache", "false"));
+            later = await _pipeline.RunAsync();
+            _pipeline.Step("a", "cat /proc/sys/kernel/random/uuid > a.txt", ("Outputs", "a.txt"));
+        }
+
+        later.AssertOutcome("a", StepOutcome.Executed);
+        Assert.NotEqual(firstA, Project.Read("a.txt"));
+        Assert.Equal(first["a"].Key, later["a"].Key);
+        Func<PipelineOptions, PipelineOptions> resume = o => o with { ResumeFrom = new ResumePoint("b", first.Result.RunId) };
+
+        var plan = _pipeline.Plan(resume)!;
+
+        Assert.True(Step(plan, "a").Fails);
+        Assert.Equal($"cannot be restored for the resume: the result run {first.Result.RunId} recorded for step 'a' is gone (replaced by a later run); the run will fail with MLP2007", Step(plan, "a").Reason);
+        var run = await _pipeline.RunAsync(resume);
+        run.AssertOutcome("a", StepOutcome.Failed).AssertOutcome("b", StepOutcome.NotRun);
+        Assert.Contains($"the result run {first.Result.RunId} recorded for step 'a' is gone (replaced by a later run)", run.SingleError(ErrorCodes.ResumeUnavailable).Message, StringComparison.Ordinal);
+        // The later run's own result is still what resuming from it restores.
+        var fromLater = await _pipeline.RunAsync(o => o with { ResumeFrom = new ResumePoint("b", later.Result.RunId) });
+        fromLater.AssertOutcome("a", StepOutcome.Cached).AssertOutcome("b", StepOutcome.Executed).AssertNoDiagnostics();
+    }
+
+    [Fact]
+    public async Task AResumeFromARunThatRestoredAStepRestoresTheEntryItRestored()
+    {
+        // The run's result of a step it restored is an entry an earlier run created: still that run's result.
+        DeclareChain();
+        await _pipeline.RunAsync();
+        var second = await _pipeline.RunAsync();
+        second.AssertOutcome("a", StepOutcome.Cached);
+        Func<PipelineOptions, PipelineOptions> resume = o => o with { ResumeFrom = new ResumePoint("b", second.Result.RunId) };
+
+        Assert.Equal(PlanStatus.Hit, Step(_pipeline.Plan(resume), "a").Status);
+        (await _pipeline.RunAsync(resume)).AssertOutcome("a", StepOutcome.Cached).AssertOutcome("b", StepOutcome.Executed).AssertNoDiagnostics();
+    }
+
     [Fact]
     public async Task AResumeRestoresAStepWhoseCacheIsOffAsTheRunDoes()
     {
