@@ -196,6 +196,48 @@ public sealed class PipelinePlannerTests : IDisposable
         (await _pipeline.RunAsync(resume)).AssertOutcome("a", StepOutcome.Cached).AssertOutcome("b", StepOutcome.Executed).AssertNoDiagnostics();
     }
 
+    [Theory]
+    [InlineData("data/*.txt", "data/z.txt")]
+    [InlineData("data/", "data/z.txt")]
+    [InlineData("data/", "data/extra/z.txt")]
+    [InlineData("data/**/*.txt", "data/extra/z.txt")]
+    public async Task AnInputOverAnUpstreamHitsOutputsIsKeyedAsTheRestoreLeavesThem(string input, string extra)
+    {
+        // F3: the plan keyed the downstream step with the extra file the upstream restore removes, and said miss
+        // where the run, after the restore, hits.
+        _pipeline.Step("prep", "mkdir -p data && echo 1 > data/x.txt && echo 2 > data/y.txt", ("Outputs", "data/"));
+        _pipeline.Step("glob", "find data -type f | sort | xargs cat > all.txt", ("Inputs", input), ("Outputs", "all.txt"));
+        await _pipeline.RunAsync();
+        Project.Write(extra, "new");
+        Project.Write("data/x.txt", "edited");
+
+        var plan = _pipeline.Plan()!;
+
+        Assert.Equal(PlanStatus.Hit, Step(plan, "prep").Status);
+        Assert.Contains(extra.StartsWith("data/extra/", StringComparison.Ordinal) ? "data/extra/" : extra, Step(plan, "prep").Restore!.Extra);
+        Assert.Equal("hit", Step(plan, "glob").StatusText);
+        var run = await _pipeline.RunAsync();
+        run.AssertOutcome("prep", StepOutcome.Cached).AssertOutcome("glob", StepOutcome.Cached).AssertNoDiagnostics();
+        Assert.False(Project.Exists(extra));
+    }
+
+    [Fact]
+    public async Task AnInputFileTheUpstreamRestoreRemovesIsPlannedAsTheRunsMissingInput()
+    {
+        // The run restores prep first, which removes data/z.txt: use's key then fails (MLP2005), and so must the plan.
+        _pipeline.Step("prep", "mkdir -p data && echo 1 > data/x.txt", ("Outputs", "data/"));
+        await _pipeline.RunAsync();
+        Project.Write("data/z.txt", "new");
+        _pipeline.Step("use", "cat data/z.txt > z.txt", ("Inputs", "data/z.txt"), ("DependsOn", "prep"), ("Outputs", "z.txt"));
+
+        var plan = _pipeline.Plan()!;
+
+        Assert.True(Step(plan, "use").Fails, Step(plan, "use").StatusText);
+        var run = await _pipeline.RunAsync();
+        run.AssertOutcome("prep", StepOutcome.Cached).AssertOutcome("use", StepOutcome.Failed);
+        Assert.Equal(ErrorCodes.InputMissing, Assert.Single(run.Log.Errors).Code);
+    }
+
     [Fact]
     public async Task AResumeRestoresAStepWhoseCacheIsOffAsTheRunDoes()
     {

@@ -104,6 +104,9 @@ public sealed class PipelinePlanner
         var blocked = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         var restoredFiles = new Dictionary<string, string>(StringComparer.Ordinal);
         var restoredOutputs = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        // What the upstream hits' restores remove first (extra files and folders in their outputs, replaced paths):
+        // the run computes downstream keys after the restore, so a glob or folder input must not see them.
+        var removedPaths = new List<string>();
 
         foreach (var step in _graph.Steps.Where(s => selected.Contains(s.Name)))
         {
@@ -114,7 +117,7 @@ public sealed class PipelinePlanner
                 blocked.Add(step.Name);
             }
 
-            plan[step.Name] = executing.Count == 0 ? PlanOne(step, role, resume, restoredFiles, restoredOutputs) with { Resume = role }
+            plan[step.Name] = executing.Count == 0 ? PlanOne(step, role, resume, restoredFiles, restoredOutputs, removedPaths) with { Resume = role }
                 : blocked.Contains(step.Name) ? new PlannedStep(step.Name, PlanStatus.Pending, $"waits for {string.Join(", ", executing)}", null) { Resume = role }
                 // Its inputs are not known yet, but a step that executes whatever they are says so, with the run's reason.
                 : role == ResumeRole.Executes ? new PlannedStep(step.Name, PlanStatus.Miss, resume!.Reason, null) { Resume = role }
@@ -126,12 +129,12 @@ public sealed class PipelinePlanner
     }
 
     /// <param name="restoredOutputs">The <see cref="OutputsDigest"/> of each upstream hit, by step: an upstream that will execute makes this step pending instead.</param>
-    private PlannedStep PlanOne(StepDefinition step, ResumeRole? role, ResumeScope? resume, Dictionary<string, string> restoredFiles, Dictionary<string, string> restoredOutputs)
+    private PlannedStep PlanOne(StepDefinition step, ResumeRole? role, ResumeScope? resume, Dictionary<string, string> restoredFiles, Dictionary<string, string> restoredOutputs, List<string> removedPaths)
     {
         StepKey key;
         try
         {
-            key = _keys.Compute(step, file => ProducerOutputsOf(file, restoredOutputs), restoredFiles, restoredOutputs.GetValueOrDefault);
+            key = _keys.Compute(step, file => ProducerOutputsOf(file, restoredOutputs), restoredFiles, restoredOutputs.GetValueOrDefault, removedPaths);
             key.Warnings.ToList().ForEach(_log.Warning);
         }
         catch (MissingKeyFileException e)
@@ -188,6 +191,8 @@ public sealed class PipelinePlanner
         }
 
         restoredOutputs[step.Name] = OutputsDigest.Of(entry);
+        // A replaced link keeps the view it had (its path is hashed on disk, not through the manifest).
+        removedPaths.AddRange(preview.Removed.Where(p => !entry.Links.Any(l => l.Path == p.TrimEnd('/'))));
         // A restored output directory exists even when empty: a '/' path marks it, no file (see InputFiles.Expand).
         foreach (var directory in entry.Directories)
         {
