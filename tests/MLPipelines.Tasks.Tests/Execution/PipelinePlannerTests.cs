@@ -238,6 +238,53 @@ public sealed class PipelinePlannerTests : IDisposable
         Assert.Equal(ErrorCodes.InputMissing, Assert.Single(run.Log.Errors).Code);
     }
 
+    [Theory]
+    [InlineData("resume", false)]
+    [InlineData("resume", true)]
+    [InlineData("missing input", false)]
+    [InlineData("missing input", true)]
+    public async Task WithFailFastThePlanShowsPendingWhatTheRunDoesNotStartAfterAPredictedFailure(string failure, bool continueOnError)
+    {
+        // F5: the plan said `hit` for steps that fail fast never starts once the predicted failure happens.
+        _pipeline.Step("slow", "printf s > slow.txt", ("Outputs", "slow.txt"));
+        _pipeline.Step("pre", "printf p > pre.txt", ("Outputs", "pre.txt"));
+        _pipeline.Step("bad", "test -f ok.flag && cat pre.txt > bad.txt", ("Inputs", failure == "resume" ? "pre.txt" : "pre.txt;missing.txt"), ("Outputs", "bad.txt"));
+        _pipeline.Step("after", "cat slow.txt > after.txt", ("Inputs", "slow.txt"), ("Outputs", "after.txt"));
+        _pipeline.Step("indep", "printf i > indep.txt", ("Outputs", "indep.txt"));
+        _pipeline.Step("down", "cat bad.txt > down.txt", ("Inputs", "bad.txt"), ("Outputs", "down.txt"));
+        var first = await _pipeline.RunAsync(o => o with { ContinueOnError = true });
+        first.AssertOutcome("bad", StepOutcome.Failed).AssertOutcome("indep", StepOutcome.Executed);
+        // One step at a time: the run's order is then fixed (slow, pre, bad, ...), so whether a step starts is too.
+        Func<PipelineOptions, PipelineOptions> options = o => o with
+        {
+            MaxParallelism = 1,
+            ContinueOnError = continueOnError,
+            ResumeFrom = failure == "resume" ? new ResumePoint("down", first.Result.RunId) : null,
+        };
+
+        var plan = _pipeline.Plan(options)!;
+
+        Assert.True(Step(plan, "bad").Fails);
+        Assert.Equal(PlanStatus.Hit, Step(plan, "slow").Status); // the first step the run starts
+        Assert.Equal(PlanStatus.Hit, Step(plan, "pre").Status); // upstream of bad: done before bad can fail
+        Assert.Equal("pending (waits for bad)", Step(plan, "down").StatusText);
+        var run = await _pipeline.RunAsync(options);
+        run.AssertOutcome("slow", StepOutcome.Cached).AssertOutcome("pre", StepOutcome.Cached).AssertOutcome("bad", StepOutcome.Failed).AssertOutcome("down", StepOutcome.NotRun);
+        foreach (var name in new[] { "after", "indep" })
+        {
+            if (continueOnError)
+            {
+                Assert.Equal(PlanStatus.Hit, Step(plan, name).Status);
+                run.AssertOutcome(name, StepOutcome.Cached);
+            }
+            else
+            {
+                Assert.Equal("pending (the run stops after bad fails; PipelineContinueOnError=true runs it)", Step(plan, name).StatusText);
+                run.AssertOutcome(name, StepOutcome.NotRun);
+            }
+        }
+    }
+
     [Fact]
     public async Task AResumeRestoresAStepWhoseCacheIsOffAsTheRunDoes()
     {

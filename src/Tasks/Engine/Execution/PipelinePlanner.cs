@@ -125,7 +125,44 @@ public sealed class PipelinePlanner
                 : new PlannedStep(step.Name, PlanStatus.Pending, $"waits for {string.Join(", ", executing)}", null) { Resume = role };
         }
 
-        return _graph.Steps.Where(s => selected.Contains(s.Name)).Select(s => plan[s.Name]).ToList();
+        var ordered = _graph.Steps.Where(s => selected.Contains(s.Name)).ToList();
+        return ordered.Select(s => StoppedByFailFast(s, ordered, plan, blocked) ?? plan[s.Name]).ToList();
+    }
+
+    /// <summary>
+    /// Fail fast (the default): once a step fails, the run starts no new step, not even a hit. When the plan predicts a
+    /// failure, a step is shown as it would run only if the run surely starts it before any failure: one of the first
+    /// <c>PipelineMaxParallelism</c> steps with nothing upstream (the run starts them all at once, in this order), or
+    /// a step upstream of every failing step (each must be done before that step can start and fail). Any other step
+    /// may or may not start, depending on timing: it is pending, with how to run it. Null: the step keeps its plan.
+    /// </summary>
+    private PlannedStep? StoppedByFailFast(StepDefinition step, List<StepDefinition> ordered, Dictionary<string, PlannedStep> plan, HashSet<string> blocked)
+    {
+        var planned = plan[step.Name];
+        if (_options.ContinueOnError || planned.Fails || blocked.Contains(step.Name))
+        {
+            return null;
+        }
+
+        var failing = ordered.Where(s => plan[s.Name].Fails).Select(s => s.Name).ToList();
+        if (failing.Count == 0)
+        {
+            return null;
+        }
+
+        var selected = ordered.Select(s => s.Name).ToHashSet(StringComparer.OrdinalIgnoreCase);
+        var firstWave = ordered.Where(s => !_graph.UpstreamOf(s.Name).Any(selected.Contains)).Take(Math.Max(1, _options.MaxParallelism));
+        if (firstWave.Any(s => s.Name.Equals(step.Name, StringComparison.OrdinalIgnoreCase))
+            || failing.All(f => _graph.WithUpstream([f]).Contains(step.Name)))
+        {
+            return null;
+        }
+
+        var after = failing.Count == 1 ? failing[0] : $"the first of {string.Join(", ", failing)}";
+        return new PlannedStep(step.Name, PlanStatus.Pending, $"the run stops after {after} fails; PipelineContinueOnError=true runs it", null)
+        {
+            Resume = planned.Resume,
+        };
     }
 
     /// <param name="restoredOutputs">The <see cref="OutputsDigest"/> of each upstream hit, by step: an upstream that will execute makes this step pending instead.</param>
