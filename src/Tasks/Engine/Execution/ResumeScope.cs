@@ -113,7 +113,7 @@ public sealed class ResumeScope
             // an expired or disabled cache) replaces the entry of a key with what it wrote, which for a step that is
             // not reproducible is another result. The run's own entry carries its id; an entry it restored was
             // created before it ended. Anything newer is not what the run recorded.
-            if (_runSteps is not null && !RecordedBy(entry))
+            if (_runSteps is not null && !RecordedBy(entry, _runSteps[step.Name]))
             {
                 return (null, $"the result run {Point.RunId} recorded for step '{step.Name}' is gone (replaced by a later run)");
             }
@@ -127,10 +127,15 @@ public sealed class ResumeScope
             : $"the cached result of step '{step.Name}' for its current inputs is gone (cleared, pruned or never recorded)");
     }
 
-    /// <summary>Whether <paramref name="entry"/> can be the one the named run executed or restored.</summary>
-    private bool RecordedBy(CacheEntry entry) =>
+    /// <summary>
+    /// Whether <paramref name="entry"/> can be the one the named run executed or restored: a step it executed has its
+    /// result only in an entry that run stored (none when the run did not store it, e.g. MLP2009); a step it restored,
+    /// in an entry created before the run ended. An entry that names no run (stored by an older engine) is judged by
+    /// its time alone.
+    /// </summary>
+    private bool RecordedBy(CacheEntry entry, StepRunRecord recorded) =>
         string.Equals(entry.RunId, Point.RunId, StringComparison.Ordinal)
-        || (_run is { } run && entry.CreatedAt <= (run.EndedAt ?? run.StartedAt));
+        || ((recorded.Outcome == "cached" || entry.RunId is null) && _run is { } run && entry.CreatedAt <= (run.EndedAt ?? run.StartedAt));
 
     /// <summary>The message of error MLP2007 for a restore-only step that cannot be restored, and what to do.</summary>
     public string Unavailable(string step, string problem) =>
