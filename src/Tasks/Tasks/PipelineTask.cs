@@ -61,8 +61,8 @@ public abstract class PipelineTask : Microsoft.Build.Utilities.Task, ICancelable
     public string? KeyPlatform { get; set; }
 
     /// <summary>
-    /// <c>PipelineContinueOnError</c>: <c>true</c> runs every step not downstream of a failed one; only <c>RunPipeline</c>
-    /// reads it. Not named <c>ContinueOnError</c>: MSBuild gives every task element that attribute for itself.
+    /// <c>PipelineContinueOnError</c>: <c>true</c> runs every step not downstream of a failed one; <c>RunPipeline</c>
+    /// reads it, and the plan (<c>PlanPipeline</c>, <c>ShowPipelineGraph</c>) to say which steps fail fast leaves unstarted. Not named <c>ContinueOnError</c>: MSBuild gives every task element that attribute for itself.
     /// </summary>
     public string? KeepGoing { get; set; }
 

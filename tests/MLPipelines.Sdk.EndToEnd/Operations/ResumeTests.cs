@@ -59,6 +59,37 @@ public sealed class ResumeTests(SdkPackage package, ITestOutputHelper output)
     }
 
     [Fact]
+    public void ResumingFromARunWhoseResultALaterRunReplacedIsAnErrorInThePlanAndTheRun()
+    {
+        // F4: a step that is not reproducible, forced under the same key, replaced the entry; resuming from the first
+        // run restored the newer result and b ran on it.
+        using Workspace workspace = Workspace.Create(package, output);
+        PipelineProject.Create(package.Version)
+            .Step("a", "cat /proc/sys/kernel/random/uuid > a.txt", outputs: "a.txt")
+            .Step("b", "cat a.txt > b.txt", inputs: "a.txt", outputs: "b.txt")
+            .Save(workspace);
+        var store = StoreInspector.Of(workspace);
+        workspace.RunPipeline().EnsureSucceeded();
+        string first = store.LatestRun().Id;
+        string firstA = workspace.ReadFile("a.txt");
+        workspace.RunPipeline(DotnetRunner.Property("PipelineForce", "a")).EnsureSucceeded();
+        string forcedA = workspace.ReadFile("a.txt");
+        Assert.NotEqual(firstA, forcedA);
+        string resume = DotnetRunner.Property("PipelineResumeFrom", $"{first}:b");
+
+        BuildResult plan = workspace.PlanPipeline(resume).EnsureSucceeded();
+        BuildResult result = workspace.RunPipeline(resume).EnsureFailed();
+
+        string gone = $"the result run {first} recorded for step 'a' is gone (replaced by a later run)";
+        Assert.Single(plan.LinesContaining(gone));
+        BuildMessage error = Assert.Single(result.Errors);
+        Assert.Equal("MLP2007", error.Code);
+        Assert.Contains(gone, error.Message, StringComparison.Ordinal);
+        Assert.Equal(forcedA, workspace.ReadFile("a.txt"));
+        Assert.Equal(forcedA, workspace.ReadFile("b.txt"));
+    }
+
+    [Fact]
     public void ResumingFromARunWhoseUpstreamInputsChangedIsAnErrorNamingTheStep()
     {
         using Workspace workspace = Workspace.Create(package, output);

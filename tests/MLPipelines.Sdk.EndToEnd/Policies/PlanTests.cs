@@ -34,6 +34,53 @@ public sealed class PlanTests(SdkPackage package, ITestOutputHelper output)
     }
 
     [Fact]
+    public void AGlobOverAnUpstreamOutputFolderWithAnExtraFileIsPlannedAsTheRestoreLeavesIt()
+    {
+        // F3: the plan said glob: miss (input data/z.txt added), though the run restores prep (removing z.txt) first
+        // and glob then hits.
+        using Workspace workspace = Workspace.Create(package, output);
+        PipelineProject.Create(package.Version)
+            .Step("prep", "mkdir -p data; echo 1 > data/x.txt; echo 2 > data/y.txt", outputs: "data/")
+            .Step("glob", "cat data/*.txt > all.txt", inputs: "data/*.txt", outputs: "all.txt")
+            .Save(workspace);
+        workspace.RunPipeline().EnsureSucceeded();
+        workspace.WriteFile("data/z.txt", "new\n");
+
+        workspace.PlanPipeline().EnsureSucceeded()
+            .EnsureLine("prep: hit (would remove 1 path its entry does not hold: data/z.txt)")
+            .EnsureLine("glob: hit");
+        workspace.RunPipeline().EnsureSucceeded().EnsureHit("prep").EnsureHit("glob");
+        Assert.False(workspace.FileExists("data/z.txt"));
+    }
+
+    [Fact]
+    public void WithFailFastThePlanShowsPendingTheStepsTheRunDoesNotStartAfterAPredictedFailure()
+    {
+        // F5: bad's input is missing, so the run fails there; one step at a time, it starts slow, then bad, and then
+        // nothing more. PipelineContinueOnError reaches the plan through Sdk.targets.
+        using Workspace workspace = Workspace.Create(package, output);
+        PipelineProject.Create(package.Version)
+            .Step("slow", "printf s > slow.txt", outputs: "slow.txt")
+            .Step("bad", "cat missing.txt > bad.txt", inputs: "missing.txt", outputs: "bad.txt")
+            .Step("after", "cat slow.txt > after.txt", inputs: "slow.txt", outputs: "after.txt")
+            .Step("indep", "printf i > indep.txt", outputs: "indep.txt")
+            .Save(workspace);
+        string one = DotnetRunner.Property("PipelineMaxParallelism", "1");
+        string keepGoing = DotnetRunner.Property("PipelineContinueOnError", "true");
+        workspace.RunPipeline(keepGoing).EnsureFailed();
+
+        workspace.PlanPipeline(one).EnsureSucceeded()
+            .EnsureLine("slow: hit")
+            .EnsureLine("after: pending (the run stops after bad fails; PipelineContinueOnError=true runs it)")
+            .EnsureLine("indep: pending (the run stops after bad fails; PipelineContinueOnError=true runs it)");
+        workspace.RunPipeline(one).EnsureFailed()
+            .EnsureLine("Step after was not run: stopped after bad failed; set PipelineContinueOnError=true to keep going.")
+            .EnsureLine("Step indep was not run: stopped after bad failed; set PipelineContinueOnError=true to keep going.");
+        workspace.PlanPipeline(one, keepGoing).EnsureSucceeded().EnsureLine("after: hit").EnsureLine("indep: hit");
+        workspace.RunPipeline(one, keepGoing).EnsureFailed().EnsureHit("after").EnsureHit("indep");
+    }
+
+    [Fact]
     public void ThePlanRunsNoStepCommandButDoesRunTheCacheKeyCommand()
     {
         using Workspace workspace = Workspace.Create(package, output);
@@ -155,7 +202,7 @@ public sealed class PlanTests(SdkPackage package, ITestOutputHelper output)
             .EnsureLine("a: miss (cannot be restored for the resume: the inputs of step 'a' changed since its newest cached result (parameter G changed (1 -> 2)); the run will fail with MLP2007)")
             .EnsureLine("b: pending (waits for a)");
 
-        BuildResult run = workspace.RunPipeline(arguments).EnsureFailed().EnsureLine("Step b was not run: upstream step a did not succeed.");
+        BuildResult run = workspace.RunPipeline(arguments).EnsureFailed().EnsureLine("Step b was not run: needs a, which failed.");
         BuildMessage error = Assert.Single(run.Errors);
         Assert.Equal("MLP2007", error.Code);
         Assert.Contains("the inputs of step 'a' changed since its newest cached result (parameter G changed (1 -> 2))", error.Message, StringComparison.Ordinal);

@@ -11,13 +11,14 @@ namespace MLPipelines.Tasks.Tests.Configuration;
 public sealed class SdkTargetsTests
 {
     /// <summary>
-    /// RunPipeline's parameters that change how a run executes or what it records, never a key; and MSBuild's own
-    /// attributes of every task element.
+    /// RunPipeline's parameters that change how a run executes or what it records, never a key or which steps start;
+    /// and MSBuild's own attributes of every task element. PipelineContinueOnError and PipelineMaxParallelism decide
+    /// which steps fail fast leaves unstarted, so the plan gets them.
     /// </summary>
     private static readonly HashSet<string> RunOnly = new(StringComparer.Ordinal)
     {
         "Condition", "ContinueOnError",
-        "MaxParallelism", "CacheMaxAge", "CacheMaxSize", "RunHistoryLimit", "LockTimeout", "SummaryFile", "KeepGoing", "ReplayLogs",
+        "CacheMaxAge", "CacheMaxSize", "RunHistoryLimit", "LockTimeout", "SummaryFile", "ReplayLogs",
     };
 
     [Theory]

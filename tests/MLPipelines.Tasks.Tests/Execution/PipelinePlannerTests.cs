@@ -144,6 +144,147 @@ public sealed class PipelinePlannerTests : IDisposable
         Assert.Contains($"changed since run {first.Result.RunId} (parameter A changed (1 -> 2))", run.SingleError(ErrorCodes.ResumeUnavailable).Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("forced")]
+    [InlineData("cache off")]
+    public async Task AResumeFromARunWhoseResultALaterRunReplacedIsPlannedAndRunAsMLP2007(string how)
+    {
+        // F4: a step that is not reproducible executed again under the same key (PipelineForce, or its cache off)
+        // replaced the entry; resuming from the first run restored the newer result as if it were that run's.
+        _pipeline.Step("a", "cat /proc/sys/kernel/random/uuid > a.txt", ("Outputs", "a.txt"));
+        _pipeline.Step("b", "cat a.txt > b.txt", ("Inputs", "a.txt"), ("Outputs", "b.txt"));
+        var first = await _pipeline.RunAsync();
+        var firstA = Project.Read("a.txt");
+        var later = await _pipeline.RunAsync(how == "forced"
+            ? o => o with { ForcedSteps = ["a"] }
+            : null);
+        if (how == "cache off")
+        {
+            _pipeline.Step("a", "cat /proc/sys/kernel/random/uuid > a.txt", ("Outputs", "a.txt"), ("EnableCache", "false"));
+            later = await _pipeline.RunAsync();
+            _pipeline.Step("a", "cat /proc/sys/kernel/random/uuid > a.txt", ("Outputs", "a.txt"));
+        }
+
+        later.AssertOutcome("a", StepOutcome.Executed);
+        Assert.NotEqual(firstA, Project.Read("a.txt"));
+        Assert.Equal(first["a"].Key, later["a"].Key);
+        Func<PipelineOptions, PipelineOptions> resume = o => o with { ResumeFrom = new ResumePoint("b", first.Result.RunId) };
+
+        var plan = _pipeline.Plan(resume)!;
+
+        Assert.True(Step(plan, "a").Fails);
+        Assert.Equal($"cannot be restored for the resume: the result run {first.Result.RunId} recorded for step 'a' is gone (replaced by a later run); the run will fail with MLP2007", Step(plan, "a").Reason);
+        var run = await _pipeline.RunAsync(resume);
+        run.AssertOutcome("a", StepOutcome.Failed).AssertOutcome("b", StepOutcome.NotRun);
+        Assert.Contains($"the result run {first.Result.RunId} recorded for step 'a' is gone (replaced by a later run)", run.SingleError(ErrorCodes.ResumeUnavailable).Message, StringComparison.Ordinal);
+        // The later run's own result is still what resuming from it restores.
+        var fromLater = await _pipeline.RunAsync(o => o with { ResumeFrom = new ResumePoint("b", later.Result.RunId) });
+        fromLater.AssertOutcome("a", StepOutcome.Cached).AssertOutcome("b", StepOutcome.Executed).AssertNoDiagnostics();
+    }
+
+    [Fact]
+    public async Task AResumeFromARunThatRestoredAStepRestoresTheEntryItRestored()
+    {
+        // The run's result of a step it restored is an entry an earlier run created: still that run's result.
+        DeclareChain();
+        await _pipeline.RunAsync();
+        var second = await _pipeline.RunAsync();
+        second.AssertOutcome("a", StepOutcome.Cached);
+        Func<PipelineOptions, PipelineOptions> resume = o => o with { ResumeFrom = new ResumePoint("b", second.Result.RunId) };
+
+        Assert.Equal(PlanStatus.Hit, Step(_pipeline.Plan(resume), "a").Status);
+        (await _pipeline.RunAsync(resume)).AssertOutcome("a", StepOutcome.Cached).AssertOutcome("b", StepOutcome.Executed).AssertNoDiagnostics();
+    }
+
+    [Theory]
+    [InlineData("data/*.txt", "data/z.txt")]
+    [InlineData("data/", "data/z.txt")]
+    [InlineData("data/", "data/extra/z.txt")]
+    [InlineData("data/**/*.txt", "data/extra/z.txt")]
+    public async Task AnInputOverAnUpstreamHitsOutputsIsKeyedAsTheRestoreLeavesThem(string input, string extra)
+    {
+        // F3: the plan keyed the downstream step with the extra file the upstream restore removes, and said miss
+        // where the run, after the restore, hits.
+        _pipeline.Step("prep", "mkdir -p data && echo 1 > data/x.txt && echo 2 > data/y.txt", ("Outputs", "data/"));
+        _pipeline.Step("glob", "find data -type f | sort | xargs cat > all.txt", ("Inputs", input), ("Outputs", "all.txt"));
+        await _pipeline.RunAsync();
+        Project.Write(extra, "new");
+        Project.Write("data/x.txt", "edited");
+
+        var plan = _pipeline.Plan()!;
+
+        Assert.Equal(PlanStatus.Hit, Step(plan, "prep").Status);
+        Assert.Contains(extra.StartsWith("data/extra/", StringComparison.Ordinal) ? "data/extra/" : extra, Step(plan, "prep").Restore!.Extra);
+        Assert.Equal("hit", Step(plan, "glob").StatusText);
+        var run = await _pipeline.RunAsync();
+        run.AssertOutcome("prep", StepOutcome.Cached).AssertOutcome("glob", StepOutcome.Cached).AssertNoDiagnostics();
+        Assert.False(Project.Exists(extra));
+    }
+
+    [Fact]
+    public async Task AnInputFileTheUpstreamRestoreRemovesIsPlannedAsTheRunsMissingInput()
+    {
+        // The run restores prep first, which removes data/z.txt: use's key then fails (MLP2005), and so must the plan.
+        _pipeline.Step("prep", "mkdir -p data && echo 1 > data/x.txt", ("Outputs", "data/"));
+        await _pipeline.RunAsync();
+        Project.Write("data/z.txt", "new");
+        _pipeline.Step("use", "cat data/z.txt > z.txt", ("Inputs", "data/z.txt"), ("DependsOn", "prep"), ("Outputs", "z.txt"));
+
+        var plan = _pipeline.Plan()!;
+
+        Assert.True(Step(plan, "use").Fails, Step(plan, "use").StatusText);
+        var run = await _pipeline.RunAsync();
+        run.AssertOutcome("prep", StepOutcome.Cached).AssertOutcome("use", StepOutcome.Failed);
+        Assert.Equal(ErrorCodes.InputMissing, Assert.Single(run.Log.Errors).Code);
+    }
+
+    [Theory]
+    [InlineData("resume", false)]
+    [InlineData("resume", true)]
+    [InlineData("missing input", false)]
+    [InlineData("missing input", true)]
+    public async Task WithFailFastThePlanShowsPendingWhatTheRunDoesNotStartAfterAPredictedFailure(string failure, bool continueOnError)
+    {
+        // F5: the plan said `hit` for steps that fail fast never starts once the predicted failure happens.
+        _pipeline.Step("slow", "printf s > slow.txt", ("Outputs", "slow.txt"));
+        _pipeline.Step("pre", "printf p > pre.txt", ("Outputs", "pre.txt"));
+        _pipeline.Step("bad", "test -f ok.flag && cat pre.txt > bad.txt", ("Inputs", failure == "resume" ? "pre.txt" : "pre.txt;missing.txt"), ("Outputs", "bad.txt"));
+        _pipeline.Step("after", "cat slow.txt > after.txt", ("Inputs", "slow.txt"), ("Outputs", "after.txt"));
+        _pipeline.Step("indep", "printf i > indep.txt", ("Outputs", "indep.txt"));
+        _pipeline.Step("down", "cat bad.txt > down.txt", ("Inputs", "bad.txt"), ("Outputs", "down.txt"));
+        var first = await _pipeline.RunAsync(o => o with { ContinueOnError = true });
+        first.AssertOutcome("bad", StepOutcome.Failed).AssertOutcome("indep", StepOutcome.Executed);
+        // One step at a time: the run's order is then fixed (slow, pre, bad, ...), so whether a step starts is too.
+        Func<PipelineOptions, PipelineOptions> options = o => o with
+        {
+            MaxParallelism = 1,
+            ContinueOnError = continueOnError,
+            ResumeFrom = failure == "resume" ? new ResumePoint("down", first.Result.RunId) : null,
+        };
+
+        var plan = _pipeline.Plan(options)!;
+
+        Assert.True(Step(plan, "bad").Fails);
+        Assert.Equal(PlanStatus.Hit, Step(plan, "slow").Status); // the first step the run starts
+        Assert.Equal(PlanStatus.Hit, Step(plan, "pre").Status); // upstream of bad: done before bad can fail
+        Assert.Equal("pending (waits for bad)", Step(plan, "down").StatusText);
+        var run = await _pipeline.RunAsync(options);
+        run.AssertOutcome("slow", StepOutcome.Cached).AssertOutcome("pre", StepOutcome.Cached).AssertOutcome("bad", StepOutcome.Failed).AssertOutcome("down", StepOutcome.NotRun);
+        foreach (var name in new[] { "after", "indep" })
+        {
+            if (continueOnError)
+            {
+                Assert.Equal(PlanStatus.Hit, Step(plan, name).Status);
+                run.AssertOutcome(name, StepOutcome.Cached);
+            }
+            else
+            {
+                Assert.Equal("pending (the run stops after bad fails; PipelineContinueOnError=true runs it)", Step(plan, name).StatusText);
+                run.AssertOutcome(name, StepOutcome.NotRun);
+            }
+        }
+    }
+
     [Fact]
     public async Task AResumeRestoresAStepWhoseCacheIsOffAsTheRunDoes()
     {

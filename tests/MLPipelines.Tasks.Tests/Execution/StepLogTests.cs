@@ -160,6 +160,28 @@ public sealed class StepLogTests : IDisposable
 
     [Fact]
     [UnsupportedOSPlatform("windows")]
+    public async Task AStepRestoredByAResumeReplaysItsLogWhenAsked()
+    {
+        // F6e: the steps a resume restores (with or without a run id) replayed nothing, even with PipelineReplayLogs.
+        _pipeline
+            .Step("a", "echo 'prepared a' && printf a > a.txt", ("Outputs", "a.txt"))
+            .Step("b", "echo 'ran b' && cat a.txt > b.txt", ("Inputs", "a.txt"), ("Outputs", "b.txt"));
+        var first = await _pipeline.RunAsync();
+
+        var quiet = await _pipeline.RunAsync(o => o with { ResumeFrom = new Engine.Configuration.ResumePoint("b", null) });
+        var replayed = await _pipeline.RunAsync(o => o with { ReplayLogs = true, ResumeFrom = new Engine.Configuration.ResumePoint("b", null) });
+        var fromRun = await _pipeline.RunAsync(o => o with { ReplayLogs = true, ResumeFrom = new Engine.Configuration.ResumePoint("b", first.Result.RunId) });
+
+        quiet.AssertOutcome("a", StepOutcome.Cached);
+        Assert.Empty(quiet.Log.LinesOf("a"));
+        replayed.AssertOutcome("a", StepOutcome.Cached).AssertOutcome("b", StepOutcome.Executed).AssertNoDiagnostics();
+        Assert.Equal(["prepared a"], replayed.Log.LinesOf("a"));
+        fromRun.AssertOutcome("a", StepOutcome.Cached).AssertNoDiagnostics();
+        Assert.Equal(["prepared a"], fromRun.Log.LinesOf("a"));
+    }
+
+    [Fact]
+    [UnsupportedOSPlatform("windows")]
     public async Task AStepThatPrintedNothingKeepsNoLogAndADamagedLogCostsOnlyTheReplay()
     {
         _pipeline

@@ -104,6 +104,9 @@ public sealed class PipelinePlanner
         var blocked = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         var restoredFiles = new Dictionary<string, string>(StringComparer.Ordinal);
         var restoredOutputs = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        // What the upstream hits' restores remove first (extra files and folders in their outputs, replaced paths):
+        // the run computes downstream keys after the restore, so a glob or folder input must not see them.
+        var removedPaths = new List<string>();
 
         foreach (var step in _graph.Steps.Where(s => selected.Contains(s.Name)))
         {
@@ -114,7 +117,7 @@ public sealed class PipelinePlanner
                 blocked.Add(step.Name);
             }
 
-            plan[step.Name] = executing.Count == 0 ? PlanOne(step, role, resume, restoredFiles, restoredOutputs) with { Resume = role }
+            plan[step.Name] = executing.Count == 0 ? PlanOne(step, role, resume, restoredFiles, restoredOutputs, removedPaths) with { Resume = role }
                 : blocked.Contains(step.Name) ? new PlannedStep(step.Name, PlanStatus.Pending, $"waits for {string.Join(", ", executing)}", null) { Resume = role }
                 // Its inputs are not known yet, but a step that executes whatever they are says so, with the run's reason.
                 : role == ResumeRole.Executes ? new PlannedStep(step.Name, PlanStatus.Miss, resume!.Reason, null) { Resume = role }
@@ -122,16 +125,53 @@ public sealed class PipelinePlanner
                 : new PlannedStep(step.Name, PlanStatus.Pending, $"waits for {string.Join(", ", executing)}", null) { Resume = role };
         }
 
-        return _graph.Steps.Where(s => selected.Contains(s.Name)).Select(s => plan[s.Name]).ToList();
+        var ordered = _graph.Steps.Where(s => selected.Contains(s.Name)).ToList();
+        return ordered.Select(s => StoppedByFailFast(s, ordered, plan, blocked) ?? plan[s.Name]).ToList();
+    }
+
+    /// <summary>
+    /// Fail fast (the default): once a step fails, the run starts no new step, not even a hit. When the plan predicts a
+    /// failure, a step is shown as it would run only if the run surely starts it before any failure: one of the first
+    /// <c>PipelineMaxParallelism</c> steps with nothing upstream (the run starts them all at once, in this order), or
+    /// a step upstream of every failing step (each must be done before that step can start and fail). Any other step
+    /// may or may not start, depending on timing: it is pending, with how to run it. Null: the step keeps its plan.
+    /// </summary>
+    private PlannedStep? StoppedByFailFast(StepDefinition step, List<StepDefinition> ordered, Dictionary<string, PlannedStep> plan, HashSet<string> blocked)
+    {
+        var planned = plan[step.Name];
+        if (_options.ContinueOnError || planned.Fails || blocked.Contains(step.Name))
+        {
+            return null;
+        }
+
+        var failing = ordered.Where(s => plan[s.Name].Fails).Select(s => s.Name).ToList();
+        if (failing.Count == 0)
+        {
+            return null;
+        }
+
+        var selected = ordered.Select(s => s.Name).ToHashSet(StringComparer.OrdinalIgnoreCase);
+        var firstWave = ordered.Where(s => !_graph.UpstreamOf(s.Name).Any(selected.Contains)).Take(Math.Max(1, _options.MaxParallelism));
+        if (firstWave.Any(s => s.Name.Equals(step.Name, StringComparison.OrdinalIgnoreCase))
+            || failing.All(f => _graph.WithUpstream([f]).Contains(step.Name)))
+        {
+            return null;
+        }
+
+        var after = failing.Count == 1 ? failing[0] : $"the first of {string.Join(", ", failing)}";
+        return new PlannedStep(step.Name, PlanStatus.Pending, $"the run stops after {after} fails; PipelineContinueOnError=true runs it", null)
+        {
+            Resume = planned.Resume,
+        };
     }
 
     /// <param name="restoredOutputs">The <see cref="OutputsDigest"/> of each upstream hit, by step: an upstream that will execute makes this step pending instead.</param>
-    private PlannedStep PlanOne(StepDefinition step, ResumeRole? role, ResumeScope? resume, Dictionary<string, string> restoredFiles, Dictionary<string, string> restoredOutputs)
+    private PlannedStep PlanOne(StepDefinition step, ResumeRole? role, ResumeScope? resume, Dictionary<string, string> restoredFiles, Dictionary<string, string> restoredOutputs, List<string> removedPaths)
     {
         StepKey key;
         try
         {
-            key = _keys.Compute(step, file => ProducerOutputsOf(file, restoredOutputs), restoredFiles, restoredOutputs.GetValueOrDefault);
+            key = _keys.Compute(step, file => ProducerOutputsOf(file, restoredOutputs), restoredFiles, restoredOutputs.GetValueOrDefault, removedPaths);
             key.Warnings.ToList().ForEach(_log.Warning);
         }
         catch (MissingKeyFileException e)
@@ -188,6 +228,8 @@ public sealed class PipelinePlanner
         }
 
         restoredOutputs[step.Name] = OutputsDigest.Of(entry);
+        // A replaced link keeps the view it had (its path is hashed on disk, not through the manifest).
+        removedPaths.AddRange(preview.Removed.Where(p => !entry.Links.Any(l => l.Path == p.TrimEnd('/'))));
         // A restored output directory exists even when empty: a '/' path marks it, no file (see InputFiles.Expand).
         foreach (var directory in entry.Directories)
         {

@@ -508,6 +508,12 @@ public sealed class PipelineRunner
             if (restored.Succeeded)
             {
                 _cache.LogHit(step, restored);
+                // A restored step of a resume is a hit like any other: PipelineReplayLogs shows what it printed.
+                if (_options.ReplayLogs)
+                {
+                    _cache.ReplayLog(step, entry);
+                }
+
                 Produced(step, OutputsDigest.Of(entry));
                 return finish(StepOutcome.Cached, key, null, entry);
             }

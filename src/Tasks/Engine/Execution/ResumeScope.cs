@@ -26,11 +26,13 @@ public sealed class ResumeScope
     private readonly CacheStore _store;
     private readonly string _pipeline;
     private readonly Dictionary<string, StepRunRecord>? _runSteps;
+    private readonly RunRecord? _run;
     private readonly HashSet<string> _restoreOnly;
     private readonly HashSet<string> _executes;
 
-    private ResumeScope(ResumePoint point, PipelineGraph graph, CacheStore store, string pipeline, Dictionary<string, StepRunRecord>? runSteps)
+    private ResumeScope(ResumePoint point, PipelineGraph graph, CacheStore store, string pipeline, Dictionary<string, StepRunRecord>? runSteps, RunRecord? run)
     {
+        _run = run;
         Point = point;
         _store = store;
         _pipeline = pipeline;
@@ -60,6 +62,7 @@ public sealed class ResumeScope
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(log);
         Dictionary<string, StepRunRecord>? runSteps = null;
+        RunRecord? run = null;
         if (point.RunId is not null)
         {
             var recorded = store.FindRunSteps(point.RunId);
@@ -71,9 +74,10 @@ public sealed class ResumeScope
             }
 
             runSteps = recorded.ToDictionary(r => r.Step, StringComparer.OrdinalIgnoreCase);
+            run = store.FindRun(point.RunId);
         }
 
-        return new ResumeScope(point, graph, store, pipeline, runSteps);
+        return new ResumeScope(point, graph, store, pipeline, runSteps, run);
     }
 
     /// <summary>The step's part in the resumed run; null for a step neither upstream nor downstream of the named one (it runs as usual).</summary>
@@ -105,6 +109,15 @@ public sealed class ResumeScope
 
         if (_store.FindEntry(key.Value) is { } entry)
         {
+            // With a run id, the result that run used, not merely one of the same key: a later run (PipelineForce,
+            // an expired or disabled cache) replaces the entry of a key with what it wrote, which for a step that is
+            // not reproducible is another result. The run's own entry carries its id; an entry it restored was
+            // created before it ended. Anything newer is not what the run recorded.
+            if (_runSteps is not null && !RecordedBy(entry, _runSteps[step.Name]))
+            {
+                return (null, $"the result run {Point.RunId} recorded for step '{step.Name}' is gone (replaced by a later run)");
+            }
+
             return (entry, null);
         }
 
@@ -113,6 +126,16 @@ public sealed class ResumeScope
             ? $"the inputs of step '{step.Name}' changed since its newest cached result ({MissExplainer.Explain(newest.Components, key.Components)})"
             : $"the cached result of step '{step.Name}' for its current inputs is gone (cleared, pruned or never recorded)");
     }
+
+    /// <summary>
+    /// Whether <paramref name="entry"/> can be the one the named run executed or restored: a step it executed has its
+    /// result only in an entry that run stored (none when the run did not store it, e.g. MLP2009); a step it restored,
+    /// in an entry created before the run ended. An entry that names no run (stored by an older engine) is judged by
+    /// its time alone.
+    /// </summary>
+    private bool RecordedBy(CacheEntry entry, StepRunRecord recorded) =>
+        string.Equals(entry.RunId, Point.RunId, StringComparison.Ordinal)
+        || ((recorded.Outcome == "cached" || entry.RunId is null) && _run is { } run && entry.CreatedAt <= (run.EndedAt ?? run.StartedAt));
 
     /// <summary>The message of error MLP2007 for a restore-only step that cannot be restored, and what to do.</summary>
     public string Unavailable(string step, string problem) =>

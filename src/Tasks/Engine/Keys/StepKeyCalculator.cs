@@ -120,14 +120,21 @@ public sealed class StepKeyCalculator
     /// gives a component no entry can match, so the step executes rather than risk a wrong hit. Without this function
     /// (callers with no graph) no such component is added; the runner and the planner always pass it.
     /// </param>
+    /// <param name="removedPaths">
+    /// Paths on disk that restoring upstream hits removes first (for a plan: extra or replaced outputs, a folder with
+    /// everything below it), so never hashed as they are now: the key is computed against the outputs as the restore
+    /// leaves them, the entry's manifest (<paramref name="virtualFiles"/>), as the run computes it after the restore.
+    /// </param>
     /// <returns>The key, with a warning (MLP2010) for each glob that matched no file.</returns>
     /// <exception cref="MissingKeyFileException">A declared path does not exist, or a file to hash is a dangling symbolic link.</exception>
     public StepKey Compute(
         StepDefinition step,
         Func<string, string?>? producerOutputsOf = null,
         IReadOnlyDictionary<string, string>? virtualFiles = null,
-        Func<string, string?>? upstreamOutputs = null)
+        Func<string, string?>? upstreamOutputs = null,
+        IReadOnlyCollection<string>? removedPaths = null)
     {
+        var view = new FilesView(virtualFiles, removedPaths);
         var warnings = new List<PipelineDiagnostic>();
         var components = new List<KeyComponent>
         {
@@ -144,7 +151,7 @@ public sealed class StepKeyCalculator
             components.Add(Text(ComponentKind.WorkingDirectory, "", step.WorkingDirectory));
             // Environment values are often tokens: keyed like EnvironmentDependencies, never kept in clear (no Value).
             components.AddRange(step.Environment.Select(e => new KeyComponent(ComponentKind.StepEnvironment, e.Name, KeyedHash(e.Value))));
-            AddFiles(components, ComponentKind.Code, "Code file", step.Code, step, virtualFiles, warnings);
+            AddFiles(components, ComponentKind.Code, "Code file", step.Code, step, view, warnings);
         }
 
         if (step.IncludeStepParameters)
@@ -157,7 +164,7 @@ public sealed class StepKeyCalculator
         var ignored = step.IgnoredInputs.Select(pattern => new Glob(Normalize(pattern))).ToList();
         foreach (var input in step.Inputs)
         {
-            var files = Expand("Input", input, step, virtualFiles, warnings);
+            var files = Expand("Input", input, step, view, warnings);
             foreach (var file in files.Where(f => !ignored.Any(g => g.IsMatch(f) || PathOverlapsIgnored(f, g.Pattern))))
             {
                 if (step.IncludeArtifactValues)
@@ -180,8 +187,8 @@ public sealed class StepKeyCalculator
             components.AddRange(upstream.Select(u => UpstreamComponent(u, upstreamOutputs(u))));
         }
 
-        AddFiles(components, ComponentKind.FileDependency, "File dependency", step.FileDependencies, step, virtualFiles, warnings);
-        AddFiles(components, ComponentKind.SourceDependency, "Source dependency", step.SourceDependencies.Where(d => !ProjectSources.ContainsKey(d)), step, virtualFiles, warnings);
+        AddFiles(components, ComponentKind.FileDependency, "File dependency", step.FileDependencies, step, view, warnings);
+        AddFiles(components, ComponentKind.SourceDependency, "Source dependency", step.SourceDependencies.Where(d => !ProjectSources.ContainsKey(d)), step, view, warnings);
         foreach (var project in step.SourceDependencies.Where(ProjectSources.ContainsKey))
         {
             components.AddRange(ProjectSources[project].Select(f => new KeyComponent(ComponentKind.SourceDependency, f, HashOf("Source dependency", f, virtualFiles))));
@@ -249,12 +256,12 @@ public sealed class StepKeyCalculator
     }
 
     private void AddFiles(List<KeyComponent> components, string kind, string description, IEnumerable<string> declared, StepDefinition step,
-        IReadOnlyDictionary<string, string>? virtualFiles, List<PipelineDiagnostic> warnings)
+        FilesView view, List<PipelineDiagnostic> warnings)
     {
         foreach (var path in declared)
         {
-            var files = Expand(description, path, step, virtualFiles, warnings);
-            components.AddRange(files.Select(f => new KeyComponent(kind, f, HashOf(description, f, virtualFiles))));
+            var files = Expand(description, path, step, view, warnings);
+            components.AddRange(files.Select(f => new KeyComponent(kind, f, HashOf(description, f, view.Virtual))));
         }
     }
 
@@ -263,9 +270,9 @@ public sealed class StepKeyCalculator
     /// exist is an error (it would silently count as nothing); a glob that matches nothing only a warning, since a
     /// pattern may rightly match nothing today (an optional extra file).
     /// </summary>
-    private IReadOnlyList<string> Expand(string kind, string declared, StepDefinition step, IReadOnlyDictionary<string, string>? virtualFiles, List<PipelineDiagnostic> warnings)
+    private IReadOnlyList<string> Expand(string kind, string declared, StepDefinition step, FilesView view, List<PipelineDiagnostic> warnings)
     {
-        var files = InputFiles.Expand(_projectDirectory, declared, out var missing, virtualFiles?.Keys, StoreDirectory);
+        var files = InputFiles.Expand(_projectDirectory, declared, out var missing, view.Virtual?.Keys, StoreDirectory, view.Removed);
         if (missing)
         {
             throw new MissingKeyFileException(kind, declared);
@@ -279,6 +286,9 @@ public sealed class StepKeyCalculator
 
         return files;
     }
+
+    /// <summary>A plan's view of the files: what restoring upstream hits writes (by path) and what it removes first.</summary>
+    private sealed record FilesView(IReadOnlyDictionary<string, string>? Virtual, IReadOnlyCollection<string>? Removed);
 
     private string HashOf(string kind, string file, IReadOnlyDictionary<string, string>? virtualFiles) =>
         virtualFiles is not null && virtualFiles.TryGetValue(file, out var hash) ? hash : OnDisk(kind, file, _hasher.Hash);

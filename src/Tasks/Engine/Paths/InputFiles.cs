@@ -18,9 +18,29 @@ public static class InputFiles
     /// An absolute folder never entered, however it is reached (directly, or through a link to it or to a folder
     /// above it): the store, whose own files change while a build runs and are never a step's input.
     /// </param>
-    public static IReadOnlyList<string> Expand(string projectDirectory, string declared, out bool missing, IEnumerable<string>? virtualFiles = null, string? skippedFolder = null)
+    /// <param name="removedPaths">
+    /// Paths on disk that restoring earlier steps removes (a plan's view, <c>RestorePreview.Removed</c>; a folder with
+    /// everything below it): not matched, as the run will not find them. What the restore writes back comes in
+    /// through <paramref name="virtualFiles"/>.
+    /// </param>
+    public static IReadOnlyList<string> Expand(string projectDirectory, string declared, out bool missing, IEnumerable<string>? virtualFiles = null, string? skippedFolder = null,
+        IReadOnlyCollection<string>? removedPaths = null)
     {
         var files = ExpandOnDisk(projectDirectory, declared, out missing, skippedFolder);
+        if (removedPaths is { Count: > 0 })
+        {
+            if (!ProjectPath.IsGlob(declared) && IsRemoved(declared, removedPaths))
+            {
+                // The declared path itself goes: missing, unless the restore writes it back (below).
+                files = [];
+                missing = true;
+            }
+            else
+            {
+                files = files.Where(f => !IsRemoved(f, removedPaths)).ToList();
+            }
+        }
+
         if (virtualFiles is null)
         {
             return files;
@@ -48,6 +68,9 @@ public static class InputFiles
         missing = false;
         return files.Union(matched, StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
     }
+
+    private static bool IsRemoved(string path, IReadOnlyCollection<string> removedPaths) =>
+        removedPaths.Any(removed => ProjectPath.IsUnder(path, removed));
 
     private static List<string> ExpandOnDisk(string projectDirectory, string declared, out bool missing, string? skippedFolder)
     {

@@ -42,6 +42,13 @@ public sealed record RestorePreview
     /// <summary>Paths among the outputs that the entry does not hold: a restore removes them (a folder with everything below it).</summary>
     public IReadOnlyList<string> Extra { get; init; } = [];
 
+    /// <summary>
+    /// Every path a restore removes first: the <see cref="Extra"/> ones and those it replaces (a folder with everything
+    /// below it). What lies on disk there now is gone after the restore, so a plan must not read it as a downstream
+    /// step's input.
+    /// </summary>
+    public IReadOnlyList<string> Removed { get; init; } = [];
+
     /// <summary>As <see cref="RestoreOutcome.Damage"/>: the entry fails the store's checks, so the step would execute.</summary>
     public string? Damage { get; init; }
 
@@ -279,7 +286,7 @@ public sealed partial class OutputRestorer
             (OutputTree.KindOf(ProjectPath.ToFull(_projectDirectory, bare)) is null ? deleted : edited).Add(directory);
         }
 
-        return new RestorePreview { Edited = edited, Deleted = deleted, Extra = plan.Extras };
+        return new RestorePreview { Edited = edited, Deleted = deleted, Extra = plan.Extras, Removed = plan.Remove.Select(n => n.Path).ToList() };
     }
 
     /// <summary>
