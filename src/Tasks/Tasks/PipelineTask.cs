@@ -195,6 +195,24 @@ public abstract class PipelineTask : Microsoft.Build.Utilities.Task, ICancelable
     }
 
     /// <summary>
+    /// For the dry runs (<c>PlanPipeline</c>, <c>ShowPipelineGraph</c>): loads the pipeline, opens the store with the
+    /// tools' versions and plans every step with the keys the run would compute (<see cref="PipelinePlanner"/>). Null,
+    /// with the errors logged, when any of that fails. The store is closed before this returns: a plan is a snapshot.
+    /// </summary>
+    private protected (PipelineOptions Options, PipelineGraph Graph, IReadOnlyList<PlannedStep> Plan)? PlanPipelineSteps(MSBuildPipelineLog log)
+    {
+        if (LoadPipeline(log) is not var (options, graph) || OpenStoreAndFindTools(options, log) is not var (store, ready))
+        {
+            return null;
+        }
+
+        using (store)
+        {
+            return new PipelinePlanner(ready, graph, store, log, cancellationToken: Cancellation).Plan() is { } plan ? (ready, graph, plan) : null;
+        }
+    }
+
+    /// <summary>
     /// For targets that act on the whole store or every run (<c>PrunePipelineCache</c>, <c>ListPipelineRuns</c>): a
     /// <c>PipelineSteps</c> they would ignore is MLP1024, so nothing happens that the user did not ask for.
     /// </summary>

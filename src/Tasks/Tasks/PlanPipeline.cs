@@ -23,21 +23,8 @@ public sealed class PlanPipeline : PipelineTask
             return;
         }
 
-        if (LoadPipeline(log) is not var (options, graph))
-        {
-            return;
-        }
-
         // The plan computes the keys the run will: with the tools' versions, found while the store opens.
-        if (OpenStoreAndFindTools(options, log) is not var (store, ready))
-        {
-            return;
-        }
-
-        using var storeScope = store;
-        options = ready;
-
-        if (new PipelinePlanner(options, graph, store, log, cancellationToken: Cancellation).Plan() is not { } plan)
+        if (PlanPipelineSteps(log) is not var (options, _, plan))
         {
             return;
         }

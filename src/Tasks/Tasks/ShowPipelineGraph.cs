@@ -34,19 +34,7 @@ public sealed class ShowPipelineGraph : PipelineTask
             return;
         }
 
-        if (LoadPipeline(log) is not var (options, graph))
-        {
-            return;
-        }
-
-        if (OpenStoreAndFindTools(options, log) is not var (store, ready))
-        {
-            return;
-        }
-
-        using var storeScope = store;
-        options = ready;
-        if (new PipelinePlanner(options, graph, store, log, cancellationToken: Cancellation).Plan() is not { } plan)
+        if (PlanPipelineSteps(log) is not var (options, graph, plan))
         {
             return;
         }
