@@ -14,7 +14,10 @@ namespace MLPipelines.Tasks.Tests.Execution;
 [Collection(nameof(RemoteCacheVariablesInProcessEnvironment))]
 public sealed class StrictEnvironmentTests : IDisposable
 {
-    private static readonly string[] Variables = ["MLP_STRICT_UNDECLARED", "MLP_STRICT_DECLARED", "MLP_STRICT_PASSED", "MLP_STRICT_PREFIX_A"];
+    // DOTNET_MLP_STRICT_BASE and LC_MLP_STRICT_BASE stand for the base set (DOTNET_*, LC_*): the test sets them itself
+    // rather than relying on HOME or LANG, which a CI host may not set at all.
+    private static readonly string[] Variables =
+        ["MLP_STRICT_UNDECLARED", "MLP_STRICT_DECLARED", "MLP_STRICT_PASSED", "MLP_STRICT_PREFIX_A", "DOTNET_MLP_STRICT_BASE", "LC_MLP_STRICT_BASE"];
 
     private readonly PipelineHarness _pipeline = new();
 
@@ -56,7 +59,8 @@ public sealed class StrictEnvironmentTests : IDisposable
         Assert.Contains("OWN=set", dump, StringComparison.Ordinal);
         Assert.Contains("PARAM_Rate=3", dump, StringComparison.Ordinal);
         Assert.Contains("PATH=", dump, StringComparison.Ordinal);
-        Assert.Contains("HOME=", dump, StringComparison.Ordinal);
+        Assert.Contains("DOTNET_MLP_STRICT_BASE=value-of-DOTNET_MLP_STRICT_BASE", dump, StringComparison.Ordinal);
+        Assert.Contains("LC_MLP_STRICT_BASE=value-of-LC_MLP_STRICT_BASE", dump, StringComparison.Ordinal);
         // The pipeline's own recursion guard is set explicitly, so it survives the filter.
         Assert.Contains(RecursionGuard.VariableName + "=", dump, StringComparison.Ordinal);
     }
@@ -89,7 +93,7 @@ public sealed class StrictEnvironmentTests : IDisposable
     [Fact]
     public async Task SwitchingStrictModeChangesTheKeySoNeitherModeReusesTheOthersEntry()
     {
-        _pipeline.Step("dump", "env | grep MLP_STRICT_ | sort > out.txt", ("Outputs", "out.txt"));
+        _pipeline.Step("dump", "env | grep ^MLP_STRICT_ | sort > out.txt", ("Outputs", "out.txt"));
 
         (await _pipeline.RunAsync()).AssertOutcome("dump", StepOutcome.Executed);
         var strict = await _pipeline.RunAsync(Strict());
