@@ -100,6 +100,15 @@ public static partial class ErrorCodes
 /// <summary>A user-facing problem: code, the step it concerns (if any) and a message that says what to do.</summary>
 public sealed record PipelineDiagnostic(string Code, string? Step, string Message)
 {
+    /// <summary>The <c>PipelineTool</c> the diagnostic is about (MLP1022, MLP2012), so it points at that element as a step's does at its <c>Step</c>.</summary>
+    public string? Tool { get; init; }
+
+    /// <summary>
+    /// Which declaration of <see cref="Step"/> or <see cref="Tool"/> (0-based, in declaration order) it is about: a
+    /// name declared twice is reported at its second element, the one to remove, not at the first.
+    /// </summary>
+    public int Occurrence { get; init; }
+
     public override string ToString() => $"{Code}: {Message}";
 }
 

@@ -12,8 +12,15 @@ namespace MLPipelines.Engine.Execution;
 /// </summary>
 public sealed class KeyCommandFailedException : Exception
 {
-    public KeyCommandFailedException(int exitCode)
-        : base($"CacheKeyCommand exited with code {exitCode}.") => ExitCode = exitCode;
+    public KeyCommandFailedException(int exitCode, string errorTail = "")
+        : base($"CacheKeyCommand exited with code {exitCode}.")
+    {
+        ExitCode = exitCode;
+        ErrorTail = errorTail;
+    }
+
+    /// <summary>The sentence saying how its standard error ended (<see cref="StepLog.ErrorTailSentence"/>); empty when it did not run.</summary>
+    public string ErrorTail { get; } = "";
 
     public KeyCommandFailedException(string notStarted)
         : base($"CacheKeyCommand could not start: {notStarted}.") => NotStarted = notStarted;
@@ -51,6 +58,7 @@ public static class KeyCommand
         }
 
         var output = new StringBuilder();
+        var errors = new StepLog(StepLog.ErrorTailChars);
         int exitCode;
         try
         {
@@ -60,7 +68,11 @@ public static class KeyCommand
                 StepProcess.EnvironmentOf(step),
                 line => output.Append(line).Append('\n'),
                 cancellationToken,
-                line => log.StepOutput(step.Name, line),
+                line =>
+                {
+                    errors.Add(line, isError: true);
+                    log.StepOutput(step.Name, line);
+                },
                 strict?.InheritedBy(step)).GetAwaiter().GetResult();
         }
         catch (Exception e) when (e is Win32Exception or IOException or UnauthorizedAccessException)
@@ -68,6 +80,6 @@ public static class KeyCommand
             throw new KeyCommandFailedException(e.Message);
         }
 
-        return exitCode == 0 ? output.ToString() : throw new KeyCommandFailedException(exitCode);
+        return exitCode == 0 ? output.ToString() : throw new KeyCommandFailedException(exitCode, errors.ErrorTailSentence());
     }
 }

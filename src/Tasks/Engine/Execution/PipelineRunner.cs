@@ -397,7 +397,9 @@ public sealed class PipelineRunner
         }
         catch (KeyCommandFailedException e)
         {
-            Error(ErrorCodes.CacheKeyCommandFailed, step, $"The CacheKeyCommand of step '{step.Name}' failed with exit code {e.ExitCode}, so its key is unknown and the step does not run. Fix the command: '{step.CacheKeyCommand}'.");
+            // The end of its standard error, as a failed step's MLP2001 carries: the reason, where -v:q and CI show it.
+            Error(ErrorCodes.CacheKeyCommandFailed, step,
+                $"The CacheKeyCommand of step '{step.Name}' failed with exit code {e.ExitCode}, so its key is unknown and the step does not run. Fix the command: '{step.CacheKeyCommand}'.{e.ErrorTail}");
             return Finish(StepOutcome.Failed, null, e.Message);
         }
         catch (OperationCanceledException)
@@ -581,8 +583,7 @@ public sealed class PipelineRunner
                 ? "steps that depend on it do not run"
                 : "no further step starts (PipelineContinueOnError=true runs those that do not depend on it)";
             // The end of its standard error, in the error itself: -v:q and CI annotations show only errors.
-            var tail = output.ErrorTail() is { } errors ? $" Its standard error ended with: {errors}" : " It wrote nothing to standard error.";
-            Error(ErrorCodes.StepFailed, step, $"Step '{step.Name}' failed with exit code {exitCode}. Its result is not cached; {next}.{tail}");
+            Error(ErrorCodes.StepFailed, step, $"Step '{step.Name}' failed with exit code {exitCode}. Its result is not cached; {next}.{output.ErrorTailSentence()}");
             return $"exit code {exitCode}";
         }
 

@@ -198,6 +198,14 @@ public sealed class StepLog
         }
     }
 
+    /// <summary>
+    /// The sentence a failed command's error ends with (MLP2001, MLP2006, MLP2012): the end of its standard error
+    /// (<see cref="ErrorTail"/>), or that it wrote none. Every user command's failure says why the same way, on the
+    /// error's one line, so <c>-v:q</c> and CI annotations show it.
+    /// </summary>
+    public string ErrorTailSentence() =>
+        ErrorTail() is { } errors ? $" Its standard error ended with: {errors}" : " It wrote nothing to standard error.";
+
     /// <summary>The lines of a kept log (<see cref="ToBytes"/>'s form), for a replay.</summary>
     public static IEnumerable<string> Lines(byte[] kept)
     {
