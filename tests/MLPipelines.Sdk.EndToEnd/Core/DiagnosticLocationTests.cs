@@ -132,4 +132,21 @@ public sealed class DiagnosticLocationTests(SdkPackage package, ITestOutputHelpe
         BuildResult duplicate = workspace.RunPipeline().EnsureFailed();
         AssertLine(duplicate, project, At(text, "Include=\"Train\""), "error", "MLP1002", "Step name 'Train' is declared more than once.");
     }
+
+    [Fact]
+    public void AFailedCommandsErrorNeverShowsItsStepsEnvironmentValues()
+    {
+        using Workspace workspace = Workspace.Create(package, output);
+        PipelineProject.Create(package.Version)
+            .Step("upload", "echo \"401: token $API_TOKEN refused\" >&2; exit 22", outputs: "u.txt",
+                metadata: [new("Environment", "API_TOKEN=tok-s3cr3t-value")])
+            .Save(workspace);
+
+        BuildResult result = workspace.RunPipeline("-v:q").EnsureFailed();
+
+        AssertLine(result, workspace.GetPath(PipelineRuns.Project), At(workspace.ReadFile(PipelineRuns.Project), "Include=\"upload\""), "error", "MLP2001",
+            "Step 'upload' failed with exit code 22. Its result is not cached; no further step starts (PipelineContinueOnError=true runs those that do not depend on it). " +
+            "Its standard error ended with: 401: token *** refused");
+        Assert.DoesNotContain("tok-s3cr3t-value", result.Output, StringComparison.Ordinal);
+    }
 }

@@ -80,6 +80,6 @@ public static class KeyCommand
             throw new KeyCommandFailedException(e.Message);
         }
 
-        return exitCode == 0 ? output.ToString() : throw new KeyCommandFailedException(exitCode, errors.ErrorTailSentence());
+        return exitCode == 0 ? output.ToString() : throw new KeyCommandFailedException(exitCode, errors.ErrorTailSentence(StepLog.SecretsOf(step)));
     }
 }

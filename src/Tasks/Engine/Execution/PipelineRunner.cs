@@ -583,7 +583,7 @@ public sealed class PipelineRunner
                 ? "steps that depend on it do not run"
                 : "no further step starts (PipelineContinueOnError=true runs those that do not depend on it)";
             // The end of its standard error, in the error itself: -v:q and CI annotations show only errors.
-            Error(ErrorCodes.StepFailed, step, $"Step '{step.Name}' failed with exit code {exitCode}. Its result is not cached; {next}.{output.ErrorTailSentence()}");
+            Error(ErrorCodes.StepFailed, step, $"Step '{step.Name}' failed with exit code {exitCode}. Its result is not cached; {next}.{output.ErrorTailSentence(StepLog.SecretsOf(step))}");
             return $"exit code {exitCode}";
         }
 
