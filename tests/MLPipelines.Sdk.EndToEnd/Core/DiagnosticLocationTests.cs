@@ -149,4 +149,25 @@ public sealed class DiagnosticLocationTests(SdkPackage package, ITestOutputHelpe
             "Its standard error ended with: 401: token *** refused");
         Assert.DoesNotContain("tok-s3cr3t-value", result.Output, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void ACommandThatCannotStartSaysWhyAtItsStep()
+    {
+        using Workspace workspace = Workspace.Create(package, output);
+        workspace.WriteFile("work", "a file, not a folder");
+        PipelineProject.Create(package.Version)
+            .Property("PipelineContinueOnError", "true")
+            .Step("run", "echo r > ../r.txt", outputs: "r.txt", metadata: [new("WorkingDirectory", "work")])
+            .Step("keyed", "echo k > ../k.txt", outputs: "k.txt", metadata: [new("WorkingDirectory", "work"), new("CacheKeyCommand", "echo key")])
+            .Save(workspace);
+        string project = workspace.GetPath(PipelineRuns.Project);
+        string text = workspace.ReadFile(PipelineRuns.Project);
+
+        BuildResult result = workspace.RunPipeline().EnsureFailed();
+
+        AssertLine(result, project, At(text, "Include=\"run\""), "error", "MLP2003",
+            "Step 'run' could not start its command: its WorkingDirectory 'work' is a file, not a folder. Change WorkingDirectory.");
+        AssertLine(result, project, At(text, "Include=\"keyed\""), "error", "MLP2003",
+            "The CacheKeyCommand of step 'keyed' could not start: its WorkingDirectory 'work' is a file, not a folder: change WorkingDirectory. Its key is unknown, so the step does not run.");
+    }
 }

@@ -50,6 +50,11 @@ public static class KeyCommand
     public static string Run(StepDefinition step, string projectDirectory, IPipelineLog log, CancellationToken cancellationToken, StrictEnvironment? strict = null)
     {
         var workingDirectory = ProjectPath.ToFull(projectDirectory, step.WorkingDirectory);
+        if (File.Exists(workingDirectory))
+        {
+            throw new KeyCommandFailedException($"its WorkingDirectory '{step.WorkingDirectory}' is a file, not a folder: change WorkingDirectory");
+        }
+
         if (!Directory.Exists(workingDirectory))
         {
             throw new KeyCommandFailedException(

@@ -536,6 +536,13 @@ public sealed class PipelineRunner
     private async Task<string?> ExecuteAsync(StepDefinition step, StepLog output, CancellationToken cancellationToken)
     {
         var workingDirectory = ProjectPath.ToFull(_options.ProjectDirectory, step.WorkingDirectory);
+        if (File.Exists(workingDirectory))
+        {
+            // Said plainly: CreateDirectory's own message ("The file '…' already exists") does not name the metadata.
+            Error(ErrorCodes.StepCouldNotStart, step, $"Step '{step.Name}' could not start its command: its WorkingDirectory '{step.WorkingDirectory}' is a file, not a folder. Change WorkingDirectory.");
+            return "could not start";
+        }
+
         int exitCode;
         try
         {
