@@ -38,13 +38,13 @@ internal sealed class MSBuildPipelineLog(IBuildEngine engine, Microsoft.Build.Ut
     public void Warning(PipelineDiagnostic diagnostic) => Enqueue(() =>
     {
         var (file, line, column) = Location(diagnostic);
-        log.LogWarning(null, diagnostic.Code, null, file, line, column, 0, 0, diagnostic.Message);
+        log.LogWarning(null, diagnostic.Code, null, file, line, column, 0, 0, PipelineDiagnostic.OneLine(diagnostic.Message));
     });
 
     public void Error(PipelineDiagnostic diagnostic) => Enqueue(() =>
     {
         var (file, line, column) = Location(diagnostic);
-        log.LogError(null, diagnostic.Code, null, file, line, column, 0, 0, diagnostic.Message);
+        log.LogError(null, diagnostic.Code, null, file, line, column, 0, 0, PipelineDiagnostic.OneLine(diagnostic.Message));
     });
 
     // The element when it is found; else the file defining the item, or the project file, without a line.

@@ -170,4 +170,21 @@ public sealed class DiagnosticLocationTests(SdkPackage package, ITestOutputHelpe
         AssertLine(result, project, At(text, "Include=\"keyed\""), "error", "MLP2003",
             "The CacheKeyCommand of step 'keyed' could not start: its WorkingDirectory 'work' is a file, not a folder: change WorkingDirectory. Its key is unknown, so the step does not run.");
     }
+
+    [Fact]
+    public void AColouredStandardErrorIsQuotedAsPlainTextOnOneLine()
+    {
+        using Workspace workspace = Workspace.Create(package, output);
+        PipelineProject.Create(package.Version)
+            .Step("lint", "printf '\\033[31merror:\\033[0m line 3 is too long\\n' >&2; exit 1", outputs: "l.txt")
+            .Save(workspace);
+
+        BuildResult result = workspace.RunPipeline().EnsureFailed();
+
+        AssertLine(result, workspace.GetPath(PipelineRuns.Project), At(workspace.ReadFile(PipelineRuns.Project), "Include=\"lint\""), "error", "MLP2001",
+            "Step 'lint' failed with exit code 1. Its result is not cached; no further step starts (PipelineContinueOnError=true runs those that do not depend on it). " +
+            "Its standard error ended with: error: line 3 is too long");
+        Assert.EndsWith("Its standard error ended with: error: line 3 is too long", Assert.Single(result.Errors, e => e.Code == "MLP2001").Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("\u001b", string.Join("\n", result.Lines.Where(l => l.Contains("MLP2001", StringComparison.Ordinal))), StringComparison.Ordinal);
+    }
 }
