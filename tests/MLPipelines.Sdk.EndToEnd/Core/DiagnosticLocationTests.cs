@@ -65,6 +65,7 @@ public sealed class DiagnosticLocationTests(SdkPackage package, ITestOutputHelpe
         AssertLine(failedKeys, props, imported, "error", "MLP2006", "The CacheKeyCommand of step 'imported' failed with exit code 5,");
         AssertLine(failedKeys, props, measured, "error", "MLP2006", "The CacheKeyCommand of step 'measured' failed with exit code 5,");
         Assert.Equal(3, failedKeys.Errors.Count(e => e.Code == "MLP2006" && e.Line is not null));
+        workspace.PlanPipeline().EnsureLine("local: miss (CacheKeyCommand exited with code 5. Its standard error ended with: no key-ok here | make it first (the run will fail))");
 
         workspace.WriteFile("key-ok", "");
         BuildResult failedSteps = workspace.RunPipeline().EnsureFailed();
