@@ -98,9 +98,53 @@ public static partial class ErrorCodes
 }
 
 /// <summary>A user-facing problem: code, the step it concerns (if any) and a message that says what to do.</summary>
-public sealed record PipelineDiagnostic(string Code, string? Step, string Message)
+public sealed partial record PipelineDiagnostic(string Code, string? Step, string Message)
 {
+    /// <summary>The <c>PipelineTool</c> the diagnostic is about (MLP1022, MLP2012), so it points at that element as a step's does at its <c>Step</c>.</summary>
+    public string? Tool { get; init; }
+
+    /// <summary>
+    /// Which declaration of <see cref="Step"/> or <see cref="Tool"/> (0-based, in declaration order) it is about: a
+    /// name declared twice is reported at its second element, the one to remove, not at the first.
+    /// </summary>
+    public int Occurrence { get; init; }
+
     public override string ToString() => $"{Code}: {Message}";
+
+    /// <summary>
+    /// <paramref name="message"/> as one line of plain text: MSBuild writes each line of a message as a separate error
+    /// (the file, line and code repeated) and a CI annotation would be cut at the first, so a line break inside a
+    /// value (a path given with <c>%0A</c>, an exception's text) is shown as <c>\n</c>; a terminal's colour codes
+    /// (a tool's red <c>error:</c> quoted from its standard error) are dropped, and any other control character
+    /// becomes a space.
+    /// </summary>
+    public static string OneLine(string message)
+    {
+        if (!message.Any(char.IsControl))
+        {
+            return message;
+        }
+
+        var text = AnsiEscape().Replace(message, "");
+        var line = new System.Text.StringBuilder(text.Length);
+        foreach (var c in text)
+        {
+            line.Append(c switch
+            {
+                '\n' => "\\n",
+                '\r' => "\\r",
+                '\t' => "\t",
+                _ when char.IsControl(c) => " ",
+                _ => c.ToString(),
+            });
+        }
+
+        return line.ToString();
+    }
+
+    // ESC [ parameters intermediates final (SGR colours, cursor moves) and ESC ] … BEL/ST (titles, hyperlinks).
+    [System.Text.RegularExpressions.GeneratedRegex(@"\x1B(\[[0-?]*[ -/]*[@-~]|\][^\x07\x1B]*(\x07|\x1B\\)?|[@-Z\\-_])")]
+    private static partial System.Text.RegularExpressions.Regex AnsiEscape();
 }
 
 /// <summary>5xxx: the remote cache (issue 10). Warnings only: a remote problem costs the sharing, never the build.</summary>

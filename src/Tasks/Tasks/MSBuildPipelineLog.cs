@@ -27,28 +27,29 @@ internal sealed class MSBuildPipelineLog(IBuildEngine engine, Microsoft.Build.Ut
     public void StepOutput(string step, string line) => Enqueue(() => Show($"{step}: {line}"));
 
     /// <summary>
-    /// Where the <c>&lt;Step&gt;</c> of a step name is declared, or null: asked, on the task's thread, only for a
-    /// diagnostic that names a step, so every such error or warning (whatever its code) points at the element.
+    /// Where the element a diagnostic is about is declared (a step's <c>&lt;Step&gt;</c>, a tool's
+    /// <c>&lt;PipelineTool&gt;</c>), or null: asked, on the task's thread, only for a diagnostic that names one, so
+    /// every such error or warning (whatever its code) points at the element.
     /// </summary>
-    public Func<string, Engine.Configuration.StepLocation?>? LocateStep { get; init; }
+    public Func<PipelineDiagnostic, Engine.Configuration.StepLocation?>? Locate { get; init; }
 
     // No help keyword: the terminal logger turns one into a go.microsoft.com link that leads nowhere for our codes.
     // The README's error-code table is where a code is explained.
     public void Warning(PipelineDiagnostic diagnostic) => Enqueue(() =>
     {
         var (file, line, column) = Location(diagnostic);
-        log.LogWarning(null, diagnostic.Code, null, file, line, column, 0, 0, diagnostic.Message);
+        log.LogWarning(null, diagnostic.Code, null, file, line, column, 0, 0, PipelineDiagnostic.OneLine(diagnostic.Message));
     });
 
     public void Error(PipelineDiagnostic diagnostic) => Enqueue(() =>
     {
         var (file, line, column) = Location(diagnostic);
-        log.LogError(null, diagnostic.Code, null, file, line, column, 0, 0, diagnostic.Message);
+        log.LogError(null, diagnostic.Code, null, file, line, column, 0, 0, PipelineDiagnostic.OneLine(diagnostic.Message));
     });
 
-    // The step's element when it is found; else the project file without a line, as before.
+    // The element when it is found; else the file defining the item, or the project file, without a line.
     private (string File, int Line, int Column) Location(PipelineDiagnostic diagnostic) =>
-        diagnostic.Step is { } step && LocateStep?.Invoke(step) is { } at ? (at.File, at.Line, at.Column) : (projectFile, 0, 0);
+        (diagnostic.Step is not null || diagnostic.Tool is not null) && Locate?.Invoke(diagnostic) is { } at ? (at.File, at.Line, at.Column) : (projectFile, 0, 0);
 
     /// <summary>Writes queued reports until <paramref name="work"/> completes, then the rest.</summary>
     public void Pump(Task work)

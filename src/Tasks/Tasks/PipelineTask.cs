@@ -81,7 +81,7 @@ public abstract class PipelineTask : Microsoft.Build.Utilities.Task, ICancelable
 
     public sealed override bool Execute()
     {
-        using var log = new MSBuildPipelineLog(BuildEngine, Log, ProjectFile) { LocateStep = LocateStep };
+        using var log = new MSBuildPipelineLog(BuildEngine, Log, ProjectFile) { Locate = Locate };
         try
         {
             ExecuteCore(log);
@@ -103,21 +103,33 @@ public abstract class PipelineTask : Microsoft.Build.Utilities.Task, ICancelable
     private StepLocator? _locator;
 
     /// <summary>
-    /// The <c>&lt;Step&gt;</c> element of <paramref name="step"/>: in the file that defines its item (MSBuild's
-    /// <c>DefiningProjectFullPath</c>: the project or the import), where its <c>Include</c> names it literally.
-    /// Null when there is no such item or element; the diagnostic then names the project file without a line.
+    /// The element a diagnostic is about: the <c>&lt;Step&gt;</c> of its step, or the <c>&lt;PipelineTool&gt;</c> of its
+    /// tool, in the file that defines the item (MSBuild's <c>DefiningProjectFullPath</c>: the project or the import),
+    /// where its <c>Include</c> names it literally; the <see cref="PipelineDiagnostic.Occurrence"/>-th item of that
+    /// name (a name declared twice is reported at the second). Null when there is no such item or element; the
+    /// diagnostic then names the file that defines the item, else the project file, without a line.
     /// </summary>
-    private StepLocation? LocateStep(string step)
+    private StepLocation? Locate(PipelineDiagnostic diagnostic)
     {
-        var name = step.Trim();
-        var item = Steps.FirstOrDefault(s => s.ItemSpec.Trim().Equals(name, StringComparison.OrdinalIgnoreCase));
+        var (items, element, name) = diagnostic.Tool is { } tool
+            ? (Tools, StepLocator.ToolElement, tool.Trim())
+            : (Steps, StepLocator.StepElement, diagnostic.Step?.Trim());
+        if (name is null)
+        {
+            return null;
+        }
+
+        var named = items.Where(s => s.ItemSpec.Trim().Equals(name, StringComparison.OrdinalIgnoreCase)).ToList();
+        var item = named.ElementAtOrDefault(diagnostic.Occurrence) ?? named.FirstOrDefault();
         if (item?.GetMetadata("DefiningProjectFullPath") is not { Length: > 0 } file)
         {
             return null;
         }
 
+        // The items of that name declared earlier in the same file come first among its elements.
+        var inFile = named.TakeWhile(i => !ReferenceEquals(i, item)).Count(i => i.GetMetadata("DefiningProjectFullPath") == file);
         _locator ??= new StepLocator();
-        return _locator.Find(file, name);
+        return _locator.Find(file, element, name, inFile) ?? new StepLocation(file, 0, 0);
     }
 
     /// <summary>Reads and validates the pipeline; null (with every error logged) when it is not valid.</summary>

@@ -50,7 +50,9 @@ public sealed class ToolTests(SdkPackage package, ITestOutputHelper output)
         BuildMessage error = Assert.Single(result.Errors);
         Assert.Equal("MLP2012", error.Code);
         Assert.Equal(workspace.GetPath(PipelineRuns.Project), error.File);
-        Assert.StartsWith("The VersionCommand of tool 'python' ('cat no-such-version-file.txt') failed with exit code 1: ", error.Message, StringComparison.Ordinal);
+        Assert.NotNull(error.Line);
+        Assert.StartsWith("The VersionCommand of tool 'python' ('cat no-such-version-file.txt') failed with exit code 1. ", error.Message, StringComparison.Ordinal);
+        Assert.Contains(" Its standard error ended with: cat: no-such-version-file.txt: No such file or directory", error.Message, StringComparison.Ordinal);
         Assert.Empty(result.LinesContaining("has started."));
         Assert.False(workspace.FileExists("train.log") || workspace.FileExists("copy.log"));
         result.EnsureNoStackTrace();

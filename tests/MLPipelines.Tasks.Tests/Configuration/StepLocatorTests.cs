@@ -50,4 +50,34 @@ public sealed class StepLocatorTests : IDisposable
         Assert.Null(_locator.Find(_project.Combine("missing.proj"), "load"));
         Assert.Null(_locator.Find(_project.Write("broken.proj", "<Project><Step Include=\"load\""), "load"));
     }
+
+    private const string Declarations = """
+        <Project>
+          <ItemGroup>
+            <PipelineTool Include="python" VersionCommand="python3 --version" />
+            <Step Include="train" Command="x" />
+            <Step Include="train" Command="y" />
+              <PipelineTool Include="python" VersionCommand="python --version" />
+          </ItemGroup>
+        </Project>
+        """;
+
+    [Theory]
+    [InlineData("Step", "train", 0, 4, 5)]
+    [InlineData("Step", "train", 1, 5, 5)]
+    [InlineData("PipelineTool", "python", 0, 3, 5)]
+    [InlineData("PipelineTool", "PYTHON", 1, 6, 7)]
+    public void FindsAToolsElementAndTheSecondDeclarationOfAName(string element, string name, int occurrence, int line, int column)
+    {
+        var file = _project.Write("d.proj", Declarations);
+        Assert.Equal(new StepLocation(file, line, column), _locator.Find(file, element, name, occurrence));
+    }
+
+    [Fact]
+    public void AToolIsNotFoundAsAStepNorADeclarationThatIsNotThere()
+    {
+        var file = _project.Write("d.proj", Declarations);
+        Assert.Null(_locator.Find(file, "python"));
+        Assert.Null(_locator.Find(file, "Step", "train", 2));
+    }
 }

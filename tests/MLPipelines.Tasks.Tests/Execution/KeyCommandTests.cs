@@ -24,4 +24,23 @@ public sealed class KeyCommandTests : IDisposable
         Assert.StartsWith("The CacheKeyCommand of step 'fetch' could not start: ", error.Message, StringComparison.Ordinal);
         Assert.False(_pipeline.Project.Exists("ran.txt"));
     }
+
+    [Theory]
+    [InlineData("echo why >&2; echo out; echo 'really why' >&2; exit 4", "4", " Its standard error ended with: why | really why")]
+    [InlineData("exit 2", "2", " It wrote nothing to standard error.")]
+    [InlineData("no-such-key-tool-mlp", "127", " Its standard error ended with: ")]
+    public async Task AFailingKeyCommandIsMLP2006WithItsExitCodeAndTheEndOfItsStandardErrorOnOneLine(string command, string exitCode, string tail)
+    {
+        _pipeline.Step("fetch", "echo ran > ran.txt", ("CacheKeyCommand", command));
+
+        var run = await _pipeline.RunAsync();
+
+        run.AssertOutcome("fetch", StepOutcome.Failed);
+        var error = run.SingleError(ErrorCodes.CacheKeyCommandFailed);
+        Assert.Equal("fetch", error.Step);
+        Assert.StartsWith($"The CacheKeyCommand of step 'fetch' failed with exit code {exitCode}, ", error.Message, StringComparison.Ordinal);
+        Assert.Contains($"'{command}'." + tail, error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain('\n', error.Message);
+        Assert.False(_pipeline.Project.Exists("ran.txt"));
+    }
 }

@@ -309,4 +309,16 @@ public sealed class PipelinePlannerTests : IDisposable
         Assert.Null(plan);
         Assert.Equal(ErrorCodes.UnknownRun, Assert.Single(log.Errors).Code);
     }
+
+    [Fact]
+    public async Task AFailingKeyCommandIsPlannedAsAFailureThatSaysWhy()
+    {
+        _pipeline.Step("fetch", "echo f > f.txt", ("Outputs", "f.txt"), ("CacheKeyCommand", "echo 'no ETag: 403' >&2; exit 6"));
+
+        var planned = Step(_pipeline.Plan(), "fetch");
+
+        Assert.True(planned.Fails);
+        Assert.Equal("CacheKeyCommand exited with code 6. Its standard error ended with: no ETag: 403 (the run will fail)", planned.Reason);
+        (await _pipeline.RunAsync()).AssertOutcome("fetch", StepOutcome.Failed);
+    }
 }

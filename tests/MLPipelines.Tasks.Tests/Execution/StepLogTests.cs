@@ -117,6 +117,23 @@ public sealed class StepLogTests : IDisposable
     }
 
     [Fact]
+    public void TheErrorTailHidesTheStepsEnvironmentValuesButNotShortOnes()
+    {
+        var log = new StepLog();
+        log.Add("401 for token tok-s3cr3t-value at https://api", isError: true);
+        log.Add("retry 1 of 1", isError: true);
+
+        Assert.Equal(" Its standard error ended with: 401 for token *** at https://api | retry 1 of 1",
+            log.ErrorTailSentence(["tok-s3cr3t-value", "1", "s3cr3t"]));
+
+        // A value longer than what is kept, cut in the middle, is hidden before the cut: no part of it is left.
+        var noisy = new StepLog();
+        var secret = new string('k', 5000);
+        noisy.Add("header " + secret, isError: true);
+        Assert.DoesNotContain("kkkk", noisy.ErrorTail([secret]), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void TheErrorTailIsNotCutInsideACharacter()
     {
         var log = new StepLog();

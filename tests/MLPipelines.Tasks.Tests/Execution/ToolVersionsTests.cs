@@ -42,19 +42,27 @@ public sealed class ToolVersionsTests : IDisposable
     }
 
     [Theory]
-    [InlineData("echo broken >&2; exit 3", "failed with exit code 3: broken")]
-    [InlineData("false; echo 1.0", "failed with exit code 1")]
-    [InlineData("true", "printed nothing")]
-    [InlineData("no-such-tool-mlp --version", "failed with exit code 127")]
-    public async Task AFailingVersionCommandIsMLP2012NamingTheToolAndNoVersionsAreGiven(string command, string problem)
+    [InlineData("echo first >&2; echo out; echo broken >&2; exit 3", "failed with exit code 3.", "Its standard error ended with: first | broken")]
+    [InlineData("false; echo 1.0", "failed with exit code 1.", "It wrote nothing to standard error.")]
+    [InlineData("true", "printed nothing", null)]
+    [InlineData("no-such-tool-mlp --version", "failed with exit code 127.", "Its standard error ended with: ")]
+    public async Task AFailingVersionCommandIsMLP2012NamingTheToolAndNoVersionsAreGiven(string command, string problem, string? tail)
     {
         var (versions, log) = await FindAsync(new("good", "echo 1"), new("python", command));
 
         Assert.Null(versions);
         var error = Assert.Single(log.Errors);
         Assert.Equal(ErrorCodes.ToolVersionFailed, error.Code);
+        Assert.Equal("python", error.Tool);
         Assert.StartsWith($"The VersionCommand of tool 'python' ('{command}') {problem}", error.Message, StringComparison.Ordinal);
         Assert.Contains("no step runs", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain('\n', error.Message);
+
+        // Said as a failed step's MLP2001 says it: the end of standard error, one line, after the advice.
+        if (tail is not null)
+        {
+            Assert.Contains(". Fix the command, or install the tool. " + tail, error.Message, StringComparison.Ordinal);
+        }
     }
 
     [Fact]

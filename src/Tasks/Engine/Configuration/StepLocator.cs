@@ -16,20 +16,33 @@ public sealed record StepLocation(string File, int Line, int Column);
 /// </summary>
 public sealed class StepLocator
 {
-    private readonly Dictionary<string, List<(string[] Names, int Line, int Column)>> _files = new(StringComparer.Ordinal);
+    /// <summary>The item a step is declared with.</summary>
+    public const string StepElement = "Step";
+
+    /// <summary>The item a tool is declared with: its MLP1022 and MLP2012 errors point at it as a step's point at its <c>Step</c>.</summary>
+    public const string ToolElement = "PipelineTool";
+
+    private readonly Dictionary<(string File, string Element), List<(string[] Names, int Line, int Column)>> _files = new();
 
     /// <summary>The first <c>Step</c> element of <paramref name="file"/> whose <c>Include</c> names <paramref name="step"/> (case-insensitive); null when none does, or the file cannot be read.</summary>
-    public StepLocation? Find(string file, string step)
+    public StepLocation? Find(string file, string step) => Find(file, StepElement, step);
+
+    /// <summary>
+    /// The <paramref name="occurrence"/>-th (0-based) <paramref name="element"/> element of <paramref name="file"/> whose
+    /// <c>Include</c> names <paramref name="name"/> (case-insensitive): a name declared twice (MLP1002, MLP1022) is
+    /// reported at its second element, the one to remove. Null when there is no such element, or the file cannot be read.
+    /// </summary>
+    public StepLocation? Find(string file, string element, string name, int occurrence = 0)
     {
-        if (!_files.TryGetValue(file, out var elements))
+        if (!_files.TryGetValue((file, element), out var elements))
         {
-            elements = Read(file);
-            _files[file] = elements;
+            elements = Read(file, element);
+            _files[(file, element)] = elements;
         }
 
         foreach (var (names, line, column) in elements)
         {
-            if (names.Contains(step, StringComparer.OrdinalIgnoreCase))
+            if (names.Contains(name, StringComparer.OrdinalIgnoreCase) && occurrence-- == 0)
             {
                 return new StepLocation(file, line, column);
             }
@@ -38,7 +51,7 @@ public sealed class StepLocator
         return null;
     }
 
-    private static List<(string[] Names, int Line, int Column)> Read(string file)
+    private static List<(string[] Names, int Line, int Column)> Read(string file, string element)
     {
         var elements = new List<(string[], int, int)>();
         try
@@ -49,7 +62,7 @@ public sealed class StepLocator
             var lineInfo = (IXmlLineInfo)reader;
             while (reader.Read())
             {
-                if (reader.NodeType == XmlNodeType.Element && reader.LocalName == "Step" && reader.GetAttribute("Include") is { } include)
+                if (reader.NodeType == XmlNodeType.Element && reader.LocalName == element && reader.GetAttribute("Include") is { } include)
                 {
                     // LinePosition is the name's column; MSBuild points at the '<' before it.
                     var names = include.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(Unescape).ToArray();

@@ -16,9 +16,21 @@ public static partial class StepParser
     public static IReadOnlyList<StepDefinition> Parse(IEnumerable<RawStep> rawSteps, string projectDirectory, List<PipelineDiagnostic> diagnostics)
     {
         var steps = new List<StepDefinition>();
+        var seen = new Dictionary<string, int>(StringComparer.OrdinalIgnoreCase);
         foreach (var raw in rawSteps)
         {
+            var before = diagnostics.Count;
             var step = ParseOne(raw, projectDirectory, diagnostics);
+
+            // A name declared twice: this item's errors point at its own element, not at the first one of that name.
+            var name = raw.Name.Trim();
+            var occurrence = seen.GetValueOrDefault(name);
+            seen[name] = occurrence + 1;
+            for (var i = before; occurrence > 0 && i < diagnostics.Count; i++)
+            {
+                diagnostics[i] = diagnostics[i] with { Occurrence = occurrence };
+            }
+
             if (step is not null)
             {
                 steps.Add(step);

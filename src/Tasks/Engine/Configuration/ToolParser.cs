@@ -25,11 +25,16 @@ public static class ToolParser
     public static IReadOnlyList<ToolDefinition> Parse(IEnumerable<KeyValuePair<string, string>> declared, List<PipelineDiagnostic> diagnostics)
     {
         var tools = new List<ToolDefinition>();
+        var seen = new Dictionary<string, int>(StringComparer.OrdinalIgnoreCase);
         foreach (var (include, versionCommand) in declared)
         {
             var name = include.Trim();
             var command = versionCommand.Trim();
-            void Error(string message) => diagnostics.Add(new PipelineDiagnostic(ErrorCodes.InvalidPipelineTool, null, message));
+            var occurrence = seen.GetValueOrDefault(name);
+            seen[name] = occurrence + 1;
+
+            // Tool and Occurrence: the error points at this <PipelineTool> element (the second one of a name declared twice).
+            void Error(string message) => diagnostics.Add(new PipelineDiagnostic(ErrorCodes.InvalidPipelineTool, null, message) { Tool = name, Occurrence = occurrence });
 
             if (!StepParser.IsValidName(name) || name.Equals(NoTools, StringComparison.OrdinalIgnoreCase))
             {

@@ -12,8 +12,15 @@ namespace MLPipelines.Engine.Execution;
 /// </summary>
 public sealed class KeyCommandFailedException : Exception
 {
-    public KeyCommandFailedException(int exitCode)
-        : base($"CacheKeyCommand exited with code {exitCode}.") => ExitCode = exitCode;
+    public KeyCommandFailedException(int exitCode, string errorTail = "")
+        : base($"CacheKeyCommand exited with code {exitCode}.")
+    {
+        ExitCode = exitCode;
+        ErrorTail = errorTail;
+    }
+
+    /// <summary>The sentence saying how its standard error ended (<see cref="StepLog.ErrorTailSentence"/>); empty when it did not run.</summary>
+    public string ErrorTail { get; } = "";
 
     public KeyCommandFailedException(string notStarted)
         : base($"CacheKeyCommand could not start: {notStarted}.") => NotStarted = notStarted;
@@ -43,6 +50,11 @@ public static class KeyCommand
     public static string Run(StepDefinition step, string projectDirectory, IPipelineLog log, CancellationToken cancellationToken, StrictEnvironment? strict = null)
     {
         var workingDirectory = ProjectPath.ToFull(projectDirectory, step.WorkingDirectory);
+        if (File.Exists(workingDirectory))
+        {
+            throw new KeyCommandFailedException($"its WorkingDirectory '{step.WorkingDirectory}' is a file, not a folder: change WorkingDirectory");
+        }
+
         if (!Directory.Exists(workingDirectory))
         {
             throw new KeyCommandFailedException(
@@ -51,6 +63,7 @@ public static class KeyCommand
         }
 
         var output = new StringBuilder();
+        var errors = new StepLog(StepLog.ErrorTailChars);
         int exitCode;
         try
         {
@@ -60,7 +73,11 @@ public static class KeyCommand
                 StepProcess.EnvironmentOf(step),
                 line => output.Append(line).Append('\n'),
                 cancellationToken,
-                line => log.StepOutput(step.Name, line),
+                line =>
+                {
+                    errors.Add(line, isError: true);
+                    log.StepOutput(step.Name, line);
+                },
                 strict?.InheritedBy(step)).GetAwaiter().GetResult();
         }
         catch (Exception e) when (e is Win32Exception or IOException or UnauthorizedAccessException)
@@ -68,6 +85,6 @@ public static class KeyCommand
             throw new KeyCommandFailedException(e.Message);
         }
 
-        return exitCode == 0 ? output.ToString() : throw new KeyCommandFailedException(exitCode);
+        return exitCode == 0 ? output.ToString() : throw new KeyCommandFailedException(exitCode, errors.ErrorTailSentence(StepLog.SecretsOf(step)));
     }
 }

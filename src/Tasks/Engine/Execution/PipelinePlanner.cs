@@ -180,7 +180,8 @@ public sealed class PipelinePlanner
         }
         catch (KeyCommandFailedException e)
         {
-            return new PlannedStep(step.Name, PlanStatus.Miss, $"{e.Message} (the run will fail)", null) { Fails = true };
+            // Why, as the run's MLP2006 says it: the end of the key command's standard error.
+            return new PlannedStep(step.Name, PlanStatus.Miss, $"{e.Message}{e.ErrorTail} (the run will fail)", null) { Fails = true };
         }
 
         if (role == ResumeRole.Executes)

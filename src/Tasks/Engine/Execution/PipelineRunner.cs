@@ -397,7 +397,9 @@ public sealed class PipelineRunner
         }
         catch (KeyCommandFailedException e)
         {
-            Error(ErrorCodes.CacheKeyCommandFailed, step, $"The CacheKeyCommand of step '{step.Name}' failed with exit code {e.ExitCode}, so its key is unknown and the step does not run. Fix the command: '{step.CacheKeyCommand}'.");
+            // The end of its standard error, as a failed step's MLP2001 carries: the reason, where -v:q and CI show it.
+            Error(ErrorCodes.CacheKeyCommandFailed, step,
+                $"The CacheKeyCommand of step '{step.Name}' failed with exit code {e.ExitCode}, so its key is unknown and the step does not run. Fix the command: '{step.CacheKeyCommand}'.{e.ErrorTail}");
             return Finish(StepOutcome.Failed, null, e.Message);
         }
         catch (OperationCanceledException)
@@ -534,6 +536,13 @@ public sealed class PipelineRunner
     private async Task<string?> ExecuteAsync(StepDefinition step, StepLog output, CancellationToken cancellationToken)
     {
         var workingDirectory = ProjectPath.ToFull(_options.ProjectDirectory, step.WorkingDirectory);
+        if (File.Exists(workingDirectory))
+        {
+            // Said plainly: CreateDirectory's own message ("The file '…' already exists") does not name the metadata.
+            Error(ErrorCodes.StepCouldNotStart, step, $"Step '{step.Name}' could not start its command: its WorkingDirectory '{step.WorkingDirectory}' is a file, not a folder. Change WorkingDirectory.");
+            return "could not start";
+        }
+
         int exitCode;
         try
         {
@@ -581,8 +590,7 @@ public sealed class PipelineRunner
                 ? "steps that depend on it do not run"
                 : "no further step starts (PipelineContinueOnError=true runs those that do not depend on it)";
             // The end of its standard error, in the error itself: -v:q and CI annotations show only errors.
-            var tail = output.ErrorTail() is { } errors ? $" Its standard error ended with: {errors}" : " It wrote nothing to standard error.";
-            Error(ErrorCodes.StepFailed, step, $"Step '{step.Name}' failed with exit code {exitCode}. Its result is not cached; {next}.{tail}");
+            Error(ErrorCodes.StepFailed, step, $"Step '{step.Name}' failed with exit code {exitCode}. Its result is not cached; {next}.{output.ErrorTailSentence(StepLog.SecretsOf(step))}");
             return $"exit code {exitCode}";
         }
 

@@ -177,7 +177,8 @@ public sealed class StepLog
     /// (MSBuild repeats the file and code on every line of a multi-line error, and CI annotations would split it), cut
     /// to their last <see cref="ErrorTailChars"/> characters; null when it wrote none.
     /// </summary>
-    public string? ErrorTail()
+    /// <param name="hidden">Values shown as <c>***</c> (<see cref="SecretsOf"/>), replaced before the cut so no part of one is left.</param>
+    public string? ErrorTail(IEnumerable<string>? hidden = null)
     {
         lock (_lock)
         {
@@ -187,6 +188,11 @@ public sealed class StepLog
             }
 
             var tail = string.Join(" | ", _errors);
+            foreach (var value in (hidden ?? []).Where(v => v.Length >= MinHiddenLength).Distinct().OrderByDescending(v => v.Length))
+            {
+                tail = tail.Replace(value, "***", StringComparison.Ordinal);
+            }
+
             if (tail.Length <= ErrorTailChars)
             {
                 return tail;
@@ -197,6 +203,26 @@ public sealed class StepLog
             return "…" + (char.IsLowSurrogate(cut[0]) ? cut[1..] : cut);
         }
     }
+
+    /// <summary>
+    /// The sentence a failed command's error ends with (MLP2001, MLP2006, MLP2012): the end of its standard error
+    /// (<see cref="ErrorTail"/>), or that it wrote none. Every user command's failure says why the same way, on the
+    /// error's one line, so <c>-v:q</c> and CI annotations show it.
+    /// </summary>
+    public string ErrorTailSentence(IEnumerable<string>? hidden = null) =>
+        ErrorTail(hidden) is { } errors ? $" Its standard error ended with: {errors}" : " It wrote nothing to standard error.";
+
+    /// <summary>The shortest value <see cref="ErrorTail"/> hides: hiding <c>1</c> or <c>on</c> would garble every line, and such a value is no secret.</summary>
+    public const int MinHiddenLength = 4;
+
+    /// <summary>
+    /// The values a step's error must not show: its <c>Environment</c> values and those of its
+    /// <c>EnvironmentDependencies</c> (the SDK never logs either: they are often tokens). A command that prints one
+    /// to standard error (<c>curl</c> echoing a header) would otherwise put it in the error, and so in every CI annotation.
+    /// </summary>
+    public static IEnumerable<string> SecretsOf(Configuration.StepDefinition step) =>
+        step.Environment.Select(e => e.Value)
+            .Concat(step.EnvironmentDependencies.Select(Environment.GetEnvironmentVariable).OfType<string>());
 
     /// <summary>The lines of a kept log (<see cref="ToBytes"/>'s form), for a replay.</summary>
     public static IEnumerable<string> Lines(byte[] kept)

@@ -12,8 +12,8 @@ namespace MLPipelines.Engine.Execution;
 /// </summary>
 public static class ToolVersions
 {
-    /// <summary>How many lines of a failed command's output its error quotes (the last ones: where the reason is).</summary>
-    private const int QuotedLines = 3;
+    /// <summary>What a tool without a version means, said after why it has none.</summary>
+    private const string Consequence = ". Without its version no step's key is known, so no step runs. Fix the command, or install the tool.";
 
     /// <summary>
     /// The version of each tool, by name (case-insensitive, in declaration order): its standard output, or its
@@ -44,8 +44,9 @@ public static class ToolVersions
             if (problem is not null)
             {
                 failed = true;
+                // Tool: the error points at the <PipelineTool> element, as a step's errors point at its <Step>.
                 log.Error(new PipelineDiagnostic(ErrorCodes.ToolVersionFailed, null,
-                    $"The VersionCommand of tool '{tool.Name}' ('{tool.VersionCommand}') {problem}. Without its version no step's key is known, so no step runs. Fix the command, or install the tool."));
+                    $"The VersionCommand of tool '{tool.Name}' ('{tool.VersionCommand}') {problem}") { Tool = tool.Name });
                 continue;
             }
 
@@ -63,13 +64,14 @@ public static class ToolVersions
         var output = new List<string>();
         var errors = new List<string>();
         var all = new List<string>();
+        var tail = new StepLog(StepLog.ErrorTailChars);
         int exitCode;
         try
         {
             exitCode = await StepProcess.RunAsync(tool.VersionCommand, projectDirectory, [],
                 line => { lock (all) { output.Add(line); all.Add(line); } },
                 cancellationToken,
-                line => { lock (all) { errors.Add(line); all.Add(line); } }).ConfigureAwait(false);
+                line => { lock (all) { errors.Add(line); all.Add(line); tail.Add(line, isError: true); } }).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
@@ -77,15 +79,15 @@ public static class ToolVersions
         }
         catch (Exception e) when (e is Win32Exception or IOException or UnauthorizedAccessException)
         {
-            return (tool, null, $"could not start: {e.Message}", clock.ElapsedMilliseconds);
+            return (tool, null, $"could not start: {e.Message}{Consequence}", clock.ElapsedMilliseconds);
         }
 
         lock (all)
         {
             if (exitCode != 0)
             {
-                var tail = all.Where(l => l.Trim().Length > 0).TakeLast(QuotedLines).Select(l => l.Trim()).ToList();
-                return (tool, null, $"failed with exit code {exitCode}" + (tail.Count > 0 ? $": {string.Join(" / ", tail)}" : ""), clock.ElapsedMilliseconds);
+                // Said as a failed step's MLP2001 says it: the exit code, then the end of its standard error on the same line.
+                return (tool, null, $"failed with exit code {exitCode}{Consequence}{tail.ErrorTailSentence()}", clock.ElapsedMilliseconds);
             }
 
             var version = OneLine(output);
@@ -95,7 +97,7 @@ public static class ToolVersions
             }
 
             return version.Length == 0
-                ? (tool, null, "printed nothing, so it cannot tell one version from another", clock.ElapsedMilliseconds)
+                ? (tool, null, "printed nothing, so it cannot tell one version from another" + Consequence, clock.ElapsedMilliseconds)
                 : (tool, version, null, clock.ElapsedMilliseconds);
         }
     }

@@ -116,11 +116,17 @@ public sealed class PipelineGraph
         projectSources ??= new Dictionary<string, IReadOnlyList<string>>();
         var errorsBefore = diagnostics.Count;
         var byName = new Dictionary<string, StepDefinition>(StringComparer.OrdinalIgnoreCase);
+        var seen = new Dictionary<string, int>(StringComparer.OrdinalIgnoreCase);
         foreach (var step in steps)
         {
+            seen[step.Name] = seen.GetValueOrDefault(step.Name) + 1;
             if (!byName.TryAdd(step.Name, step))
             {
-                diagnostics.Add(new(ErrorCodes.DuplicateStepName, step.Name, $"Step name '{step.Name}' is declared more than once. Step names must be unique."));
+                // At the repeated declaration (the one to remove), not at the first.
+                diagnostics.Add(new(ErrorCodes.DuplicateStepName, step.Name, $"Step name '{step.Name}' is declared more than once. Step names must be unique.")
+                {
+                    Occurrence = seen[step.Name] - 1,
+                });
             }
         }
 
