@@ -65,7 +65,7 @@ internal static class TaskInputs
             ContinueOnError = PropertyParser.ParseBool(task.KeepGoing, "PipelineContinueOnError", diagnostics) ?? false,
             ReplayLogs = PropertyParser.ParseBool(task.ReplayLogs, "PipelineReplayLogs", diagnostics) ?? false,
             StrictEnvironment = PropertyParser.ParseBool(task.StrictEnvironment, "PipelineStrictEnvironment", diagnostics) == true
-                ? new StrictEnvironment((task.PassThroughEnvironment ?? "").Split([';', ','], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+                ? new StrictEnvironment(StepParser.SplitNames(task.PassThroughEnvironment))
                 : null,
         };
     }
