@@ -82,4 +82,22 @@ public sealed class ListSeparatorTests(SdkPackage package, ITestOutputHelper out
         Assert.StartsWith("Property PipelineResumeFrom='a,b' is not valid: give one step", error.Message, StringComparison.Ordinal);
         Assert.Equal((1, 2), (workspace.Executions("a"), workspace.Executions("b")));
     }
+
+    [Fact]
+    public void PipelineRunIgnoresAStraySeparatorAndRefusesTwoIds()
+    {
+        using Workspace workspace = Workspace.Create(package, output);
+        PipelineProject.Create(package.Version).CountedStep("a", "printf a > a.txt", outputs: "a.txt").Save(workspace);
+        workspace.RunPipeline().EnsureSucceeded();
+        string runId = StoreInspector.Of(workspace).LatestRun().Id;
+
+        BuildResult detail = workspace.ListRuns(DotnetRunner.Property("PipelineRun", $" {runId};")).EnsureSucceeded();
+        Assert.Single(detail.LinesContaining($"Run {runId} of pipeline pipeline: succeeded, started "));
+
+        BuildResult two = workspace.ListRuns(DotnetRunner.Property("PipelineRun", $"{runId};20991231-000000-abcdef")).EnsureFailed();
+        BuildMessage error = Assert.Single(two.Errors);
+        Assert.Equal("MLP1014", error.Code);
+        Assert.Contains("give one run id", error.Message, StringComparison.Ordinal);
+        Assert.Contains("PipelineCompare", error.Message, StringComparison.Ordinal);
+    }
 }
