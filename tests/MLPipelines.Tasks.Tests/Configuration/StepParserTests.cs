@@ -212,6 +212,15 @@ public sealed class StepParserTests : IDisposable
     public void EnvironmentDependenciesSplitOnCommasAndSemicolons() =>
         Assert.Equal(["SEED", "OTHER", "ProgramFiles(x86)"], ParseValid(("EnvironmentDependencies", "SEED,OTHER; ProgramFiles(x86)")).EnvironmentDependencies);
 
+    [Theory]
+    [InlineData("HTTP_PROXY,NPM_*", new[] { "HTTP_PROXY", "NPM_*" })]
+    [InlineData(" a ; ;A,,a; ", new[] { "a", "A" })]
+    [InlineData(";,", new string[0])]
+    [InlineData(null, new string[0])]
+    public void NamesSplitOnBothSeparatorsKeepCaseAndDropEmptiesAndRepeats(string? text, string[] expected) =>
+        // PipelinePassThroughEnvironment and EnvironmentDependencies: variable names, so case is kept.
+        Assert.Equal(expected, StepParser.SplitNames(text));
+
     [Fact]
     public void EnvironmentDependenciesKeepNamesThatDifferOnlyInCase() =>
         // On Unix seed and SEED are two variables: folding them, as step names are folded, left SEED out of the key.
