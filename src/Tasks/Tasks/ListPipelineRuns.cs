@@ -30,7 +30,16 @@ public sealed class ListPipelineRuns : PipelineTask
     {
         var diagnostics = new List<PipelineDiagnostic>();
         var limit = PropertyParser.ParsePositiveInt(Limit, "PipelineRunsLimit", diagnostics) ?? 20;
-        var run = string.IsNullOrWhiteSpace(Run) ? null : Run.Trim();
+        // One id, read as the other properties that name runs or steps: spaces and a stray ';' or ',' are ignored
+        // (a run id holds neither); two ids are a comparison, which PipelineCompare makes.
+        var runIds = StepParser.SplitNames(Run);
+        var run = runIds.Count == 1 ? runIds[0] : null;
+        if (runIds.Count > 1)
+        {
+            diagnostics.Add(new(ErrorCodes.InvalidProperty, null,
+                $"Property PipelineRun='{StepParser.Shown(Run!)}' is not valid: give one run id. To see what changed between runs, give them to PipelineCompare ('<old-run>..<new-run>')."));
+        }
+
         // `a..b` as git writes a range: MSBuild's -p: splits its value at `,` and `;` unless quoted (MSB1006).
         var compare = (Compare ?? "").Replace("..", ",", StringComparison.Ordinal).Split([',', ';'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         if (compare.Length > 2 || (compare.Length == 0 && !string.IsNullOrWhiteSpace(Compare)))

@@ -52,7 +52,7 @@ internal static class TaskInputs
             MaxParallelism = PropertyParser.ParsePositiveInt(task.MaxParallelism, "PipelineMaxParallelism", diagnostics) ?? Environment.ProcessorCount,
             SelectedSteps = StepParser.SplitStepNames(task.SelectedSteps),
             ForcedSteps = StepParser.SplitStepNames(task.ForcedSteps),
-            ResumeFrom = ResumePoint.Parse(task.ResumeFrom),
+            ResumeFrom = ResumePoint.Parse(task.ResumeFrom, diagnostics),
             // Credentials and the signing key come from the build's environment only, never from a property.
             RemoteCache = RemoteCacheOptions.Parse(task.RemoteCache, task.RemoteCacheMode, Environment.GetEnvironmentVariable, diagnostics),
             ProjectSources = ReadProjectSources(task.SourceFiles, projectDirectory),
@@ -65,7 +65,7 @@ internal static class TaskInputs
             ContinueOnError = PropertyParser.ParseBool(task.KeepGoing, "PipelineContinueOnError", diagnostics) ?? false,
             ReplayLogs = PropertyParser.ParseBool(task.ReplayLogs, "PipelineReplayLogs", diagnostics) ?? false,
             StrictEnvironment = PropertyParser.ParseBool(task.StrictEnvironment, "PipelineStrictEnvironment", diagnostics) == true
-                ? new StrictEnvironment((task.PassThroughEnvironment ?? "").Split([';', ','], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+                ? new StrictEnvironment(StepParser.SplitNames(task.PassThroughEnvironment))
                 : null,
         };
     }

@@ -292,6 +292,31 @@ public sealed class KeyKnobTests(SdkPackage package, ITestOutputHelper output)
     }
 
     [Fact]
+    public void EnvironmentDependenciesThatDifferOnlyInCaseKeyBothVariables()
+    {
+        // On Unix seed and SEED are two variables. The list was deduplicated ignoring case, as step names are, so SEED
+        // was dropped from the key: SEED=2 hit with SEED=1's output. (On Windows they are one variable.)
+        if (OperatingSystem.IsWindows())
+        {
+            return;
+        }
+
+        using Workspace workspace = Workspace.Create(package, output);
+        PipelineProject.Create(package.Version)
+            .Step("t", "echo seed=$seed SEED=$SEED > out3.txt", outputs: "out3.txt", metadata: [new("EnvironmentDependencies", "seed; SEED;;")])
+            .Save(workspace);
+        DotnetRunner Runner(string lower, string upper) =>
+            new(workspace) { Environment = { ["seed"] = lower, ["SEED"] = upper } };
+        Runner("a", "1").RunPipeline().EnsureSucceeded().EnsureMiss("t", "no earlier result");
+
+        Runner("a", "2").RunPipeline().EnsureSucceeded().EnsureMiss("t", "environment SEED changed");
+        Assert.Equal("seed=a SEED=2\n", workspace.ReadFile("out3.txt"));
+
+        Runner("b", "2").RunPipeline().EnsureSucceeded().EnsureMiss("t", "environment seed changed");
+        Runner("b", "2").RunPipeline().EnsureSucceeded().EnsureHit("t");
+    }
+
+    [Fact]
     public void ACacheKeyCommandCountsItsStandardOutputOnly()
     {
         using Workspace workspace = Workspace.Create(package, output);

@@ -60,4 +60,27 @@ public sealed class UnitTests(SdkPackage package, ITestOutputHelper output)
         Assert.Contains(metadata.Errors, e => e.Message.StartsWith("Property PipelineLockTimeout='-1h' is not valid: give a duration (0 or more)", StringComparison.Ordinal));
         Assert.False(workspace.FileExists("a.txt"));
     }
+
+    [Fact]
+    public void ExpiresAfterOnAnItemDefinitionGroupTakesUnitsAndCountsTakeDigitsOnly()
+    {
+        using Workspace workspace = Workspace.Create(package, output);
+        PipelineProject.Create(package.Version)
+            .ItemDefinition("ExpiresAfter", "1.5h")
+            .Step("a", "printf a > a.txt", outputs: "a.txt")
+            .Save(workspace);
+        var store = StoreInspector.Of(workspace);
+        workspace.RunPipeline(DotnetRunner.Property("PipelineMaxParallelism", "2")).EnsureSucceeded();
+
+        store.AgeEntries("a", TimeSpan.FromHours(1));
+        workspace.RunPipeline().EnsureSucceeded().EnsureHit("a");
+        store.AgeEntries("a", TimeSpan.FromHours(1));
+        Assert.StartsWith("expired", workspace.RunPipeline().EnsureSucceeded().MissReason("a"), StringComparison.Ordinal);
+
+        // A count is digits, as a size's or duration's number: a sign is refused there (+5M, -1h) and here.
+        BuildResult signed = workspace.RunPipeline(DotnetRunner.Property("PipelineMaxParallelism", "+2")).EnsureFailed();
+        BuildMessage error = Assert.Single(signed.Errors);
+        Assert.Equal("MLP1014", error.Code);
+        Assert.Equal("Property PipelineMaxParallelism='+2' is not valid: give a whole number of 1 or more (digits only: 4, 1000).", error.Message);
+    }
 }

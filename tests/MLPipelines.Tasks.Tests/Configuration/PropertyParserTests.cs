@@ -29,6 +29,22 @@ public sealed class PropertyParserTests
     }
 
     [Theory]
+    [InlineData("+4")]
+    [InlineData("-4")]
+    [InlineData("4.0")]
+    [InlineData("1,000")]
+    [InlineData("0")]
+    [InlineData("00")]
+    public void ACountIsDigitsOnlyAsSizesAndDurationsTakeNoSign(string text)
+    {
+        // A count (PipelineMaxParallelism, PipelineRunHistoryLimit, PipelineRunsLimit) takes the forms a size's number
+        // takes, without a unit or a fraction: no sign, as "+5M" and "-1h" are refused.
+        Assert.Null(PropertyParser.ParsePositiveInt(text, "PipelineRunHistoryLimit", _diagnostics));
+        var diagnostic = Assert.Single(_diagnostics);
+        Assert.Equal($"Property PipelineRunHistoryLimit='{text}' is not valid: give a whole number of 1 or more (digits only: 4, 1000).", diagnostic.Message);
+    }
+
+    [Theory]
     [InlineData("86400", 86400.0)]
     [InlineData("28.00:00:00", 28 * 86400.0)]
     [InlineData("", null)]

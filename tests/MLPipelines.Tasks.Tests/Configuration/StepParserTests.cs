@@ -213,6 +213,37 @@ public sealed class StepParserTests : IDisposable
         Assert.Equal(["SEED", "OTHER", "ProgramFiles(x86)"], ParseValid(("EnvironmentDependencies", "SEED,OTHER; ProgramFiles(x86)")).EnvironmentDependencies);
 
     [Theory]
+    [InlineData("HTTP_PROXY,NPM_*", new[] { "HTTP_PROXY", "NPM_*" })]
+    [InlineData(" a ; ;A,,a; ", new[] { "a", "A" })]
+    [InlineData(";,", new string[0])]
+    [InlineData(null, new string[0])]
+    public void NamesSplitOnBothSeparatorsKeepCaseAndDropEmptiesAndRepeats(string? text, string[] expected) =>
+        // PipelinePassThroughEnvironment and EnvironmentDependencies: variable names, so case is kept.
+        Assert.Equal(expected, StepParser.SplitNames(text));
+
+    [Fact]
+    public void EnvironmentDependenciesKeepNamesThatDifferOnlyInCase() =>
+        // On Unix seed and SEED are two variables: folding them, as step names are folded, left SEED out of the key.
+        Assert.Equal(["seed", "SEED", "OTHER"], ParseValid(("EnvironmentDependencies", " seed;SEED,,OTHER;seed; ")).EnvironmentDependencies);
+
+    [Theory]
+    [InlineData("python,dotnet")]
+    [InlineData(" python ; dotnet ;")]
+    [InlineData("python;;dotnet,PYTHON")]
+    public void ToolsSplitOnCommasAndSemicolonsLikeStepNames(string tools) =>
+        Assert.Equal(["python", "dotnet"], ParseValid(("Tools", tools)).Tools);
+
+    [Theory]
+    [InlineData("Verbose,LogLevel", new[] { "Verbose", "LogLevel" })]
+    [InlineData("Verbose, LogLevel;logs/", new[] { "Verbose", "LogLevel", "logs/" })]
+    [InlineData("Verbose;;Verbose;", new[] { "Verbose" })]
+    // A part that is no parameter name: the entry is a path, which may hold a comma, and stays whole.
+    [InlineData("Verbose,notes.txt", new[] { "Verbose,notes.txt" })]
+    [InlineData("a,b.csv", new[] { "a,b.csv" })]
+    public void IgnoredInputsSplitParameterNamesOnCommasButNotPaths(string ignored, string[] expected) =>
+        Assert.Equal(expected, ParseValid(("Parameters", "Verbose=1;LogLevel=2"), ("IgnoredInputs", ignored)).IgnoredInputs);
+
+    [Theory]
     [InlineData("v 1")]
     [InlineData("v1.0")]
     [InlineData("v1;v2")]

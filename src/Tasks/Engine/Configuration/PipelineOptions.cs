@@ -110,14 +110,28 @@ public sealed record PipelineOptions
 /// <summary>Where a resumed run starts: <c>&lt;step&gt;</c> or <c>&lt;run-id&gt;:&lt;step&gt;</c>.</summary>
 public sealed record ResumePoint(string Step, string? RunId)
 {
-    public static ResumePoint? Parse(string? text)
+    /// <summary>
+    /// <c>PipelineResumeFrom</c>: one point. It is read as the other step properties are (<c>;</c> or <c>,</c>,
+    /// spaces and empty items dropped), so <c>train;</c> from a property built up in a script is <c>train</c>; neither
+    /// a step name nor a run id can hold either character. More than one point is MLP1014: a run resumes from one
+    /// step, and picking one of them would run what was not asked for.
+    /// </summary>
+    public static ResumePoint? Parse(string? text, List<PipelineDiagnostic>? diagnostics = null)
     {
-        if (string.IsNullOrWhiteSpace(text))
+        var items = StepParser.SplitStepNames(text);
+        if (items.Count == 0)
         {
             return null;
         }
 
-        var trimmed = text.Trim();
+        if (items.Count > 1)
+        {
+            diagnostics?.Add(new(ErrorCodes.InvalidProperty, null,
+                $"Property PipelineResumeFrom='{StepParser.Shown(text!)}' is not valid: give one step, '<step>' or '<run-id>:<step>'; a run resumes from one step, and the steps downstream of it execute too."));
+            return null;
+        }
+
+        var trimmed = items[0];
         var colon = trimmed.LastIndexOf(':');
         return colon < 0 ? new ResumePoint(trimmed, null) : new ResumePoint(trimmed[(colon + 1)..].Trim(), trimmed[..colon].Trim());
     }

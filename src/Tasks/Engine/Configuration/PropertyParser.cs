@@ -21,6 +21,7 @@ public static class PropertyParser
         return null;
     }
 
+    /// <summary>A count (<c>PipelineMaxParallelism</c>, <c>PipelineRunHistoryLimit</c>, <c>PipelineRunsLimit</c>): 1 or more; a bad value is MLP1014.</summary>
     public static int? ParsePositiveInt(string? text, string property, List<PipelineDiagnostic> diagnostics)
     {
         if (string.IsNullOrWhiteSpace(text))
@@ -28,12 +29,13 @@ public static class PropertyParser
             return null;
         }
 
-        if (int.TryParse(text.Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) && value > 0)
+        // Digits only, as the number of a size or duration (Quantity): no sign, no group separator, no fraction.
+        if (int.TryParse(text.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var value) && value > 0)
         {
             return value;
         }
 
-        diagnostics.Add(new(ErrorCodes.InvalidProperty, null, $"Property {property}='{text}' is not valid: give a whole number of 1 or more."));
+        diagnostics.Add(new(ErrorCodes.InvalidProperty, null, $"Property {property}='{StepParser.Shown(text)}' is not valid: give a whole number of 1 or more (digits only: 4, 1000)."));
         return null;
     }
 

@@ -128,6 +128,7 @@ public static partial class StepParser
         }
 
         var tools = ParseTools(Get("Tools"), name, diagnostics);
+        var parameters = ParsePairs(Get("Parameters"), "Parameters", name, diagnostics);
 
         var step = new StepDefinition
         {
@@ -139,7 +140,7 @@ public static partial class StepParser
             Inputs = NormalizeAll(projectDirectory, SplitList(Get("Inputs"))),
             Outputs = outputs,
             PersistOutputs = Bool("PersistOutputs", false),
-            Parameters = ParsePairs(Get("Parameters"), "Parameters", name, diagnostics),
+            Parameters = parameters,
             Metrics = metrics,
             Code = NormalizeAll(projectDirectory, SplitList(Get("Code"))),
             EnableCache = ParseBool(Get("EnableCache"), null, "EnableCache", name, diagnostics),
@@ -148,7 +149,7 @@ public static partial class StepParser
             IncludeStepParameters = Bool("IncludeStepParameters", true),
             IncludeArtifactValues = Bool("IncludeArtifactValues", true),
             IncludeArtifactIds = Bool("IncludeArtifactIds", false),
-            IgnoredInputs = SplitList(Get("IgnoredInputs")),
+            IgnoredInputs = SplitIgnoredInputs(Get("IgnoredInputs"), parameters),
             FileDependencies = NormalizeAll(projectDirectory, SplitList(Get("FileDependencies"))),
             SourceDependencies = NormalizeAll(projectDirectory, SplitList(Get("SourceDependencies"))),
             EnvironmentDependencies = ParseEnvironmentDependencies(Get("EnvironmentDependencies"), name, diagnostics),
@@ -204,7 +205,7 @@ public static partial class StepParser
     /// </summary>
     private static IReadOnlyList<string> ParseEnvironmentDependencies(string text, string step, List<PipelineDiagnostic> diagnostics)
     {
-        var names = SplitStepNames(text);
+        var names = SplitNames(text);
         foreach (var invalid in names.Where(n => !IsEnvironmentVariableName(n)))
         {
             diagnostics.Add(new PipelineDiagnostic(ErrorCodes.InvalidEnvironmentDependency, step,
@@ -231,7 +232,8 @@ public static partial class StepParser
     /// </summary>
     private static IReadOnlyList<string>? ParseTools(string text, string step, List<PipelineDiagnostic> diagnostics)
     {
-        var names = SplitList(text);
+        // Tool names, like step names, hold no ',' (MLP1001's characters) and match ignoring case.
+        var names = SplitStepNames(text);
         if (names.Count == 0)
         {
             return null;
@@ -251,7 +253,7 @@ public static partial class StepParser
         foreach (var invalid in names.Where(n => !IsValidName(n)))
         {
             diagnostics.Add(new PipelineDiagnostic(ErrorCodes.UnknownStepTool, step,
-                $"Tools of step '{step}' names '{Shown(invalid)}', which is not a tool name: list PipelineTool names separated by ';'."));
+                $"Tools of step '{step}' names '{Shown(invalid)}', which is not a tool name: list PipelineTool names separated by ';' or ','."));
         }
 
         return names;
@@ -274,8 +276,36 @@ public static partial class StepParser
     /// one step, and a message listing the names must not show it twice.
     /// </summary>
     public static IReadOnlyList<string> SplitStepNames(string? text) =>
+        SplitNames(text).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
+
+    /// <summary>
+    /// Splits a list of names no one of which can hold a comma or a semicolon (environment variable names in
+    /// <c>EnvironmentDependencies</c> and <c>PipelinePassThroughEnvironment</c>, step and tool names): <c>;</c> or
+    /// <c>,</c> between names, trimmed, empty entries (<c>a;;b</c>, a trailing <c>;</c>) dropped, a name given twice
+    /// in the same spelling kept once. Case is kept apart: on Unix <c>seed</c> and <c>SEED</c> are two variables, and
+    /// folding them would leave one out of the key (a wrong hit). Lists of file paths are never split on <c>,</c>: a
+    /// file name may hold one.
+    /// </summary>
+    public static IReadOnlyList<string> SplitNames(string? text) =>
         (text ?? "").Split([';', ','], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-            .Distinct(StringComparer.OrdinalIgnoreCase).ToList();
+            .Distinct(StringComparer.Ordinal).ToList();
+
+    /// <summary>
+    /// A step's <c>IgnoredInputs</c>: paths, globs and parameter names, <c>;</c>-separated. A path may hold a comma, so
+    /// an entry is split at <c>,</c> only when every part is one of the step's parameter names (<c>Verbose,LogLevel</c>):
+    /// a parameter name can hold no comma, and a path entry stays whole. Empty entries are dropped, repeats kept once.
+    /// </summary>
+    private static List<string> SplitIgnoredInputs(string text, List<NamedValue> parameters)
+    {
+        var entries = new List<string>();
+        foreach (var entry in SplitList(text))
+        {
+            var parts = entry.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            entries.AddRange(entry.Contains(',', StringComparison.Ordinal) && parts.Length > 0 && parts.All(p => parameters.Any(q => q.Name == p)) ? parts : [entry]);
+        }
+
+        return entries.Distinct(StringComparer.Ordinal).ToList();
+    }
 
     /// <summary>Splits an MSBuild list: <c>;</c>-separated, trimmed, empty entries dropped.</summary>
     public static IReadOnlyList<string> SplitList(string text) =>
