@@ -132,6 +132,14 @@ public abstract class PipelineTask : Microsoft.Build.Utilities.Task, ICancelable
         }
 
         var clock = System.Diagnostics.Stopwatch.StartNew();
+        // Misspelt metadata names first, as warnings: the errors below may be their consequence (a PipelineTool whose
+        // VersionComand leaves it without a VersionCommand), and the warning says which name was meant.
+        foreach (var warning in Steps.Select(TaskInputs.ToRawStep).SelectMany(StepParser.MisspeltMetadata)
+                     .Concat(Tools.SelectMany(t => ToolParser.MisspeltMetadata(t.ItemSpec, t.CloneCustomMetadata().Keys.Cast<string>()))))
+        {
+            log.Warning(warning);
+        }
+
         var diagnostics = new List<PipelineDiagnostic>();
         var options = TaskInputs.ReadOptions(this, diagnostics);
         var steps = StepParser.Parse(Steps.Select(TaskInputs.ToRawStep), options.ProjectDirectory, diagnostics);
