@@ -78,6 +78,12 @@ public static partial class ErrorCodes
     /// </summary>
     public const string MisspeltMetadata = "MLP1081";
 
+    /// <summary>
+    /// Warning: a global property (<c>-p:</c>) whose name is not ours but close to one of ours (<c>PipelineStep</c>,
+    /// <c>PipelinForce</c>): the build would run as if it had not been given.
+    /// </summary>
+    public const string MisspeltProperty = "MLP1082";
+
     public const string StepFailed = "MLP2001";
     public const string OutputMissing = "MLP2002";
     public const string StepCouldNotStart = "MLP2003";

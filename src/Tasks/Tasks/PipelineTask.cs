@@ -84,6 +84,14 @@ public abstract class PipelineTask : Microsoft.Build.Utilities.Task, ICancelable
         using var log = new MSBuildPipelineLog(BuildEngine, Log, ProjectFile) { LocateStep = LocateStep };
         try
         {
+            if ((BuildEngine as IBuildEngine6)?.GetGlobalProperties() is { } global)
+            {
+                foreach (var warning in PropertyParser.MisspeltGlobalProperties(global.Keys))
+                {
+                    log.Warning(warning);
+                }
+            }
+
             ExecuteCore(log);
         }
         catch (Exception e) when (e is not OutOfMemoryException)

@@ -129,4 +129,49 @@ public sealed class TypoTests : IDisposable
     [InlineData("abc", "", 3)]
     public void DistanceCountsEditsIgnoringCase(string a, string b, int expected) =>
         Assert.Equal(expected, NameSuggestion.Distance(a, b));
+
+    [Theory]
+    [InlineData("PipelineStep", "PipelineSteps")]
+    [InlineData("PipelinForce", "PipelineForce")]
+    [InlineData("EnablePipelineCach", "EnablePipelineCache")]
+    [InlineData("PipelineResumFrom", "PipelineResumeFrom")]
+    [InlineData("pipelinestrictenviroment", "PipelineStrictEnvironment")]
+    [InlineData("RunPipelineBeforeBuilds", "RunPipelineBeforeBuild")]
+    public void AGlobalPropertyCloseToOneOfOursIsMLP1082NamingTheOneMeant(string given, string meant)
+    {
+        var warning = Assert.Single(PropertyParser.MisspeltGlobalProperties([given, "Configuration", "PipelineSteps", "Gamma"]));
+
+        Assert.Equal(ErrorCodes.MisspeltProperty, warning.Code);
+        Assert.Contains($"Property '{given}' (given with -p:) is not one MLPipelines.Sdk reads: did you mean '{meant}'?", warning.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void OurGlobalPropertiesInAnyCaseAndOthersFarFromThemAreSilent() =>
+        Assert.Empty(PropertyParser.MisspeltGlobalProperties(
+            ["pipelinesteps", "PipelineForce", "PipelineRun", "PipelineRunsLimit", "Configuration", "TargetFramework", "PipelineStage", "ModelVersion", "MLPipelinesTaskAssembly"]));
+
+    [Theory]
+    [InlineData("A B")]
+    [InlineData("A=B")]
+    [InlineData("AWS_*_KEY")]
+    [InlineData("SE?D")]
+    public void APassThroughNameNoVariableCanHaveIsMLP1014(string name)
+    {
+        var diagnostics = new List<PipelineDiagnostic>();
+        PropertyParser.ParsePassThrough($"HTTP_PROXY;{name}", diagnostics);
+
+        var error = Assert.Single(diagnostics);
+        Assert.Equal(ErrorCodes.InvalidProperty, error.Code);
+        Assert.Contains($"Property PipelinePassThroughEnvironment names '{name}'", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void PassThroughNamesAndPrefixesAreKeptAsGivenWithoutDroppingAnotherCase()
+    {
+        var diagnostics = new List<PipelineDiagnostic>();
+        var names = PropertyParser.ParsePassThrough("AWS_*, HTTP_PROXY;http_proxy;*;ProgramFiles(x86)", diagnostics);
+
+        Assert.Empty(diagnostics);
+        Assert.Equal(["AWS_*", "HTTP_PROXY", "http_proxy", "*", "ProgramFiles(x86)"], names);
+    }
 }

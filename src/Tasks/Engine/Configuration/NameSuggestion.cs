@@ -1,8 +1,8 @@
 namespace MLPipelines.Engine.Configuration;
 
 /// <summary>
-/// Finds the name a typo meant (<c>Ouputs</c> for <c>Outputs</c>), for the messages of MLP1080 and MLP1081: MSBuild
-/// accepts any metadata name, so a misspelt one is otherwise just a custom metadata that changes nothing.
+/// Finds the name a typo meant (<c>Ouputs</c> for <c>Outputs</c>), for the messages of MLP1080, MLP1081 and MLP1082:
+/// MSBuild accepts any metadata or property name, so a misspelt one is otherwise just a custom one that changes nothing.
 /// </summary>
 public static class NameSuggestion
 {
