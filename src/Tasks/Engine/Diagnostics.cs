@@ -63,6 +63,27 @@ public static partial class ErrorCodes
     /// <summary>The file <c>PipelinePlanFile</c> or <c>PipelineGraphFile</c> names cannot be written.</summary>
     public const string ReportFileNotWritable = "MLP1061";
 
+    // 1080 and up: a misspelt name or value that would otherwise change nothing, silently (issue 11, item 4).
+
+    /// <summary>
+    /// An <c>IgnoredInputs</c> entry names neither a parameter of its step nor a path that can be among its inputs:
+    /// it would leave nothing out of the key, so what the user meant to leave out still counts.
+    /// </summary>
+    public const string IgnoredInputMatchesNothing = "MLP1080";
+
+    /// <summary>
+    /// Warning: a <c>Step</c> or <c>PipelineTool</c> metadata name that is not ours but close to one of ours
+    /// (<c>Ouputs</c>, <c>Input</c>, <c>DependOn</c>, <c>VersionComand</c>). MSBuild accepts any metadata, and a
+    /// project may carry its own, so this is a warning, naming the metadata meant.
+    /// </summary>
+    public const string MisspeltMetadata = "MLP1081";
+
+    /// <summary>
+    /// Warning: a global property (<c>-p:</c>) whose name is not ours but close to one of ours (<c>PipelineStep</c>,
+    /// <c>PipelinForce</c>): the build would run as if it had not been given.
+    /// </summary>
+    public const string MisspeltProperty = "MLP1082";
+
     public const string StepFailed = "MLP2001";
     public const string OutputMissing = "MLP2002";
     public const string StepCouldNotStart = "MLP2003";

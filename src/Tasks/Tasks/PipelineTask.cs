@@ -84,6 +84,14 @@ public abstract class PipelineTask : Microsoft.Build.Utilities.Task, ICancelable
         using var log = new MSBuildPipelineLog(BuildEngine, Log, ProjectFile) { Locate = Locate };
         try
         {
+            if ((BuildEngine as IBuildEngine6)?.GetGlobalProperties() is { } global)
+            {
+                foreach (var warning in PropertyParser.MisspeltGlobalProperties(global.Keys))
+                {
+                    log.Warning(warning);
+                }
+            }
+
             ExecuteCore(log);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
@@ -144,6 +152,14 @@ public abstract class PipelineTask : Microsoft.Build.Utilities.Task, ICancelable
         }
 
         var clock = System.Diagnostics.Stopwatch.StartNew();
+        // Misspelt metadata names first, as warnings: the errors below may be their consequence (a PipelineTool whose
+        // VersionComand leaves it without a VersionCommand), and the warning says which name was meant.
+        foreach (var warning in Steps.Select(TaskInputs.ToRawStep).SelectMany(StepParser.MisspeltMetadata)
+                     .Concat(Tools.SelectMany(t => ToolParser.MisspeltMetadata(t.ItemSpec, t.CloneCustomMetadata().Keys.Cast<string>()))))
+        {
+            log.Warning(warning);
+        }
+
         var diagnostics = new List<PipelineDiagnostic>();
         var options = TaskInputs.ReadOptions(this, diagnostics);
         var steps = StepParser.Parse(Steps.Select(TaskInputs.ToRawStep), options.ProjectDirectory, diagnostics);

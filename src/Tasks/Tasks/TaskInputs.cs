@@ -41,6 +41,8 @@ internal static class TaskInputs
             cacheDirectory = ".mlpipelines";
         }
 
+        // Checked even when strict mode is off, so a name that could never pass through is found before it is needed.
+        var passThrough = PropertyParser.ParsePassThrough(task.PassThroughEnvironment, diagnostics);
         return new PipelineOptions
         {
             PipelineName = task.PipelineName,
@@ -65,7 +67,7 @@ internal static class TaskInputs
             ContinueOnError = PropertyParser.ParseBool(task.KeepGoing, "PipelineContinueOnError", diagnostics) ?? false,
             ReplayLogs = PropertyParser.ParseBool(task.ReplayLogs, "PipelineReplayLogs", diagnostics) ?? false,
             StrictEnvironment = PropertyParser.ParseBool(task.StrictEnvironment, "PipelineStrictEnvironment", diagnostics) == true
-                ? new StrictEnvironment(StepParser.SplitNames(task.PassThroughEnvironment))
+                ? new StrictEnvironment(passThrough)
                 : null,
         };
     }

@@ -97,6 +97,12 @@ public sealed class ConfigurationTableTests(SdkPackage package, ITestOutputHelpe
         ["PipelineKeyPlatform not a boolean"] = new(Property("PipelineKeyPlatform", "linux"), "MLP1014", ["PipelineKeyPlatform"]),
         ["Metrics not among the outputs"] = new(Steps(Step("scorer", "Outputs=\"model.bin\" Metrics=\"scores.json\"")), "MLP1040", ["scorer", "scores.json"]),
         ["Metrics is an output directory"] = new(Steps(Step("folder", "Outputs=\"eval/\" Metrics=\"eval/\"")), "MLP1040", ["folder", "eval/"]),
+        ["IgnoredInputs names a parameter the step does not have"] = new(
+            Steps(Step("tuned", "Parameters=\"Verbose=1\" IgnoredInputs=\"Verbsoe\"")), "MLP1080", ["tuned", "Verbsoe", "Verbose"]),
+        ["IgnoredInputs names a path no input can hold"] = new(
+            Steps(Step("reader", "Inputs=\"data/\" IgnoredInputs=\"dat/\"")), "MLP1080", ["reader", "dat/", "data/"]),
+        ["PipelinePassThroughEnvironment names no variable"] = new(
+            Property("PipelinePassThroughEnvironment", "HTTP PROXY"), "MLP1014", ["PipelinePassThroughEnvironment", "HTTP PROXY"]),
     };
 
     public static TheoryData<string> Kinds => new(Rows.Keys);

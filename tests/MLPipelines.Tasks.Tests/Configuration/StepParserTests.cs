@@ -37,7 +37,8 @@ public sealed class StepParserTests : IDisposable
         var step = ParseValid(
             ("Environment", "MODE=fast; LEVEL = 3"),
             ("DependsOn", "load; clean"),
-            ("Parameters", "Gamma=0.002;Url=http://x/?a=b"),
+            ("Parameters", "Gamma=0.002;Url=http://x/?a=b;Seed=1"),
+            ("Inputs", "data.csv;logs/"),
             ("EnableCache", "false"),
             ("CacheStrategy", "inputhash"),
             ("IncludeArtifactIds", "True"),
@@ -51,7 +52,7 @@ public sealed class StepParserTests : IDisposable
         Assert.Equal("run", step.Command);
         Assert.Equal([new NamedValue("MODE", "fast"), new NamedValue("LEVEL", "3")], step.Environment);
         Assert.Equal(["load", "clean"], step.DependsOn);
-        Assert.Equal([new NamedValue("Gamma", "0.002"), new NamedValue("Url", "http://x/?a=b")], step.Parameters);
+        Assert.Equal([new NamedValue("Gamma", "0.002"), new NamedValue("Url", "http://x/?a=b"), new NamedValue("Seed", "1")], step.Parameters);
         Assert.False(step.EnableCache);
         Assert.Equal(CacheStrategy.InputHash, step.CacheStrategy);
         Assert.False(step.CodeCounts);
@@ -241,7 +242,7 @@ public sealed class StepParserTests : IDisposable
     [InlineData("Verbose,notes.txt", new[] { "Verbose,notes.txt" })]
     [InlineData("a,b.csv", new[] { "a,b.csv" })]
     public void IgnoredInputsSplitParameterNamesOnCommasButNotPaths(string ignored, string[] expected) =>
-        Assert.Equal(expected, ParseValid(("Parameters", "Verbose=1;LogLevel=2"), ("IgnoredInputs", ignored)).IgnoredInputs);
+        Assert.Equal(expected, ParseValid(("Parameters", "Verbose=1;LogLevel=2"), ("Inputs", "logs/;a,b.csv;Verbose,notes.txt"), ("IgnoredInputs", ignored)).IgnoredInputs);
 
     [Theory]
     [InlineData("v 1")]

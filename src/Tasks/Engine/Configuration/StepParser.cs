@@ -128,7 +128,10 @@ public static partial class StepParser
         }
 
         var tools = ParseTools(Get("Tools"), name, diagnostics);
+        var inputs = NormalizeAll(projectDirectory, SplitList(Get("Inputs")));
         var parameters = ParsePairs(Get("Parameters"), "Parameters", name, diagnostics);
+        var ignoredInputs = SplitIgnoredInputs(Get("IgnoredInputs"), parameters);
+        CheckIgnoredInputs(ignoredInputs, inputs, parameters, projectDirectory, name, diagnostics);
 
         var step = new StepDefinition
         {
@@ -137,7 +140,7 @@ public static partial class StepParser
             WorkingDirectory = NormalizeAll(projectDirectory, [Get("WorkingDirectory")]).FirstOrDefault()?.TrimEnd('/') ?? "",
             Environment = ParsePairs(Get("Environment"), "Environment", name, diagnostics),
             DependsOn = SplitStepNames(Get("DependsOn")),
-            Inputs = NormalizeAll(projectDirectory, SplitList(Get("Inputs"))),
+            Inputs = inputs,
             Outputs = outputs,
             PersistOutputs = Bool("PersistOutputs", false),
             Parameters = parameters,
@@ -149,7 +152,7 @@ public static partial class StepParser
             IncludeStepParameters = Bool("IncludeStepParameters", true),
             IncludeArtifactValues = Bool("IncludeArtifactValues", true),
             IncludeArtifactIds = Bool("IncludeArtifactIds", false),
-            IgnoredInputs = SplitIgnoredInputs(Get("IgnoredInputs"), parameters),
+            IgnoredInputs = ignoredInputs,
             FileDependencies = NormalizeAll(projectDirectory, SplitList(Get("FileDependencies"))),
             SourceDependencies = NormalizeAll(projectDirectory, SplitList(Get("SourceDependencies"))),
             EnvironmentDependencies = ParseEnvironmentDependencies(Get("EnvironmentDependencies"), name, diagnostics),
@@ -171,6 +174,19 @@ public static partial class StepParser
         "IgnoredInputs", "FileDependencies", "SourceDependencies", "EnvironmentDependencies", "CacheKeyCommand", "CacheVersion",
         "ExpiresAfter", "Tools", "Platform",
     ];
+
+    /// <summary>
+    /// MLP1081 warnings for <paramref name="raw"/>'s metadata names that are not ours but close to one of ours
+    /// (<c>Ouputs</c>, <c>Input</c>, <c>DependOn</c>): MSBuild accepts them, and the step would run as if they were not
+    /// there: an input left out of the key, an output never stored, a dependency not waited for.
+    /// </summary>
+    public static IEnumerable<PipelineDiagnostic> MisspeltMetadata(RawStep raw)
+    {
+        var name = raw.Name.Trim();
+        return NameSuggestion.MisspeltMetadata(raw.Metadata.Keys, MetadataNames).Select(typo => new PipelineDiagnostic(ErrorCodes.MisspeltMetadata, name,
+            $"Step '{Shown(name)}' has metadata '{Shown(typo.Given)}', which MLPipelines.Sdk does not read: did you mean '{typo.Meant}'? As written it changes nothing. " +
+            $"Rename it; if it is your own metadata, give it a name further from ours ({string.Join(", ", MetadataNames)})."));
+    }
 
     /// <summary>
     /// A step's <c>Metrics</c>: each must be a file the step writes, one of its <c>Outputs</c> or a file below an
@@ -196,6 +212,53 @@ public static partial class StepParser
 
         return metrics;
     }
+
+    /// <summary>
+    /// A step's <c>IgnoredInputs</c>: each entry must name one of its <c>Parameters</c> (exactly: the key compares
+    /// names case-sensitively) or a path, folder or glob that can meet one of its <c>Inputs</c>. Anything else leaves
+    /// nothing out of the key, silently: a typo (<c>Verbsoe</c>, <c>featuers/debug/</c>) would keep in the key what the
+    /// user believes is left out, and nobody would know. MLP1080 names the step, the entry and what it could name.
+    /// </summary>
+    private static void CheckIgnoredInputs(
+        IReadOnlyList<string> ignored, List<string> inputs, List<NamedValue> parameters, string projectDirectory, string step, List<PipelineDiagnostic> diagnostics)
+    {
+        foreach (var entry in ignored)
+        {
+            if (parameters.Any(p => p.Name.Equals(entry, StringComparison.Ordinal)))
+            {
+                continue;
+            }
+
+            ProjectPath.TryNormalize(projectDirectory, entry, out var path);
+            if (path.Length > 0 && inputs.Any(input => CanMeet(path, input)))
+            {
+                continue;
+            }
+
+            var sameName = parameters.Where(p => p.Name.Equals(entry, StringComparison.OrdinalIgnoreCase)).Select(p => p.Name).FirstOrDefault();
+            var hint = sameName is not null
+                ? $" Parameter names match exactly: write '{sameName}'."
+                : NameSuggestion.Closest(entry, parameters.Select(p => p.Name).Concat(inputs)) is { } meant ? $" Did you mean '{meant}'?" : "";
+            var parameterList = parameters.Count == 0 ? "none" : string.Join(", ", parameters.Select(p => p.Name));
+            var inputList = inputs.Count == 0 ? "none" : string.Join(", ", inputs);
+            diagnostics.Add(new PipelineDiagnostic(ErrorCodes.IgnoredInputMatchesNothing, step,
+                $"IgnoredInputs of step '{step}' names '{Shown(entry)}', which is neither one of its Parameters nor a path that can be among its Inputs, so it would leave nothing out of the key.{hint} Its Parameters: {parameterList}. Its Inputs: {inputList}."));
+        }
+    }
+
+    /// <summary>
+    /// Whether the ignored path or glob <paramref name="ignored"/> can leave out a file of the input <paramref name="input"/>:
+    /// one is the other or lies below it, or a glob on either side can match the other (or something below it). Two
+    /// globs are taken to meet: which files both can match is not worth guessing, and a false alarm would be an error.
+    /// </summary>
+    private static bool CanMeet(string ignored, string input) =>
+        (ProjectPath.IsGlob(ignored), ProjectPath.IsGlob(input)) switch
+        {
+            (false, false) => ProjectPath.Overlaps(ignored, input),
+            (false, true) => Graph.PathOverlap.InputReadsOutput(input, ignored),
+            (true, false) => Graph.PathOverlap.InputReadsOutput(ignored, input),
+            (true, true) => true,
+        };
 
     /// <summary>
     /// A step's <c>EnvironmentDependencies</c>: variable names separated by <c>;</c> or <c>,</c> (as step lists and

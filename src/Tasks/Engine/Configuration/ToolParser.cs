@@ -62,6 +62,18 @@ public static class ToolParser
         return tools;
     }
 
+    /// <summary>The metadata a <c>PipelineTool</c> item has.</summary>
+    public static readonly IReadOnlyList<string> MetadataNames = ["VersionCommand"];
+
+    /// <summary>
+    /// MLP1081 warnings for a <c>PipelineTool</c>'s metadata names that are close to <c>VersionCommand</c> but are not
+    /// it (<c>VersionComand</c>): the tool then has no version command (MLP1022), and the warning says which name was meant.
+    /// </summary>
+    public static IEnumerable<PipelineDiagnostic> MisspeltMetadata(string tool, IEnumerable<string> metadataNames) =>
+        NameSuggestion.MisspeltMetadata(metadataNames, MetadataNames).Select(typo => new PipelineDiagnostic(ErrorCodes.MisspeltMetadata, null,
+            $"PipelineTool '{StepParser.Shown(tool.Trim())}' has metadata '{StepParser.Shown(typo.Given)}', which MLPipelines.Sdk does not read: did you mean '{typo.Meant}'? " +
+            $"Rename it; a PipelineTool reads only {string.Join(", ", MetadataNames)}."));
+
     /// <summary>
     /// Adds an MLP1023 diagnostic, naming the step, for each tool a step's <c>Tools</c> names that is not declared.
     /// A name among <paramref name="declaredNames"/> (the <c>Include</c> of every <c>PipelineTool</c> item, valid or
