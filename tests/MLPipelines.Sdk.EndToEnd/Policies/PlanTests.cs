@@ -208,6 +208,29 @@ public sealed class PlanTests(SdkPackage package, ITestOutputHelper output)
         Assert.Contains("the inputs of step 'a' changed since its newest cached result (parameter G changed (1 -> 2))", error.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void ACorruptEntryIsPlannedAsTheRunsDamagedMissAndThePlanLeavesItForTheRunToFind()
+    {
+        // The plan deleted a corrupt entry as the run does, so the run after it gave another reason than the plan's.
+        using Workspace workspace = Workspace.Create(package, output);
+        PipelineProject.Create(package.Version)
+            .Step("train", "mkdir -p model && echo w > model/w.bin", outputs: "model/")
+            .Step("eval", "cat model/w.bin > eval.txt", inputs: "model/", outputs: "eval.txt")
+            .Save(workspace);
+        workspace.RunPipeline().EnsureSucceeded();
+        Assert.Equal(1, StoreInspector.Of(workspace).Execute("UPDATE entries SET manifest = '{not json' WHERE step = 'train'"));
+
+        BuildResult plan = workspace.PlanPipeline().EnsureSucceeded()
+            .EnsureLine("train: miss (cached result damaged)")
+            .EnsureLine("eval: pending (waits for train)");
+        Assert.Contains(plan.Warnings, w => w.Code == "MLP3002" && w.Message.Contains("'train'", StringComparison.Ordinal));
+        // Still there (a no-op update counts the row; the inspector cannot parse the corrupt manifest).
+        Assert.Equal(1, StoreInspector.Of(workspace).Execute("UPDATE entries SET step = step WHERE step = 'train'"));
+
+        BuildResult run = workspace.RunPipeline().EnsureSucceeded().EnsureMiss("train", "cached result damaged").EnsureHit("eval");
+        Assert.Contains(run.Warnings, w => w.Code == "MLP3002" && w.Message.Contains("'train'", StringComparison.Ordinal));
+    }
+
     /// <summary>
     /// a: unchanged (a hit); b: its input edited (a miss); c: reads b's output (pending on b). Runs once, then edits.
     /// </summary>

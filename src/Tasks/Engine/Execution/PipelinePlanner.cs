@@ -84,7 +84,7 @@ public sealed class PipelinePlanner
             KeyPlatformByDefault = options.KeyPlatform,
             StrictEnvironment = options.StrictEnvironment is not null,
         };
-        _lookup = new CacheLookup(options, store, log, clock ?? TimeProvider.System);
+        _lookup = new CacheLookup(options, store, log, clock ?? TimeProvider.System) { DryRun = true };
         _log = log;
         _outputs = new OutputRestorer(options.ProjectDirectory, store.Objects, hasher, options.StoreDirectoryInProject);
     }
