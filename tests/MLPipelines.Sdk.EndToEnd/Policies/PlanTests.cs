@@ -1,4 +1,5 @@
 using System.Text.Json;
+using MLPipelines.Sdk.EndToEnd.Core;
 using MLPipelines.Sdk.EndToEnd.TestKit;
 using Xunit.Abstractions;
 
@@ -206,6 +207,33 @@ public sealed class PlanTests(SdkPackage package, ITestOutputHelper output)
         BuildMessage error = Assert.Single(run.Errors);
         Assert.Equal("MLP2007", error.Code);
         Assert.Contains("the inputs of step 'a' changed since its newest cached result (parameter G changed (1 -> 2))", error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("PipelineCacheMaxAge", "soon")]
+    [InlineData("PipelineCacheMaxSize", "big")]
+    [InlineData("PipelineRunHistoryLimit", "0")]
+    [InlineData("PipelineLockTimeout", "forever")]
+    [InlineData("PipelineReplayLogs", "maybe")]
+    public void APropertyTheRunRejectsBeforeAnyStepFailsThePlanWithTheSameError(string property, string value)
+    {
+        // The plan did not read these, so it planned hits for a run that fails at once.
+        using Workspace workspace = Workspace.Create(package, output, $"{nameof(APropertyTheRunRejectsBeforeAnyStepFailsThePlanWithTheSameError)}-{property}");
+        PipelineProject.Create(package.Version).TracedStep("a", "echo a > a.txt", outputs: "a.txt").Save(workspace);
+        workspace.RunPipeline().EnsureSucceeded();
+        workspace.ClearExecuted();
+        string argument = DotnetRunner.Property(property, value);
+
+        BuildResult plan = workspace.PlanPipeline(argument).EnsureFailed();
+        BuildResult graph = workspace.RunTarget("ShowPipelineGraph", argument).EnsureFailed();
+        BuildResult run = workspace.RunPipeline(argument).EnsureFailed();
+
+        string[] Codes(BuildResult result) => result.Errors.Select(e => $"{e.Code}: {e.Message}").Distinct().ToArray();
+        Assert.NotEmpty(Codes(run));
+        Assert.Equal(Codes(run), Codes(plan));
+        Assert.Equal(Codes(run), Codes(graph));
+        Assert.Contains(property, Codes(run)[0], StringComparison.Ordinal);
+        Assert.Empty(workspace.Executed());
     }
 
     [Fact]
