@@ -237,6 +237,28 @@ public sealed class PlanTests(SdkPackage package, ITestOutputHelper output)
     }
 
     [Fact]
+    public void AnAlteredObjectTheRestoreMustCopyIsPlannedAsTheRunsDamagedMiss()
+    {
+        using Workspace workspace = Workspace.Create(package, output);
+        PipelineProject.Create(package.Version).TracedStep("a", "echo a > a.txt", outputs: "a.txt").Save(workspace);
+        workspace.RunPipeline().EnsureSucceeded();
+        string hash = Assert.Single(StoreInspector.Of(workspace).Entry("a").Manifest).Hash;
+        string file = workspace.GetPath($".mlpipelines/objects/{hash[..2]}/{hash}");
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(file, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
+
+        File.WriteAllText(file, "z\n"); // Same size, other bytes.
+        workspace.Delete("a.txt").ClearExecuted();
+
+        workspace.PlanPipeline().EnsureSucceeded().EnsureLine("a: miss (cached result damaged)");
+        workspace.RunPipeline().EnsureSucceeded().EnsureMiss("a", "cached result damaged");
+        Assert.Equal(["a"], workspace.Executed());
+        Assert.Equal("a\n", workspace.ReadFile("a.txt"));
+    }
+
+    [Fact]
     public void ACorruptEntryIsPlannedAsTheRunsDamagedMissAndThePlanLeavesItForTheRunToFind()
     {
         // The plan deleted a corrupt entry as the run does, so the run after it gave another reason than the plan's.
