@@ -3,6 +3,7 @@ using MLPipelines.Engine.Configuration;
 using MLPipelines.Engine.Execution;
 using MLPipelines.Engine.Graph;
 using MLPipelines.Engine.Paths;
+using MLPipelines.Engine.Remote;
 using MLPipelines.Engine.Store;
 using Microsoft.Build.Framework;
 
@@ -234,9 +235,11 @@ public abstract class PipelineTask : Microsoft.Build.Utilities.Task, ICancelable
             return null;
         }
 
+        // The remote cache too, read-only, where the run would ask it (Turborepo's dry run shows remote hits).
         using (store)
+        using (var remote = ready.RemoteCache is { } settings ? new RemoteCache(settings, ready, store, log, TimeProvider.System) : null)
         {
-            return new PipelinePlanner(ready, graph, store, log, cancellationToken: Cancellation).Plan() is { } plan ? (ready, graph, plan) : null;
+            return new PipelinePlanner(ready, graph, store, log, cancellationToken: Cancellation, remote: remote).Plan() is { } plan ? (ready, graph, plan) : null;
         }
     }
 

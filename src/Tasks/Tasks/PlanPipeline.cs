@@ -81,6 +81,7 @@ public sealed class PlanPipeline : PipelineTask
                 }
 
                 json.WriteBoolean("fails", step.Fails);
+                json.WriteBoolean("remote", step.Remote);
                 if (step.Restore is { } restore)
                 {
                     json.WriteStartObject("restore");

@@ -80,6 +80,112 @@ public sealed partial class RemoteCacheTests(SdkPackage package, ITestOutputHelp
     }
 
     [NginxFact]
+    public void ThePlanOfACheckoutWithAWarmRemoteSaysRemoteHitsWithoutDownloadingOrUploadingAndTheRunRestoresThem()
+    {
+        // Issue 11 item 5: with an empty local store the plan said "miss (no earlier result)" where the run restores
+        // every step from the remote. Turborepo's dry run reports the remote cache's status; ours does too, read-only.
+        using NginxServer server = NginxServer.Start();
+        using Workspace first = Checkout();
+        using Workspace second = Checkout();
+        Agent(first, server).RunPipeline().EnsureSucceeded();
+        int puts = server.Requests("PUT");
+        int objectGets = server.RequestsTo("GET /cache/cas/");
+
+        BuildResult plan = Agent(second, server).PlanPipeline().EnsureSucceeded();
+        foreach (string step in Steps)
+        {
+            EnsureRemoteHitPlanned(plan, step);
+        }
+
+        Assert.Empty(plan.Warnings);
+        BuildResult json = Agent(second, server).PlanPipeline(DotnetRunner.Property("PipelinePlanFormat", "json")).EnsureSucceeded();
+        Assert.Equal(3, json.LinesContaining("\"remote\": true").Count);
+        Assert.Equal(puts, server.Requests("PUT"));
+        Assert.Equal(objectGets, server.RequestsTo("GET /cache/cas/"));
+        Assert.Empty(StoreInspector.Of(second).EntrySteps());
+        Assert.False(second.FileExists("data.csv"), "The plan wrote an output.");
+
+        BuildResult run = Agent(second, server).RunPipeline().EnsureSucceeded();
+        Assert.Equal(0, Executed(run));
+        Assert.All(Steps, step => run.EnsureLine($"Using cached version of {step} (remote)."));
+    }
+
+    [NginxFact]
+    public void ThePlanSaysAMissWhereTheRemoteEntryLacksAnObjectAndTheRunThenExecutesThatStep()
+    {
+        using NginxServer server = NginxServer.Start();
+        using Workspace first = Checkout();
+        using Workspace second = Checkout();
+        Agent(first, server).RunPipeline().EnsureSucceeded();
+        string hash = StoreInspector.Of(first).Entry("train").Manifest.Single(m => m.Path == "model/weights.bin").Hash;
+        File.Delete(Path.Combine(server.DataDirectory, "cas", hash));
+
+        BuildResult plan = Agent(second, server).PlanPipeline().EnsureSucceeded();
+        EnsureRemoteHitPlanned(plan, "prepare");
+        plan.EnsureLine("train: miss (no earlier result)");
+        plan.EnsureLine("report: pending (waits for train)");
+        Assert.Contains(plan.Warnings, w => w.Code == "MLP5006" && w.Message.Contains("'train'", StringComparison.Ordinal));
+
+        BuildResult run = Agent(second, server).RunPipeline().EnsureSucceeded();
+        run.EnsureLine("Using cached version of prepare (remote).");
+        run.EnsureMiss("train", "no earlier result");
+        run.EnsureMiss("report", "no earlier result");
+        Assert.Equal(2, Executed(run));
+    }
+
+    [NginxTheory]
+    [InlineData(null)]
+    [InlineData("a-key-of-someone-else")]
+    public void ThePlanOfAReaderWithASigningKeySaysTheMissesItsRefusalsGiveAndTheRunDoesThat(string? writerKey)
+    {
+        using NginxServer server = NginxServer.Start();
+        using Workspace writer = Checkout();
+        using Workspace reader = Checkout();
+        Agent(writer, server, signingKey: writerKey).RunPipeline().EnsureSucceeded();
+
+        BuildResult plan = Agent(reader, server, "Read", signingKey: "main-branch-key").PlanPipeline().EnsureSucceeded();
+        plan.EnsureLine("prepare: miss (no earlier result)");
+        plan.EnsureLine("train: pending (waits for prepare)");
+        Assert.Contains(plan.Warnings, w => w.Code == "MLP5005" && w.Message.Contains("'prepare'", StringComparison.Ordinal));
+
+        // And with the writer's own key, the same reader's plan says remote hits.
+        if (writerKey is not null)
+        {
+            EnsureRemoteHitPlanned(Agent(reader, server, "Read", signingKey: writerKey).PlanPipeline().EnsureSucceeded(), "prepare");
+        }
+
+        BuildResult run = Agent(reader, server, "Read", signingKey: "main-branch-key").RunPipeline().EnsureSucceeded();
+        run.EnsureMiss("prepare", "no earlier result");
+        Assert.Equal(3, Executed(run));
+    }
+
+    [Fact]
+    public void ThePlanAgainstAnUnreachableRemoteWarnsAsTheRunDoesAndPlansLocalOnly()
+    {
+        using Workspace workspace = Checkout();
+        string url = string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{UnusedPort()}/cache");
+        Agent(workspace, url).RunPipeline().EnsureSucceeded();
+        workspace.WriteFile("unrelated.txt", "x");
+        workspace.Delete("report.txt");
+
+        // prepare and train hit locally (the remote is never asked for them); report's restore needs no remote either.
+        BuildResult plan = Agent(workspace, url).PlanPipeline().EnsureSucceeded();
+        plan.EnsureLine("prepare: hit");
+        plan.EnsureLine("report: hit (would restore 1 deleted output: report.txt)");
+        Assert.DoesNotContain(plan.Warnings, w => w.Code.StartsWith("MLP5", StringComparison.Ordinal));
+
+        // With the local store gone, every lookup falls to the remote, which cannot be reached: one MLP5001, local-only.
+        Directory.Delete(workspace.GetPath(".mlpipelines"), recursive: true);
+        BuildResult cold = Agent(workspace, url).PlanPipeline().EnsureSucceeded();
+        cold.EnsureLine("prepare: miss (no earlier result)");
+        cold.EnsureLine("train: pending (waits for prepare)");
+        AssertRemoteWarnedOnce(cold, "MLP5001");
+        BuildResult run = Agent(workspace, url).RunPipeline().EnsureSucceeded();
+        Assert.Equal(3, Executed(run));
+        AssertRemoteWarnedOnce(run, "MLP5001");
+    }
+
+    [NginxFact]
     public void ListPipelineRunsShowsRemoteHitsAndUploads()
     {
         using NginxServer server = NginxServer.Start();
@@ -530,6 +636,8 @@ public sealed partial class RemoteCacheTests(SdkPackage package, ITestOutputHelp
     private sealed record RemoteAgent(DotnetRunner Runner, IReadOnlyList<string> Arguments)
     {
         public BuildResult RunPipeline() => Runner.RunPipeline([.. Arguments]);
+
+        public BuildResult PlanPipeline(params string[] more) => Runner.RunTarget("PlanPipeline", [.. Arguments, .. more]);
     }
 
     /// <summary>How many steps the run executed, from its closing summary line.</summary>
@@ -553,6 +661,10 @@ public sealed partial class RemoteCacheTests(SdkPackage package, ITestOutputHelp
         Assert.True(remote.Count == 1 && remote[0].StartsWith(code + ":", StringComparison.Ordinal),
             $"Expected one remote cache warning, {code}; got {remote.Count}.\n{result}");
     }
+
+    /// <summary>The plan says <paramref name="step"/> hits remotely (and then which outputs the restore places).</summary>
+    private static void EnsureRemoteHitPlanned(BuildResult plan, string step) =>
+        Assert.True(plan.Lines.Any(l => l.Trim().StartsWith($"{step}: hit (from the remote cache", StringComparison.Ordinal)), $"No remote hit planned for {step}.\n{plan}");
 
     private static bool Contains(byte[] haystack, string text) => haystack.AsSpan().IndexOf(Encoding.UTF8.GetBytes(text)) >= 0;
 

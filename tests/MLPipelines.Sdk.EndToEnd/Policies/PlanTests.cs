@@ -1,4 +1,5 @@
 using System.Text.Json;
+using MLPipelines.Sdk.EndToEnd.Core;
 using MLPipelines.Sdk.EndToEnd.TestKit;
 using Xunit.Abstractions;
 
@@ -206,6 +207,78 @@ public sealed class PlanTests(SdkPackage package, ITestOutputHelper output)
         BuildMessage error = Assert.Single(run.Errors);
         Assert.Equal("MLP2007", error.Code);
         Assert.Contains("the inputs of step 'a' changed since its newest cached result (parameter G changed (1 -> 2))", error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("PipelineCacheMaxAge", "soon")]
+    [InlineData("PipelineCacheMaxSize", "big")]
+    [InlineData("PipelineRunHistoryLimit", "0")]
+    [InlineData("PipelineLockTimeout", "forever")]
+    [InlineData("PipelineReplayLogs", "maybe")]
+    public void APropertyTheRunRejectsBeforeAnyStepFailsThePlanWithTheSameError(string property, string value)
+    {
+        // The plan did not read these, so it planned hits for a run that fails at once.
+        using Workspace workspace = Workspace.Create(package, output, $"{nameof(APropertyTheRunRejectsBeforeAnyStepFailsThePlanWithTheSameError)}-{property}");
+        PipelineProject.Create(package.Version).TracedStep("a", "echo a > a.txt", outputs: "a.txt").Save(workspace);
+        workspace.RunPipeline().EnsureSucceeded();
+        workspace.ClearExecuted();
+        string argument = DotnetRunner.Property(property, value);
+
+        BuildResult plan = workspace.PlanPipeline(argument).EnsureFailed();
+        BuildResult graph = workspace.RunTarget("ShowPipelineGraph", argument).EnsureFailed();
+        BuildResult run = workspace.RunPipeline(argument).EnsureFailed();
+
+        string[] Codes(BuildResult result) => result.Errors.Select(e => $"{e.Code}: {e.Message}").Distinct().ToArray();
+        Assert.NotEmpty(Codes(run));
+        Assert.Equal(Codes(run), Codes(plan));
+        Assert.Equal(Codes(run), Codes(graph));
+        Assert.Contains(property, Codes(run)[0], StringComparison.Ordinal);
+        Assert.Empty(workspace.Executed());
+    }
+
+    [Fact]
+    public void AnAlteredObjectTheRestoreMustCopyIsPlannedAsTheRunsDamagedMiss()
+    {
+        using Workspace workspace = Workspace.Create(package, output);
+        PipelineProject.Create(package.Version).TracedStep("a", "echo a > a.txt", outputs: "a.txt").Save(workspace);
+        workspace.RunPipeline().EnsureSucceeded();
+        string hash = Assert.Single(StoreInspector.Of(workspace).Entry("a").Manifest).Hash;
+        string file = workspace.GetPath($".mlpipelines/objects/{hash[..2]}/{hash}");
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(file, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
+
+        File.WriteAllText(file, "z\n"); // Same size, other bytes.
+        workspace.Delete("a.txt").ClearExecuted();
+
+        workspace.PlanPipeline().EnsureSucceeded().EnsureLine("a: miss (cached result damaged)");
+        workspace.RunPipeline().EnsureSucceeded().EnsureMiss("a", "cached result damaged");
+        Assert.Equal(["a"], workspace.Executed());
+        Assert.Equal("a\n", workspace.ReadFile("a.txt"));
+    }
+
+    [Fact]
+    public void ACorruptEntryIsPlannedAsTheRunsDamagedMissAndThePlanLeavesItForTheRunToFind()
+    {
+        // The plan deleted a corrupt entry as the run does, so the run after it gave another reason than the plan's.
+        using Workspace workspace = Workspace.Create(package, output);
+        PipelineProject.Create(package.Version)
+            .Step("train", "mkdir -p model && echo w > model/w.bin", outputs: "model/")
+            .Step("eval", "cat model/w.bin > eval.txt", inputs: "model/", outputs: "eval.txt")
+            .Save(workspace);
+        workspace.RunPipeline().EnsureSucceeded();
+        Assert.Equal(1, StoreInspector.Of(workspace).Execute("UPDATE entries SET manifest = '{not json' WHERE step = 'train'"));
+
+        BuildResult plan = workspace.PlanPipeline().EnsureSucceeded()
+            .EnsureLine("train: miss (cached result damaged)")
+            .EnsureLine("eval: pending (waits for train)");
+        Assert.Contains(plan.Warnings, w => w.Code == "MLP3002" && w.Message.Contains("'train'", StringComparison.Ordinal));
+        // Still there (a no-op update counts the row; the inspector cannot parse the corrupt manifest).
+        Assert.Equal(1, StoreInspector.Of(workspace).Execute("UPDATE entries SET step = step WHERE step = 'train'"));
+
+        BuildResult run = workspace.RunPipeline().EnsureSucceeded().EnsureMiss("train", "cached result damaged").EnsureHit("eval");
+        Assert.Contains(run.Warnings, w => w.Code == "MLP3002" && w.Message.Contains("'train'", StringComparison.Ordinal));
     }
 
     /// <summary>

@@ -82,6 +82,32 @@ public sealed class PipelinePlannerTests : IDisposable
     }
 
     [Fact]
+    public async Task AHitThatMustCopyAnAlteredObjectIsAMissAsTheRunsVerifiedCopyFindsIt()
+    {
+        // The same kind as a missing object: the run's restore verifies each object it copies, so the plan must too.
+        _pipeline.Step("a", "printf a > a.txt", ("Outputs", "a.txt"));
+        _pipeline.Step("b", "cat a.txt > b.txt", ("Inputs", "a.txt"), ("Outputs", "b.txt"));
+        await _pipeline.RunAsync();
+        string objectFile;
+        using (var store = _pipeline.OpenStore())
+        {
+            objectFile = store.Objects.PathOf(Assert.Single(store.FindNewestEntry(_pipeline.PipelineName, "a")!.Manifest).Hash);
+        }
+
+        File.SetUnixFileMode(objectFile, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        File.WriteAllText(objectFile, "z"); // Same size, other bytes.
+        File.Delete(Project.Combine("a.txt"));
+
+        var plan = _pipeline.Plan();
+        Assert.Equal("miss (cached result damaged)", Step(plan, "a").StatusText);
+        Assert.Equal("pending (waits for a)", Step(plan, "b").StatusText);
+        var run = await _pipeline.RunAsync();
+        run.AssertOutcome("a", StepOutcome.Executed);
+        Assert.Equal("cached result damaged", run["a"].MissReason);
+        Assert.Equal("a", Project.Read("a.txt"));
+    }
+
+    [Fact]
     public async Task AResumeIsPlannedAsTheRunDoesIt()
     {
         DeclareChain();

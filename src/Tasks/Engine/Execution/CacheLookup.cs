@@ -11,6 +11,12 @@ namespace MLPipelines.Engine.Execution;
 /// </summary>
 public sealed class CacheLookup(PipelineOptions options, CacheStore store, IPipelineLog log, TimeProvider clock)
 {
+    /// <summary>
+    /// For the plan: a corrupt entry is reported but left in the store, so the run that follows finds it too and
+    /// gives the reason the plan gave (deleted by the plan, the run would say "no earlier result" instead).
+    /// </summary>
+    public bool DryRun { get; init; }
+
     public (CacheEntry? Entry, string Reason) Find(StepDefinition step, StepKey key)
     {
         if (!CacheOn(step))
@@ -30,6 +36,12 @@ public sealed class CacheLookup(PipelineOptions options, CacheStore store, IPipe
         }
         catch (CorruptEntryException e)
         {
+            if (DryRun)
+            {
+                log.Warning(new(ErrorCodes.DamagedEntry, step.Name, $"The cache entry of step '{step.Name}' is corrupt; the run will execute the step instead and replace its entry."));
+                return (null, "cached result damaged");
+            }
+
             log.Warning(new(ErrorCodes.DamagedEntry, step.Name, $"The cache entry of step '{step.Name}' is corrupt; the step executes instead and its entry is replaced."));
             store.DeleteEntry(e.EntryId);
             return (null, "cached result damaged");

@@ -2,6 +2,7 @@ using MLPipelines.Engine.Configuration;
 using MLPipelines.Engine.Graph;
 using MLPipelines.Engine.Hashing;
 using MLPipelines.Engine.Keys;
+using MLPipelines.Engine.Remote;
 using MLPipelines.Engine.Store;
 
 namespace MLPipelines.Engine.Execution;
@@ -36,6 +37,9 @@ public sealed record PlannedStep(string Name, PlanStatus Status, string Reason, 
     /// <summary>For a hit: what the run's restore changes among its outputs (edited, deleted, extra paths); null otherwise.</summary>
     public RestorePreview? Restore { get; init; }
 
+    /// <summary>For a hit: the run restores it from the remote cache (<c>PipelineRemoteCache</c>), the local store lacking it.</summary>
+    public bool Remote { get; init; }
+
     /// <summary>The status as the plan and the graph show it: <c>hit</c>, <c>miss (reason)</c>, <c>pending (waits for X)</c>.</summary>
     public string StatusText => Status.ToString().ToLowerInvariant() + (Reason.Length > 0 ? $" ({Reason})" : "");
 }
@@ -55,9 +59,17 @@ public sealed class PipelinePlanner
     private readonly CacheLookup _lookup;
     private readonly IPipelineLog _log;
     private readonly OutputRestorer _outputs;
+    private readonly RemoteCache? _remote;
+    private readonly CancellationToken _cancellation;
 
-    public PipelinePlanner(PipelineOptions options, PipelineGraph graph, CacheStore store, IPipelineLog log, TimeProvider? clock = null, CancellationToken cancellationToken = default)
+    /// <param name="remote">
+    /// The remote cache, asked read-only (<see cref="RemoteCache.PeekAsync"/>) where the run would fetch from it: on a
+    /// local miss of a step whose cache is on. Null: no remote cache, or none to ask.
+    /// </param>
+    public PipelinePlanner(PipelineOptions options, PipelineGraph graph, CacheStore store, IPipelineLog log, TimeProvider? clock = null, RemoteCache? remote = null, CancellationToken cancellationToken = default)
     {
+        _remote = remote;
+        _cancellation = cancellationToken;
         _options = options;
         _graph = graph;
         _store = store;
@@ -72,7 +84,7 @@ public sealed class PipelinePlanner
             KeyPlatformByDefault = options.KeyPlatform,
             StrictEnvironment = options.StrictEnvironment is not null,
         };
-        _lookup = new CacheLookup(options, store, log, clock ?? TimeProvider.System);
+        _lookup = new CacheLookup(options, store, log, clock ?? TimeProvider.System) { DryRun = true };
         _log = log;
         _outputs = new OutputRestorer(options.ProjectDirectory, store.Objects, hasher, options.StoreDirectoryInProject);
     }
@@ -190,6 +202,7 @@ public sealed class PipelinePlanner
         }
 
         CacheEntry? entry;
+        var remote = false;
         if (role == ResumeRole.RestoreOnly)
         {
             (entry, var problem) = resume!.Find(step, key);
@@ -201,13 +214,21 @@ public sealed class PipelinePlanner
         else
         {
             (entry, var reason) = _lookup.Find(step, key);
+            // As the run: a local miss of a step whose cache is on asks the remote cache, whose objects the run
+            // fetches before it restores (so they count as there).
+            if (entry is null && _remote is not null && !_lookup.AlwaysExecutes(step))
+            {
+                entry = _remote.PeekAsync(step, key, e => _outputs.Validate(e, step.Outputs), _cancellation).GetAwaiter().GetResult();
+                remote = entry is not null;
+            }
+
             if (entry is null)
             {
                 return new PlannedStep(step.Name, PlanStatus.Miss, reason, key.Value);
             }
         }
 
-        var preview = _outputs.Preview(entry, step.Outputs);
+        var preview = _outputs.Preview(entry, step.Outputs, remote ? _ => true : null);
         if (preview.Damage is { } damage)
         {
             // The run finds the same damage before it touches an output, and executes the step instead.
@@ -238,13 +259,18 @@ public sealed class PipelinePlanner
         }
 
         var why = new List<string>();
+        if (remote)
+        {
+            why.Add("from the remote cache");
+        }
+
         if (role == ResumeRole.RestoreOnly)
         {
             why.Add($"restored, not executed: resuming from {resume!.Point}");
         }
 
         why.AddRange(Describe(preview));
-        return new PlannedStep(step.Name, PlanStatus.Hit, string.Join("; ", why), key.Value) { Restore = preview };
+        return new PlannedStep(step.Name, PlanStatus.Hit, string.Join("; ", why), key.Value) { Restore = preview, Remote = remote };
     }
 
     /// <summary>A restore-only step of a resume that cannot be restored: the run fails there with MLP2007.</summary>

@@ -107,40 +107,8 @@ public sealed class RemoteCache : IDisposable
 
         try
         {
-            var bytes = await Client.GetEntryAsync(key.Value, cancellationToken).ConfigureAwait(false);
-            if (bytes is null)
+            if (await FindAsync(step, key, validate, cancellationToken).ConfigureAwait(false) is not var (entry, sha256))
             {
-                _lookups[key.Value] = Lookup.Absent;
-                _log.Detail($"Step {step.Name}: the remote cache has no result for its key either.");
-                return null;
-            }
-
-            var entry = RemoteEntry.Parse(bytes, key.Value, key.Components, _options.SigningKey, out var problem, out var signatureRefused, out var sha256);
-            if (entry is not null)
-            {
-                problem = entry.Step != step.Name || entry.Pipeline != _pipeline.PipelineName
-                    ? $"it belongs to step '{entry.Step}' of pipeline '{entry.Pipeline}'"
-                    : validate(entry);
-            }
-
-            if (entry is null || problem is not null)
-            {
-                _lookups[key.Value] = Lookup.Refused;
-                Refuse(step, signatureRefused ? ErrorCodes.RemoteEntryNotSigned : ErrorCodes.RemoteEntryInvalid, $"the remote cache's entry for its key was refused: {problem}" +
-                    (signatureRefused ? $" while {RemoteCacheOptions.SigningKeyVariable} is set" : ""));
-                return null;
-            }
-
-            var now = _clock.GetUtcNow();
-            if (entry.CreatedAt > now)
-            {
-                entry = entry with { CreatedAt = now }; // Another machine's clock ahead of ours; a later time would outlive ExpiresAfter.
-            }
-
-            if (step.ExpiresAfter is { } lifetime && entry.CreatedAt + lifetime < now)
-            {
-                _lookups[key.Value] = Lookup.Refused;
-                _log.Detail($"Step {step.Name}: the remote cache's result is older than its ExpiresAfter.");
                 return null;
             }
 
@@ -217,6 +185,102 @@ public sealed class RemoteCache : IDisposable
             // Whatever else a server's answer provokes costs the sharing, never the build (SPEC "Failure and bad input");
             // a cancellation that is not the build's (a timeout nothing turned into Polly's) is one of those.
             _lookups.TryAdd(key.Value, Lookup.Failed);
+            Unexpected(step, "looking it up", e);
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// The entry at <c>ac/{key}</c> as <see cref="FetchAsync"/> accepts it: parsed, its key and signature checked, the
+    /// store's validation passed, not expired. Null when there is none or it is refused (warned, as the run warns).
+    /// </summary>
+    /// <exception cref="RemoteCacheException">The request failed.</exception>
+    private async Task<(CacheEntry Entry, IReadOnlyDictionary<string, string>? Sha256)?> FindAsync(StepDefinition step, StepKey key, Func<CacheEntry, string?> validate, CancellationToken cancellationToken)
+    {
+        var bytes = await Client.GetEntryAsync(key.Value, cancellationToken).ConfigureAwait(false);
+        if (bytes is null)
+        {
+            _lookups[key.Value] = Lookup.Absent;
+            _log.Detail($"Step {step.Name}: the remote cache has no result for its key either.");
+            return null;
+        }
+
+        var entry = RemoteEntry.Parse(bytes, key.Value, key.Components, _options.SigningKey, out var problem, out var signatureRefused, out var sha256);
+        if (entry is not null)
+        {
+            problem = entry.Step != step.Name || entry.Pipeline != _pipeline.PipelineName
+                ? $"it belongs to step '{entry.Step}' of pipeline '{entry.Pipeline}'"
+                : validate(entry);
+        }
+
+        if (entry is null || problem is not null)
+        {
+            _lookups[key.Value] = Lookup.Refused;
+            Refuse(step, signatureRefused ? ErrorCodes.RemoteEntryNotSigned : ErrorCodes.RemoteEntryInvalid, $"the remote cache's entry for its key was refused: {problem}" +
+                (signatureRefused ? $" while {RemoteCacheOptions.SigningKeyVariable} is set" : ""));
+            return null;
+        }
+
+        var now = _clock.GetUtcNow();
+        if (entry.CreatedAt > now)
+        {
+            entry = entry with { CreatedAt = now }; // Another machine's clock ahead of ours; a later time would outlive ExpiresAfter.
+        }
+
+        if (step.ExpiresAfter is { } lifetime && entry.CreatedAt + lifetime < now)
+        {
+            _lookups[key.Value] = Lookup.Refused;
+            _log.Detail($"Step {step.Name}: the remote cache's result is older than its ExpiresAfter.");
+            return null;
+        }
+
+        return (entry, sha256);
+    }
+
+    /// <summary>
+    /// For the plan (<c>PlanPipeline</c>, <c>ShowPipelineGraph</c>): whether <see cref="FetchAsync"/> would give an
+    /// entry, read-only. The entry is checked as the fetch checks it, and each object it needs that the local store
+    /// lacks is asked for by HEAD (there, of the size the manifest gives), never downloaded; nothing is stored or
+    /// uploaded. An object altered on the server with its size kept shows only when the run downloads it (MLP5007).
+    /// Failures warn as in the run (one warning per kind) and give null: the run then goes on local-only too.
+    /// </summary>
+    public async Task<CacheEntry?> PeekAsync(StepDefinition step, StepKey key, Func<CacheEntry, string?> validate, CancellationToken cancellationToken)
+    {
+        if (!_options.Downloads || !Shares(step, key))
+        {
+            return null;
+        }
+
+        try
+        {
+            if (await FindAsync(step, key, validate, cancellationToken).ConfigureAwait(false) is not var (entry, _))
+            {
+                return null;
+            }
+
+            foreach (var file in entry.Manifest.DistinctBy(f => f.Hash).Where(f => !_store.Objects.Contains(f.Hash)))
+            {
+                if (!await Client.HasObjectAsync(file.Hash, file.Size, cancellationToken).ConfigureAwait(false))
+                {
+                    Refuse(step, ErrorCodes.RemoteEntryInvalid, $"the remote cache's entry for its key names the object {file.Hash} (of {file.Path}), which the server does not have (or has with another size)");
+                    return null;
+                }
+            }
+
+            return entry;
+        }
+        catch (RemoteEntryTooLargeException e)
+        {
+            Refuse(step, ErrorCodes.RemoteEntryInvalid, $"the remote cache's entry for its key was refused: {e.Message}");
+            return null;
+        }
+        catch (RemoteCacheException e)
+        {
+            Report(e, step);
+            return null;
+        }
+        catch (Exception e) when (e is not OutOfMemoryException && !(e is OperationCanceledException && cancellationToken.IsCancellationRequested))
+        {
             Unexpected(step, "looking it up", e);
             return null;
         }

@@ -372,6 +372,28 @@ public sealed class ObjectStore
         return null;
     }
 
+    /// <summary>
+    /// Whether the object <paramref name="hash"/> is there and its content still matches its name: the check
+    /// <see cref="StageCopy"/> makes, without a copy (for a dry run that must foresee the restore's verdict).
+    /// </summary>
+    public bool Verify(string hash)
+    {
+        if (!IsValidHash(hash))
+        {
+            return false;
+        }
+
+        try
+        {
+            using var input = new FileStream(PathOf(hash), FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, 1 << 16, FileOptions.SequentialScan);
+            return ContentHash.OfStream(input, null) == hash;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>Deletes an object (a damaged one, or one no entry refers to any more).</summary>
     public void Remove(string hash)
     {

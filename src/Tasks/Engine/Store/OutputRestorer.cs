@@ -240,10 +240,12 @@ public sealed partial class OutputRestorer
     /// <summary>
     /// What <see cref="Restore"/> would do to the outputs, by the same checks and the same comparison, writing nothing:
     /// for a dry run (<c>PlanPipeline</c>) to say that a hit would restore edited or deleted outputs. A file to place
-    /// whose object is missing is damage, as the restore would find it; objects are not read (their content is
-    /// verified when a restore copies them).
+    /// whose object is missing or altered is damage, as the restore would find it: each object to place is read and
+    /// checked against its name, as the restore's copy checks it (objects of outputs already in place are not read,
+    /// nor by the restore).
     /// </summary>
-    public RestorePreview Preview(CacheEntry entry, IReadOnlyList<string> outputs)
+    /// <param name="elsewhere">Objects the store lacks but the run will have fetched first (a remote hit's, checked by the remote cache).</param>
+    public RestorePreview Preview(CacheEntry entry, IReadOnlyList<string> outputs, Func<string, bool>? elsewhere = null)
     {
         if (Validate(entry, outputs) is { } corrupt)
         {
@@ -260,7 +262,7 @@ public sealed partial class OutputRestorer
             return new RestorePreview { Failure = e.Message };
         }
 
-        if (plan.Files.FirstOrDefault(f => !_objects.Contains(f.Hash)) is { } lost)
+        if (plan.Files.DistinctBy(f => f.Hash).FirstOrDefault(f => _objects.Contains(f.Hash) ? !_objects.Verify(f.Hash) : elsewhere?.Invoke(f.Hash) != true) is { } lost)
         {
             return new RestorePreview { Damage = $"the stored object for {lost.Path} is missing or altered" };
         }
