@@ -116,10 +116,24 @@ public sealed class RemoteCacheFailureTests : IDisposable
 
         public AnsweringListener(HttpStatusCode status)
         {
-            var port = FreePort();
-            BaseUrl = $"http://127.0.0.1:{port}/cache";
-            _listener.Prefixes.Add($"http://127.0.0.1:{port}/");
-            _listener.Start();
+            // The free port is probed and then bound: another test may take it in between, so a taken port is
+            // probed again rather than failing the test.
+            for (var attempt = 1; ; attempt++)
+            {
+                var port = FreePort();
+                _listener.Prefixes.Clear();
+                _listener.Prefixes.Add($"http://127.0.0.1:{port}/");
+                try
+                {
+                    _listener.Start();
+                    BaseUrl = $"http://127.0.0.1:{port}/cache";
+                    break;
+                }
+                catch (HttpListenerException) when (attempt < 5)
+                {
+                }
+            }
+
             _loop = Task.Run(async () =>
             {
                 while (_listener.IsListening)
@@ -147,7 +161,8 @@ public sealed class RemoteCacheFailureTests : IDisposable
 
         public void Dispose()
         {
-            _listener.Stop();
+            // Close alone: Stop then Close unregisters the prefix twice, and the managed listener's second
+            // unregistration binds the port again, which fails ("Address already in use") once another test holds it.
             _listener.Close();
             _loop.Wait(TimeSpan.FromSeconds(5));
         }
