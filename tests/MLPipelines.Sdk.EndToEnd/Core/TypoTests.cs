@@ -33,6 +33,25 @@ public sealed class TypoTests(SdkPackage package, ITestOutputHelper output)
         Assert.Contains("Its Parameters: Verbose. Its Inputs: data/, *.log.", error.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void APipelineWideIgnoredInputsDefaultIsAcceptedWhereSomeStepHasWhatItNamesAndLeavesItOutThere()
+    {
+        using Workspace workspace = Workspace.Create(package, output);
+        workspace.WriteFile("raw/a.csv", "a\n");
+        workspace.WriteFile("logs/run.log", "first\n");
+        Pipeline()
+            .ItemDefinition("IgnoredInputs", "Verbose;**/*.log")
+            .Step("load", "cat raw/a.csv > a.txt", inputs: "raw/a.csv", outputs: "a.txt")
+            .Step("train", "cat a.txt > model.txt", inputs: "a.txt;logs/*.log", outputs: "model.txt", parameters: "Verbose=$(Verbose)")
+            .Save(workspace);
+
+        workspace.RunPipeline(DotnetRunner.Property("Verbose", "1")).EnsureSucceeded().EnsureMiss("train", "no earlier result");
+        workspace.WriteFile("logs/run.log", "second, longer\n");
+
+        // The step without a log or a Verbose parameter is not an error; the one with them leaves both out of its key.
+        workspace.RunPipeline(DotnetRunner.Property("Verbose", "2")).EnsureSucceeded().EnsureHit("load").EnsureHit("train");
+    }
+
     [Theory]
     [InlineData("Ouputs", "model.txt", "Outputs")]
     [InlineData("Input", "data.csv", "Inputs")]

@@ -70,6 +70,24 @@ public sealed class TypoTests : IDisposable
         Assert.Contains("Its Parameters: none. Its Inputs: none.", error.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void AnIgnoredInputThatMeetsAnotherStepIsAPipelineWideDefaultNotATypoButOneThatMeetsNoStepIsMLP1080()
+    {
+        // An ItemDefinitionGroup's IgnoredInputs="Verbose;**/*.log" reaches every step; MSBuild does not tell where
+        // metadata came from, so an entry is refused only when no step of the pipeline has what it names.
+        var diagnostics = new List<PipelineDiagnostic>();
+        StepParser.Parse(
+            [Raw.Step("load", "run", ("Inputs", "raw/a.csv"), ("IgnoredInputs", "Verbose;**/*.log")),
+             Raw.Step("train", "run", ("Inputs", "logs/*.log"), ("Parameters", "Verbose=1"), ("IgnoredInputs", "Verbose;**/*.log")),
+             Raw.Step("report", "run", ("IgnoredInputs", "Verbose;**/*.log;Verbsoe"))],
+            _project.Path, diagnostics);
+
+        var error = Assert.Single(diagnostics);
+        Assert.Equal(ErrorCodes.IgnoredInputMatchesNothing, error.Code);
+        Assert.Equal("report", error.Step);
+        Assert.Contains("names 'Verbsoe'", error.Message, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("Ouputs", "Outputs")]
     [InlineData("Input", "Inputs")]

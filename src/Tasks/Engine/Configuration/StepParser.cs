@@ -37,6 +37,7 @@ public static partial class StepParser
             }
         }
 
+        CheckIgnoredInputs(steps, projectDirectory, diagnostics);
         return steps;
     }
 
@@ -131,7 +132,6 @@ public static partial class StepParser
         var inputs = NormalizeAll(projectDirectory, SplitList(Get("Inputs")));
         var parameters = ParsePairs(Get("Parameters"), "Parameters", name, diagnostics);
         var ignoredInputs = SplitIgnoredInputs(Get("IgnoredInputs"), parameters);
-        CheckIgnoredInputs(ignoredInputs, inputs, parameters, projectDirectory, name, diagnostics);
 
         var step = new StepDefinition
         {
@@ -219,38 +219,39 @@ public static partial class StepParser
     /// nothing out of the key, silently: a typo (<c>Verbsoe</c>, <c>featuers/debug/</c>) would keep in the key what the
     /// user believes is left out, and nobody would know. MLP1080 names the step, the entry and what it could name.
     /// </summary>
-    private static void CheckIgnoredInputs(
-        IReadOnlyList<string> ignored, List<string> inputs, List<NamedValue> parameters, string projectDirectory, string step, List<PipelineDiagnostic> diagnostics)
+    private static void CheckIgnoredInputs(IReadOnlyList<StepDefinition> steps, string projectDirectory, List<PipelineDiagnostic> diagnostics)
     {
-        foreach (var entry in ignored)
+        foreach (var step in steps)
         {
-            if (parameters.Any(p => p.Name.Equals(entry, StringComparison.Ordinal)))
+            foreach (var entry in step.IgnoredInputs)
             {
-                continue;
-            }
+                ProjectPath.TryNormalize(projectDirectory, entry, out var path);
+                // An entry that leaves something out of another step's key is taken as a pipeline-wide default (an
+                // ItemDefinitionGroup's IgnoredInputs reaches every step, and MSBuild cannot tell a task where metadata
+                // came from), not as a typo: only an entry that meets nothing anywhere in the pipeline is refused.
+                if (steps.Any(other => Meets(entry, path, other)))
+                {
+                    continue;
+                }
 
-            ProjectPath.TryNormalize(projectDirectory, entry, out var path);
-            if (path.Length > 0 && inputs.Any(input => CanMeet(path, input)))
-            {
-                continue;
+                var parameters = step.Parameters;
+                var sameName = parameters.Where(p => p.Name.Equals(entry, StringComparison.OrdinalIgnoreCase)).Select(p => p.Name).FirstOrDefault();
+                var hint = sameName is not null
+                    ? $" Parameter names match exactly: write '{sameName}'."
+                    : NameSuggestion.Closest(entry, parameters.Select(p => p.Name).Concat(step.Inputs)) is { } meant ? $" Did you mean '{meant}'?" : "";
+                var parameterList = parameters.Count == 0 ? "none" : string.Join(", ", parameters.Select(p => p.Name));
+                var inputList = step.Inputs.Count == 0 ? "none" : string.Join(", ", step.Inputs);
+                diagnostics.Add(new PipelineDiagnostic(ErrorCodes.IgnoredInputMatchesNothing, step.Name,
+                    $"IgnoredInputs of step '{step.Name}' names '{Shown(entry)}', which is neither one of its Parameters nor a path that can be among its Inputs (nor of any other step's), so it would leave nothing out of the key.{hint} Its Parameters: {parameterList}. Its Inputs: {inputList}."));
             }
-
-            var sameName = parameters.Where(p => p.Name.Equals(entry, StringComparison.OrdinalIgnoreCase)).Select(p => p.Name).FirstOrDefault();
-            var hint = sameName is not null
-                ? $" Parameter names match exactly: write '{sameName}'."
-                : NameSuggestion.Closest(entry, parameters.Select(p => p.Name).Concat(inputs)) is { } meant ? $" Did you mean '{meant}'?" : "";
-            var parameterList = parameters.Count == 0 ? "none" : string.Join(", ", parameters.Select(p => p.Name));
-            var inputList = inputs.Count == 0 ? "none" : string.Join(", ", inputs);
-            diagnostics.Add(new PipelineDiagnostic(ErrorCodes.IgnoredInputMatchesNothing, step,
-                $"IgnoredInputs of step '{step}' names '{Shown(entry)}', which is neither one of its Parameters nor a path that can be among its Inputs, so it would leave nothing out of the key.{hint} Its Parameters: {parameterList}. Its Inputs: {inputList}."));
         }
     }
 
-    /// <summary>
-    /// Whether the ignored path or glob <paramref name="ignored"/> can leave out a file of the input <paramref name="input"/>:
-    /// one is the other or lies below it, or a glob on either side can match the other (or something below it). Two
-    /// globs are taken to meet: which files both can match is not worth guessing, and a false alarm would be an error.
-    /// </summary>
+    /// <summary>Whether an <c>IgnoredInputs</c> entry names one of <paramref name="step"/>'s parameters (exactly) or can meet one of its inputs.</summary>
+    private static bool Meets(string entry, string path, StepDefinition step) =>
+        step.Parameters.Any(p => p.Name.Equals(entry, StringComparison.Ordinal)) ||
+        (path.Length > 0 && step.Inputs.Any(input => CanMeet(path, input)));
+
     private static bool CanMeet(string ignored, string input) =>
         (ProjectPath.IsGlob(ignored), ProjectPath.IsGlob(input)) switch
         {
